@@ -1,0 +1,5 @@
+"""`python -m emulator`: the same as the `jamba-emulator` command."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""The chat completion's values inside the emulator (frozen dataclasses) and their wire shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
+
+Role = Literal["user", "assistant", "system"]
+FinishReason = Literal["stop", "length"]
+
+
+class UsageBody(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """A request that passed validation, with every default filled in.
+
+    `messages` holds only the messages that count (a system message with empty content is
+    ignored, as the real service does).
+    """
+
+    model: str
+    messages: tuple[Message, ...]
+    max_tokens: int
+    temperature: float
+    top_p: float
+    stop: tuple[str, ...]
+    n: int
+    stream: bool
+    prompt_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    index: int
+    tokens: tuple[str, ...]
+    finish_reason: FinishReason
+
+    @property
+    def content(self) -> str:
+        return "".join(self.tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    choices: tuple[Choice, ...]
+    prompt_tokens: int
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(len(choice.tokens) for choice in self.choices)
+
+    def usage(self) -> UsageBody:
+        completion = self.completion_tokens
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": self.prompt_tokens + completion,
+        }
+
+    def response_body(self, completion_id: str) -> dict[str, Any]:
+        """The non-streaming 200 body (schemas/chat-response.schema.json)."""
+        return {
+            "id": completion_id,
+            "choices": [
+                {
+                    "index": choice.index,
+                    "message": {"role": "assistant", "content": choice.content},
+                    "finish_reason": choice.finish_reason,
+                }
+                for choice in self.choices
+            ],
+            "usage": self.usage(),
+        }
+
+    def chunk_bodies(self, completion_id: str) -> list[dict[str, Any]]:
+        """The streamed chunks (schemas/chat-chunk.schema.json): role, one per token, finish + usage."""
+        bodies: list[dict[str, Any]] = []
+        for choice in self.choices:
+            bodies.append(_chunk(completion_id, choice.index, {"role": "assistant"}, None))
+            bodies.extend(
+                _chunk(completion_id, choice.index, {"content": token}, None)
+                for token in choice.tokens
+            )
+            bodies.append(_chunk(completion_id, choice.index, {"content": ""}, choice.finish_reason))
+        bodies[-1]["usage"] = self.usage()
+        return bodies
+
+
+def _chunk(
+    completion_id: str, index: int, delta: dict[str, str], finish_reason: FinishReason | None
+) -> dict[str, Any]:
+    return {
+        "id": completion_id,
+        "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason}],
+    }

@@ -1,0 +1,99 @@
+"""The `jamba-emulator` command: flags and environment in, a running server out."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import __version__
+from .app import API_PATH
+from .config import (
+    DEFAULT_SEED,
+    LOG_LEVELS,
+    Config,
+    ConfigError,
+    parse_log_level,
+    parse_port,
+    parse_seed,
+    parse_size,
+)
+from .server import serve
+
+DESCRIPTION = """\
+Offline emulator of AI21's Jamba chat completions API (POST /studio/v1/chat/completions).
+Point the ai21 SDK at it with AI21_API_HOST=http://HOST:PORT/studio/v1 and any API key.
+Every option can also be set with a JAMBA_EMULATOR_<OPTION> environment variable
+(e.g. JAMBA_EMULATOR_PORT=9000, JAMBA_EMULATOR_API_KEYS=key1,key2); flags win."""
+
+
+def _arg(parse: Callable[[str, str], Any], flag: str) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text, flag)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return convert
+
+
+def build_parser(defaults: Config) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jamba-emulator",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--host", default=defaults.host, help="address to listen on (default: %(default)s; only loopback unless you say otherwise)")
+    parser.add_argument("--port", type=_arg(parse_port, "--port"), default=defaults.port, help="port to listen on; 0 picks a free one (default: %(default)s)")
+    parser.add_argument("--seed", type=_arg(parse_seed, "--seed"), default=defaults.seed, help=f"seed for the generated text and, when given, for completion ids (default: text seed {DEFAULT_SEED}, random ids)")
+    parser.add_argument("--max-body-size", type=_arg(parse_size, "--max-body-size"), default=defaults.max_body_size, metavar="SIZE", help="largest request body accepted, e.g. 8M or 1048576 (default: 8M)")
+    parser.add_argument("--api-key", dest="api_keys", action="append", metavar="KEY", help="accept only this API key (repeat for several; default: any non-empty key)")
+    parser.add_argument("--strict", action=argparse.BooleanOptionalAction, default=defaults.strict, help="reject unknown fields and enforce user/assistant alternation (default: ignore and warn)")
+    parser.add_argument("--log-level", type=_arg(parse_log_level, "--log-level"), default=defaults.log_level, choices=LOG_LEVELS, help="(default: %(default)s)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        defaults = Config.from_environ()
+    except ConfigError as error:
+        sys.stderr.write(f"jamba-emulator: {error}\n")
+        return 2
+    args = build_parser(defaults).parse_args(argv)
+    config = Config(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        max_body_size=args.max_body_size,
+        api_keys=tuple(args.api_keys) if args.api_keys else defaults.api_keys,
+        strict=args.strict,
+        log_level=args.log_level,
+    )
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    try:
+        serve(config, on_ready=_announce)
+    except OSError as error:
+        sys.stderr.write(
+            f"jamba-emulator: cannot listen on {config.host}:{config.port}: {error.strerror or error}; "
+            "stop whatever uses that port or choose another with --port (0 picks a free one)\n"
+        )
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _announce(url: str) -> None:
+    sys.stdout.write(
+        f"jamba-emulator listening on {url}\n"
+        f"  chat completions: POST {url}{API_PATH}\n"
+        f"  point the ai21 SDK at it: AI21_API_HOST={url}/studio/v1 AI21_API_KEY=any-key\n"
+        "  press Ctrl+C to stop\n"
+    )
+    sys.stdout.flush()

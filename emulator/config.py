@@ -1,0 +1,115 @@
+"""The emulator's settings: one frozen dataclass, from CLI flags and `JAMBA_EMULATOR_*` variables.
+
+This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+DEFAULT_SEED = 2104
+DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
+LOG_LEVELS = ("debug", "info", "warning", "error")
+ENV_PREFIX = "JAMBA_EMULATOR_"
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+class ConfigError(ValueError):
+    """A setting has a value the emulator cannot use; the message names it and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8021
+    seed: int | None = None
+    """None: the fixed default text seed, and random ids. Given: both derive from it."""
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    api_keys: tuple[str, ...] = ()
+    """Accepted keys; empty means any non-empty key."""
+    strict: bool = False
+    log_level: str = "info"
+
+    @property
+    def text_seed(self) -> int:
+        return DEFAULT_SEED if self.seed is None else self.seed
+
+    def with_changes(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Defaults overridden by any `JAMBA_EMULATOR_<FIELD>` variables that are set."""
+        environ = os.environ if environ is None else environ
+        changes: dict[str, Any] = {}
+        for field in fields(cls):
+            name = ENV_PREFIX + field.name.upper()
+            if environ.get(name, "").strip():
+                changes[field.name] = PARSERS[field.name](environ[name], name)
+        return cls(**changes)
+
+
+def parse_port(text: str, source: str = "--port") -> int:
+    port = _parse_int(text, source)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{source} must be between 0 and 65535 (0 picks a free port), got {text!r}")
+    return port
+
+
+def parse_seed(text: str, source: str = "--seed") -> int:
+    return _parse_int(text, source)
+
+
+def parse_size(text: str, source: str = "--max-body-size") -> int:
+    """Bytes, optionally with a unit: 1048576, 512K, 8M, 8MiB, 1G."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ConfigError(f"{source} must be a size such as 8388608, 512K or 8M, got {text!r}")
+    unit = (match.group(2) or "").lower()[:1]
+    size = int(match.group(1)) * _UNITS[unit]
+    if size < 1024:
+        raise ConfigError(f"{source} must be at least 1024 bytes, got {text!r}")
+    return size
+
+
+def parse_keys(text: str, source: str = "JAMBA_EMULATOR_API_KEYS") -> tuple[str, ...]:
+    return tuple(key.strip() for key in text.split(",") if key.strip())
+
+
+def parse_bool(text: str, source: str = "--strict") -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{source} must be true or false (1/0, yes/no), got {text!r}")
+
+
+def parse_log_level(text: str, source: str = "--log-level") -> str:
+    value = text.strip().lower()
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"{source} must be one of {', '.join(LOG_LEVELS)}, got {text!r}")
+    return value
+
+
+def _parse_int(text: str, source: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ConfigError(f"{source} must be an integer, got {text!r}") from None
+
+
+PARSERS = {
+    "host": lambda text, source: text.strip(),
+    "port": parse_port,
+    "seed": parse_seed,
+    "max_body_size": parse_size,
+    "api_keys": parse_keys,
+    "strict": parse_bool,
+    "log_level": parse_log_level,
+}

@@ -1,0 +1,183 @@
+"""The contract as JSON Schema: loads schemas/ once, checks and compiles it, and turns schema
+violations into the real service's pydantic-v1 error items `{loc, msg, type}`.
+
+Knows nothing of HTTP. The request schema gets the catalog's per-model limits added at load,
+so the catalog stays the one place a model's limits are written.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
+
+from .catalog import Catalog
+from .errors import ErrorItem, ValidationFailed
+from .resources import SCHEMA_DIR, load_json
+
+SCHEMA_FILES = (
+    "chat-request.schema.json",
+    "chat-response.schema.json",
+    "chat-chunk.schema.json",
+    "error.schema.json",
+    "catalog.schema.json",
+)
+
+_TYPE_ERRORS = {
+    "integer": ("value is not a valid integer", "type_error.integer"),
+    "number": ("value is not a valid float", "type_error.float"),
+    "string": ("str type expected", "type_error.str"),
+    "boolean": ("value could not be parsed to a boolean", "type_error.bool"),
+    "array": ("value is not a valid list", "type_error.list"),
+    "object": ("value is not a valid dict", "type_error.dict"),
+}
+_BOUND_ERRORS = {
+    "minimum": ("ensure this value is greater than or equal to {}", "value_error.number.not_ge"),
+    "maximum": ("ensure this value is less than or equal to {}", "value_error.number.not_le"),
+    "exclusiveMinimum": ("ensure this value is greater than {}", "value_error.number.not_gt"),
+    "exclusiveMaximum": ("ensure this value is less than {}", "value_error.number.not_lt"),
+    "minLength": ("ensure this value has at least {} characters", "value_error.any_str.min_length"),
+    "maxLength": ("ensure this value has at most {} characters", "value_error.any_str.max_length"),
+    "minItems": ("ensure this value has at least {} items", "value_error.list.min_items"),
+    "maxItems": ("ensure this value has at most {} items", "value_error.list.max_items"),
+}
+
+
+class SchemaFileError(RuntimeError):
+    """A shipped schema or catalog file is itself invalid (a packaging bug, reported at start)."""
+
+
+class Contract:
+    """Compiled validators for the contract; build once per process and share."""
+
+    def __init__(self, catalog_document: Mapping[str, Any], *, strict: bool = False) -> None:
+        self.schemas = {name: load_json(SCHEMA_DIR / name) for name in SCHEMA_FILES}
+        for name, schema in self.schemas.items():
+            _check_against_metaschema(name, schema)
+        _check_instance("catalog.json", catalog_document, self.schemas["catalog.schema.json"])
+        self.catalog = Catalog.from_document(catalog_document)
+        self.strict = strict
+        self.request_schema = request_schema_for(
+            self.schemas["chat-request.schema.json"], self.catalog, strict=strict
+        )
+        self._registry: Registry[Any] = Registry().with_resources(
+            (schema["$id"], Resource.from_contents(schema, default_specification=DRAFT7))
+            for schema in self.schemas.values()
+        )
+        self._request = Draft7Validator(self.request_schema, registry=self._registry)
+        self._validators: dict[str, Draft7Validator] = {}
+        properties = self.request_schema["properties"]
+        self.request_fields = tuple(properties)
+        self.message_fields = tuple(self.request_schema["definitions"]["ChatMessage"]["properties"])
+        self.defaults = {name: spec["default"] for name, spec in properties.items() if "default" in spec}
+
+    def validate_request(self, body: Any) -> None:
+        """Raise ValidationFailed listing every schema violation of `body` (phase one)."""
+        errors = list(self._request.iter_errors(body))
+        if errors:
+            raise ValidationFailed(sorted(error_items(errors), key=self._field_order))
+
+    def validator(self, schema_file: str) -> Draft7Validator:
+        """A compiled validator for one of SCHEMA_FILES (responses, chunks, errors)."""
+        if schema_file not in self._validators:
+            self._validators[schema_file] = Draft7Validator(
+                self.schemas[schema_file], registry=self._registry
+            )
+        return self._validators[schema_file]
+
+    def unknown_fields(self, body: Mapping[str, Any]) -> list[str]:
+        """Names of fields the contract does not define (top level and in each message)."""
+        unknown = [name for name in body if name not in self.request_fields]
+        messages = body.get("messages")
+        for index, message in enumerate(messages if isinstance(messages, list) else ()):
+            if isinstance(message, dict):
+                unknown += [f"messages[{index}].{k}" for k in message if k not in self.message_fields]
+        return unknown
+
+    def _field_order(self, item: ErrorItem) -> int:
+        # pydantic lists errors in field declaration order.
+        field = item.loc[1] if len(item.loc) > 1 else None
+        return self.request_fields.index(field) if field in self.request_fields else len(self.request_fields)
+
+
+def request_schema_for(base: Mapping[str, Any], catalog: Catalog, *, strict: bool) -> dict[str, Any]:
+    """The request schema with each catalog model's max_tokens cap, and strict mode's closure."""
+    schema = copy.deepcopy(dict(base))
+    schema["allOf"] = [*schema.get("allOf", []), *(_model_clause(model) for model in catalog)]
+    if strict:
+        schema["additionalProperties"] = False
+        schema["definitions"]["ChatMessage"]["additionalProperties"] = False
+    return schema
+
+
+def _model_clause(model: Any) -> dict[str, Any]:
+    return {
+        "description": f"Limits of {model.name} (catalog.json)",
+        "if": {"properties": {"model": {"const": model.name}}, "required": ["model"]},
+        "then": {"properties": {"max_tokens": {"maximum": model.max_tokens_maximum}}},
+    }
+
+
+def error_items(errors: Iterable[ValidationError]) -> list[ErrorItem]:
+    """Translate jsonschema errors into pydantic-v1 style items, one per problem."""
+    items: list[ErrorItem] = []
+    for error in errors:
+        for item in _items_for(error):
+            if item not in items:
+                items.append(item)
+    return items
+
+
+def _items_for(error: ValidationError) -> list[ErrorItem]:
+    loc = ("body", *error.absolute_path)
+    validator, limit = str(error.validator), error.validator_value
+    custom = error.schema.get("x-errors", {}).get(validator) if isinstance(error.schema, dict) else None
+    if custom:
+        return [ErrorItem(loc, custom["msg"], custom["type"])]
+    if validator == "required":
+        present = error.instance if isinstance(error.instance, dict) else {}
+        return [
+            ErrorItem((*loc, name), "field required", "value_error.missing")
+            for name in limit
+            if name not in present
+        ]
+    if validator == "additionalProperties":
+        known = error.schema.get("properties", {})
+        return [
+            ErrorItem((*loc, name), "extra fields not permitted", "value_error.extra")
+            for name in error.instance
+            if name not in known
+        ]
+    if validator == "type":
+        expected = [t for t in ([limit] if isinstance(limit, str) else limit) if t != "null"]
+        msg, kind = _TYPE_ERRORS.get(expected[0], (error.message, "type_error"))
+        return [ErrorItem(loc, msg, kind)]
+    if validator == "enum":
+        permitted = ", ".join(repr(value) for value in limit)
+        return [ErrorItem(loc, f"value is not a valid enumeration member; permitted: {permitted}", "type_error.enum")]
+    if validator in _BOUND_ERRORS:
+        template, kind = _BOUND_ERRORS[validator]
+        return [ErrorItem(loc, template.format(limit), kind)]
+    return [ErrorItem(loc, error.message, f"value_error.{validator.lower()}")]
+
+
+def _check_against_metaschema(name: str, schema: Any) -> None:
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as error:
+        raise SchemaFileError(f"schemas/{name}: not a valid JSON Schema: {error.message}") from error
+
+
+def _check_instance(name: str, document: Any, schema: Mapping[str, Any]) -> None:
+    problems = [
+        f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+        for e in Draft7Validator(schema).iter_errors(document)
+    ]
+    if problems:
+        raise SchemaFileError(f"{name}: " + "; ".join(problems))

@@ -1,0 +1,37 @@
+"""Everything one server needs to answer requests, built once at start-up from a Config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .admission import Admission
+from .catalog import load_catalog_document
+from .config import Config
+from .contract import Contract
+from .generator import Generator
+from .ids import IdSource, id_source
+from .tokenizer import ApproximateTokenizer, Tokenizer
+from .wordpool import load as load_wordpool
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    config: Config
+    contract: Contract
+    admission: Admission
+    generator: Generator
+    ids: IdSource
+    tokenizer: Tokenizer
+
+    @classmethod
+    def build(cls, config: Config, *, worker: int = 0) -> Core:
+        contract = Contract(load_catalog_document(), strict=config.strict)
+        tokenizer = ApproximateTokenizer()
+        return cls(
+            config=config,
+            contract=contract,
+            admission=Admission(contract, tokenizer),
+            generator=Generator(load_wordpool(), tokenizer, config.text_seed),
+            ids=id_source(config.seed, worker),
+            tokenizer=tokenizer,
+        )

@@ -1,0 +1,121 @@
+"""The emulator's exception tree and the one place that renders an error as the real service's JSON.
+
+    EmulatorError                 status + detail, rendered by render()
+    ├── Unauthorized              401, missing or rejected API key
+    ├── NotFound / MethodNotAllowed   404 / 405, FastAPI's defaults
+    ├── BodyTooLarge              413
+    ├── UnsupportedModel          422, string detail
+    ├── ValidationFailed          422, list of {loc, msg, type} items
+    └── InternalError             500, anything unexpected
+
+Pure: no aiohttp here, so the renderer can be unit-tested and reused by any transport.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+Loc = tuple[str | int, ...]
+
+UNAUTHORIZED_DETAIL = "Forbidden: Bad or missing Apikey/JWT."
+UNSUPPORTED_MODEL_DETAIL = (
+    "The provided model is not supported. See "
+    "https://docs.ai21.com/docs/jamba-foundation-models#api-versioning "
+    "for a list of supported models"
+)
+
+
+class ErrorItemBody(TypedDict):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorItem:
+    """One validation problem, as a pydantic-v1 error: where (`loc`), what (`msg`), which (`type`)."""
+
+    loc: Loc
+    msg: str
+    type: str
+
+    def to_json(self) -> ErrorItemBody:
+        return {"loc": list(self.loc), "msg": self.msg, "type": self.type}
+
+
+class EmulatorError(Exception):
+    status: int = 500
+
+    def detail(self) -> str | list[ErrorItemBody]:
+        return str(self)
+
+
+class Unauthorized(EmulatorError):
+    status = 401
+
+    def __init__(self) -> None:
+        super().__init__(UNAUTHORIZED_DETAIL)
+
+
+class NotFound(EmulatorError):
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("Not Found")
+
+
+class MethodNotAllowed(EmulatorError):
+    status = 405
+
+    def __init__(self) -> None:
+        super().__init__("Method Not Allowed")
+
+
+class BodyTooLarge(EmulatorError):
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"Request body is larger than the emulator's limit of {limit} bytes "
+            "(raise it with --max-body-size or JAMBA_EMULATOR_MAX_BODY_SIZE)"
+        )
+
+
+class UnsupportedModel(EmulatorError):
+    status = 422
+
+    def __init__(self, model: str) -> None:
+        super().__init__(UNSUPPORTED_MODEL_DETAIL)
+        self.model = model
+
+
+class ValidationFailed(EmulatorError):
+    status = 422
+
+    def __init__(self, items: list[ErrorItem]) -> None:
+        if not items:
+            raise ValueError("ValidationFailed needs at least one ErrorItem")
+        super().__init__("; ".join(f"{'.'.join(map(str, i.loc))}: {i.msg}" for i in items))
+        self.items = tuple(items)
+
+    def detail(self) -> list[ErrorItemBody]:
+        return [item.to_json() for item in self.items]
+
+
+class InternalError(EmulatorError):
+    status = 500
+
+    def __init__(self) -> None:
+        super().__init__("Internal Server Error")
+
+
+def render(error: EmulatorError) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body the real service would answer for `error`."""
+    return error.status, {"detail": error.detail()}
+
+
+def from_http_status(status: int) -> EmulatorError:
+    """Map a status raised by the HTTP layer (routing, body limits) onto the error tree."""
+    known: dict[int, type[EmulatorError]] = {404: NotFound, 405: MethodNotAllowed}
+    return known.get(status, InternalError)()

@@ -1,0 +1,135 @@
+"""Pure completion generation: a validated request and the server seed in, a completion out.
+
+The answer text depends only on the request's meaning (model, the messages that count,
+temperature, top_p, the choice's index) and the seed; never on `max_tokens`, `stop` or
+`stream`. Those only cut the answer, so a truncated answer is a prefix of the full one and a
+stream joins into exactly the non-streamed text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+
+from .chat import ChatRequest, Choice, Completion, FinishReason
+from .tokenizer import Tokenizer
+from .wordpool import WordPool
+
+# Answer length in words: log-normal around a median of ~55 words (~70 tokens), so most
+# answers run from tens to a few hundred tokens, with a rare long one.
+_MEDIAN_WORDS, _SIGMA, _MIN_WORDS, _MAX_WORDS = 55, 0.75, 6, 600
+_SLOT = re.compile(r"\{(\w+)\}")
+_ARTICLE = re.compile(r"\b([Aa]) (?=[aeiouAEIOU])")
+
+
+def seed_for(request: ChatRequest, index: int, server_seed: int) -> int:
+    """A stable 64-bit seed from the request's meaning (never Python's salted hash())."""
+    meaning = [
+        server_seed,
+        request.model,
+        [[message.role, message.content] for message in request.messages],
+        float(request.temperature),
+        float(request.top_p),
+        index,
+    ]
+    canonical = json.dumps(meaning, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+class Generator:
+    def __init__(self, pool: WordPool, tokenizer: Tokenizer, server_seed: int) -> None:
+        self._pool = pool
+        self._tokenizer = tokenizer
+        self._seed = server_seed
+
+    def answer(self, request: ChatRequest, index: int = 0) -> str:
+        """The full, uncut answer for choice `index`."""
+        return _Writer(self._pool, random.Random(seed_for(request, index, self._seed))).answer()
+
+    def complete(self, request: ChatRequest) -> Completion:
+        choices = tuple(
+            self.cut(self.answer(request, index), request, index) for index in range(request.n)
+        )
+        return Completion(choices=choices, prompt_tokens=request.prompt_tokens)
+
+    def cut(self, text: str, request: ChatRequest, index: int = 0) -> Choice:
+        """Apply `stop` then `max_tokens` to an answer, as a model generating token by token would."""
+        visible = text[: _first_stop(text, request.stop)]
+        tokens = self._tokenizer.tokenize(visible)
+        reason: FinishReason = "stop"
+        if request.max_tokens == 0 or len(tokens) > request.max_tokens:
+            tokens, reason = tokens[: request.max_tokens], "length"
+        return Choice(index=index, tokens=tuple(tokens), finish_reason=reason)
+
+
+def _first_stop(text: str, stops: tuple[str, ...]) -> int:
+    positions = [at for stop in stops if stop and (at := text.find(stop)) >= 0]
+    return min(positions, default=len(text))
+
+
+class _Writer:
+    """Writes one English-like answer: an opener, paragraphs of templated sentences."""
+
+    def __init__(self, pool: WordPool, rng: random.Random) -> None:
+        self._pool = pool
+        self._rng = rng
+
+    def answer(self) -> str:
+        rng = self._rng
+        target = round(rng.lognormvariate(math.log(_MEDIAN_WORDS), _SIGMA))
+        target = min(max(target, _MIN_WORDS), _MAX_WORDS)
+        paragraphs: list[str] = []
+        sentences: list[str] = [rng.choice(self._pool.openers)] if rng.random() < 0.5 else []
+        words = 0
+        while words < target:
+            sentence = self.sentence(with_connector=bool(sentences) and rng.random() < 0.2)
+            sentences.append(sentence)
+            words += sentence.count(" ") + 1
+            if len(sentences) >= rng.randint(3, 5) and words < target:
+                paragraphs.append(" ".join(sentences))
+                sentences = []
+        paragraphs.append(" ".join(sentences))
+        return "\n\n".join(paragraphs)
+
+    def sentence(self, *, with_connector: bool) -> str:
+        text = _SLOT.sub(self._fill, self._rng.choice(self._pool.templates))
+        if with_connector:
+            text = f"{self._rng.choice(self._pool.connectors)} {text[0].lower()}{text[1:]}"
+        text = _ARTICLE.sub(r"\1n ", text)
+        return text[0].upper() + text[1:]
+
+    def _fill(self, slot: re.Match[str]) -> str:
+        pool, rng = self._pool, self._rng
+        match slot.group(1):
+            case "noun":
+                return rng.choice(pool.nouns)
+            case "nouns":
+                return _plural(rng.choice(pool.nouns))
+            case "verb":
+                return rng.choice(pool.verbs)
+            case "adj":
+                return rng.choice(pool.adjectives)
+            case "adv":
+                return rng.choice(pool.adverbs)
+            case "name":
+                return rng.choice(pool.names)
+            case "city":
+                return rng.choice(pool.cities)
+            case "company":
+                return rng.choice(pool.companies)
+            case "number":
+                return str(rng.randint(2, 2024))
+            case other:
+                raise ValueError(f"unknown template slot {{{other}}} in the word pool")
+
+
+def _plural(noun: str) -> str:
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return noun[:-1] + "ies"
+    return noun + "s"

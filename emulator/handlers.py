@@ -1,0 +1,81 @@
+"""Thin aiohttp handlers for the API: parse, call the core, respond."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from aiohttp import hdrs, web
+
+from .admission import Admitted, decode_body
+from .auth import authorize
+from .core import Core
+from .errors import BodyTooLarge
+from .streaming import HEADERS as STREAM_HEADERS
+from .streaming import encode_json, frames, send
+
+CORE = web.AppKey("core", Core)
+OPENAPI = web.AppKey("openapi", bytes)
+IGNORED_FIELDS_HEADER = "X-Emulator-Ignored-Fields"
+WARNINGS_HEADER = "X-Emulator-Warnings"
+_HEADER_LIST_LIMIT = 20
+
+log = logging.getLogger("jamba_emulator")
+
+
+async def create_chat_completion(request: web.Request) -> web.StreamResponse:
+    core = request.config_dict[CORE]
+    authorize(request.headers.get(hdrs.AUTHORIZATION), core.config.api_keys)
+    admitted = core.admission.admit(decode_body(await read_body(request, core.config.max_body_size)))
+    headers = notice_headers(admitted)
+    completion = core.generator.complete(admitted.request)
+    completion_id = core.ids.next_id()
+    if admitted.request.stream:
+        return await stream(request, frames(completion.chunk_bodies(completion_id)), headers)
+    body = encode_json(completion.response_body(completion_id))
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge(limit)
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise BodyTooLarge(limit) from None
+
+
+def notice_headers(admitted: Admitted) -> dict[str, str]:
+    """Name what the emulator let pass (unknown fields, role-order warnings), in headers and the log."""
+    headers: dict[str, str] = {}
+    if admitted.ignored_fields:
+        log.info("ignored unknown fields: %s", ", ".join(admitted.ignored_fields))
+        headers[IGNORED_FIELDS_HEADER] = _header_list(admitted.ignored_fields)
+    for warning in admitted.warnings:
+        log.warning("request accepted, but in --strict mode it would fail: %s", warning)
+    if admitted.warnings:
+        headers[WARNINGS_HEADER] = _header_list(admitted.warnings, separator="; ")
+    return headers
+
+
+def _header_list(values: tuple[str, ...], separator: str = ",") -> str:
+    # Field names come from the client: escape anything that may not appear in a header.
+    shown = [ascii(value)[1:-1] for value in values[:_HEADER_LIST_LIMIT]]
+    if len(values) > _HEADER_LIST_LIMIT:
+        shown.append(f"... ({len(values) - _HEADER_LIST_LIMIT} more)")
+    return separator.join(shown)
+
+
+async def stream(request: web.Request, events: Iterable[bytes], headers: dict[str, str]) -> web.StreamResponse:
+    response = web.StreamResponse(headers={**STREAM_HEADERS, **headers})
+    await response.prepare(request)
+    try:
+        await send(response, events)
+        await response.write_eof()
+    except (ConnectionResetError, ConnectionError) as error:
+        log.info("client went away mid-stream: %s", error)
+    return response
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    return web.Response(body=request.config_dict[OPENAPI], content_type="application/json")

@@ -1,0 +1,125 @@
+"""Running the app: the CLI's foreground server, and an in-process server on a background thread.
+
+The background server is aiohttp's `examples/fake_server.py` pattern grown up: an
+`AppRunner` and a `TCPSite` on port 0, with the real URL handed back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable
+from types import TracebackType
+
+from aiohttp import web
+
+from .app import create_app
+from .config import Config
+
+ACCESS_LOG_FORMAT = '%a "%r" %s %bB %Tfs'
+
+
+async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+    """Start serving `app`; returns the runner (to clean up) and the URL actually bound."""
+    runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound_host, bound_port = runner.addresses[0][:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    return runner, f"http://{shown}:{bound_port}"
+
+
+def serve(config: Config, on_ready: Callable[[str], None]) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM, then shut down cleanly."""
+    asyncio.run(_serve(config, on_ready))
+
+
+async def _serve(config: Config, on_ready: Callable[[str], None]) -> None:
+    runner, url = await start_site(create_app(config), config.host, config.port)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        on_ready(url)
+        await stopping.wait()
+    finally:
+        await runner.cleanup()
+
+
+class BackgroundServer:
+    """An emulator on its own thread and event loop, for synchronous clients and test suites.
+
+        with BackgroundServer() as server:
+            client = AI21Client(api_host=server.api_host, api_key="test")
+    """
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config if config is not None else Config(port=0)
+        self.url = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def api_host(self) -> str:
+        """The base URL SDKs need (`AI21_API_HOST`, OpenAI's `base_url`)."""
+        return f"{self.url}/studio/v1"
+
+    def start(self) -> str:
+        if self._thread is not None:
+            raise RuntimeError("BackgroundServer.start: already started")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self._loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            assert self._loop is not None
+            asyncio.set_event_loop(self._loop)
+            try:
+                self._runner, self.url = self._loop.run_until_complete(
+                    start_site(create_app(self.config), self.config.host, self.config.port)
+                )
+            except BaseException as error:  # handed to the starting thread
+                failure.append(error)
+                ready.set()
+                return
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="jamba-emulator", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise failure[0]
+        return self.url
+
+    def stop(self) -> None:
+        if self._thread is None or self._loop is None:
+            return
+        loop = self._loop
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(timeout=10)
+        with contextlib.suppress(RuntimeError):
+            loop.close()
+        self._thread = self._loop = self._runner = None
+
+    def __enter__(self) -> BackgroundServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,33 @@
+"""Server-sent events framing: `data: {json}\\n\\n` per chunk, then `data: [DONE]\\n\\n`.
+
+Only `data: ` lines: the official SDKs raise on `event:`, `id:`, `retry:` or comment lines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
+
+DONE = b"data: [DONE]\n\n"
+HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class Writable(Protocol):
+    async def write(self, data: bytes) -> None: ...
+
+
+def encode_json(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def frames(chunks: Iterable[Any]) -> Iterator[bytes]:
+    """Every event of a stream, [DONE] last."""
+    for chunk in chunks:
+        yield b"data: " + encode_json(chunk) + b"\n\n"
+    yield DONE
+
+
+async def send(response: Writable, events: Iterable[bytes]) -> None:
+    for event in events:
+        await response.write(event)
