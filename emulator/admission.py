@@ -8,6 +8,7 @@ service), the context window (needs the tokenizer), and strict mode's role order
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,12 +45,32 @@ def decode_body(raw: bytes) -> Any:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise _decode_error(error.pos, str(error)) from None
+    except _NonStandardConstant as error:
+        position = _constant_position(text)
+        raise _decode_error(position, f"{error.name} is not valid JSON: (char {position})") from None
     except RecursionError:
         raise _decode_error(0, "JSON nested too deeply") from None
 
 
+class _NonStandardConstant(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    # Python's json accepts NaN and Infinity; JSON (and the real service) does not.
+    raise _NonStandardConstant(name)
+
+
+_STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(NaN|-?Infinity)')
+
+
+def _constant_position(text: str) -> int:
+    for match in _STRING_OR_CONSTANT.finditer(text):
+        if match.group(1):
+            return match.start(1)
+    return 0
 
 
 def _decode_error(position: int, msg: str) -> ValidationFailed:

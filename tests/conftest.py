@@ -1,0 +1,36 @@
+"""Fixtures: an in-process emulator per test (pytest-aiohttp), and hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from hypothesis import settings
+
+from emulator.app import create_app
+from emulator.config import Config
+
+# HYPOTHESIS_PROFILE=fuzz for a long fuzzing session; CI uses the fast, derandomized one.
+settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("fuzz", max_examples=5000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any) -> ClientFactory:
+    """Start an in-process emulator with the given Config fields; returns its test client."""
+
+    async def make(**config: Any) -> TestClient[Any, Any]:
+        return await aiohttp_client(create_app(Config(**config)))
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: ClientFactory) -> TestClient[Any, Any]:
+    return await make_client()

@@ -1,0 +1,76 @@
+"""Bad input gets a clear 4xx JSON error, never a 500, and the server keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from typing import Any
+
+import pytest
+
+from emulator.app import API_PATH
+from tests.support import AUTH, chat
+
+MALFORMED = {
+    "empty": (b"", 422),
+    "truncated": (b'{"model": "jamba-instruct-preview", "messages": [{"role": "us', 422),
+    "bad UTF-8": (b'{"model": "jamba-instruct-preview\xc3\x28", "messages": []}', 422),
+    "lone surrogate escape": (json.dumps(chat("\ud800 broken")).encode(), 200),
+    "deeply nested": (b'{"model": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 422),
+    "deeply nested, within the parser's limit": (json.dumps(chat(extra=[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]])).encode(), 200),
+    "JSON array": (b"[1, 2, 3]", 422),
+    "JSON null": (b"null", 422),
+    "20 MiB": (b'{"model": "' + b"x" * (20 * 1024 * 1024) + b'"}', 413),
+    "binary noise": (bytes(range(256)) * 64, 422),
+}
+
+
+async def assert_still_serving(client: Any) -> None:
+    response = await client.post(API_PATH, json=chat(), headers=AUTH)
+    assert response.status == 200
+    assert (await response.json())["choices"]
+
+
+@pytest.mark.parametrize("name", MALFORMED)
+async def test_malformed_body_gets_a_json_error_and_server_survives(client: Any, name: str) -> None:
+    raw, status = MALFORMED[name]
+    response = await client.post(API_PATH, data=io.BytesIO(raw), headers=AUTH)
+    assert response.status == status
+    body = await response.json()
+    assert "detail" in body if status != 200 else body["choices"]
+    if status == 422:
+        assert isinstance(body["detail"], list)
+        assert body["detail"][0]["loc"][0] == "body"
+    await assert_still_serving(client)
+
+
+async def test_oversized_body_without_content_length_gets_413(make_client: Any) -> None:
+    client = await make_client(max_body_size=64 * 1024)
+
+    async def chunks() -> Any:
+        for _ in range(32):
+            yield b"x" * 8192
+
+    response = await client.post(API_PATH, data=chunks(), headers=AUTH)
+    assert response.status == 413
+    assert "max-body-size" in (await response.json())["detail"]
+    await assert_still_serving(client)
+
+
+async def test_client_disconnecting_mid_stream_leaves_server_healthy(client: Any) -> None:
+    for _ in range(5):
+        response = await client.post(API_PATH, json=chat(stream=True), headers=AUTH)
+        await response.content.readline()  # first event, then hang up
+        response.close()
+    await asyncio.sleep(0.05)
+    await assert_still_serving(client)
+
+
+async def test_many_unknown_fields_make_a_bounded_safe_header(client: Any) -> None:
+    body = chat(**{f"field\n{i}\u00e9": i for i in range(100)})
+    response = await client.post(API_PATH, json=body, headers=AUTH)
+    assert response.status == 200
+    header = response.headers["X-Emulator-Ignored-Fields"]
+    assert header.isascii() and "\n" not in header
+    assert header.endswith("(80 more)")

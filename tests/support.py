@@ -1,0 +1,42 @@
+"""Helpers shared by the tests: valid request bodies, posting, the seed's example exchange."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from emulator.app import API_PATH
+from emulator.resources import FIXTURE_DIR
+
+AUTH = {"Authorization": "Bearer test-key"}
+MODEL = "jamba-instruct-preview"
+SEED_EXAMPLE = json.loads((FIXTURE_DIR / "seed-example.json").read_text(encoding="utf-8"))
+SEED_PROMPT = "Tell me something I don't know"
+
+
+def chat(content: str = SEED_PROMPT, **fields: Any) -> dict[str, Any]:
+    """A valid request body with one user message, plus any fields given."""
+    return {"model": MODEL, "messages": [{"role": "user", "content": content}], **fields}
+
+
+async def post(
+    client: TestClient[Any, Any], body: Any, headers: dict[str, str] | None = None
+) -> tuple[int, Any, Any]:
+    """POST a JSON body (or raw bytes) to the chat endpoint; returns (status, JSON, headers)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response = await client.post(API_PATH, data=data, headers={**AUTH, **(headers or {})})
+    return response.status, await response.json(), response.headers
+
+
+def sse_payloads(raw: str) -> list[str]:
+    """The `data: ` payloads of a stream, checking the framing the official SDKs insist on."""
+    payloads = []
+    for line in raw.split("\n"):
+        if not line:
+            continue
+        assert line.startswith("data: "), f"non-data SSE line: {line!r}"
+        payloads.append(line[len("data: ") :])
+    assert raw.endswith("\n\n"), "stream must end with a blank line"
+    return payloads

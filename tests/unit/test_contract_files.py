@@ -1,0 +1,50 @@
+"""The schema files: valid against their metaschema, and the shipped examples validate."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from emulator.catalog import load_catalog_document
+from emulator.contract import SCHEMA_FILES, Contract, SchemaFileError
+from emulator.errors import ErrorItem, ValidationFailed, render
+from emulator.resources import SCHEMA_DIR
+from tests.support import SEED_EXAMPLE
+
+CONTRACT = Contract(load_catalog_document())
+
+
+@pytest.mark.parametrize("name", SCHEMA_FILES)
+def test_schema_passes_its_metaschema(name: str) -> None:
+    schema = json.loads((SCHEMA_DIR / name).read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    assert schema["$schema"].startswith("http://json-schema.org/draft-07")
+
+
+def test_seed_example_request_passes_phase_one() -> None:
+    CONTRACT.validate_request(json.loads(SEED_EXAMPLE["request_body"]))
+
+
+def test_per_model_cap_comes_from_the_catalog() -> None:
+    document = load_catalog_document()
+    document["models"][0]["max_tokens"]["maximum"] = 100
+    strict_cap = Contract(document)
+    with pytest.raises(ValidationFailed) as caught:
+        strict_cap.validate_request({"model": "jamba-instruct-preview", "messages": [{"role": "user", "content": "x"}], "max_tokens": 101})
+    assert caught.value.detail()[0]["msg"] == "ensure this value is less than or equal to 100"
+
+
+def test_a_broken_catalog_is_reported_with_its_field() -> None:
+    document = {"models": [{"name": "m", "max_tokens": {"default": 1, "maximum": 2}, "temperature": {"default": 9}, "context_window": 1}]}
+    with pytest.raises(SchemaFileError, match=r"catalog.json: models/0/temperature/default"):
+        Contract(document)
+
+
+def test_error_bodies_validate_against_the_error_schema() -> None:
+    validator = CONTRACT.validator("error.schema.json")
+    _, body = render(ValidationFailed([ErrorItem(("body", "n"), "bad", "value_error.n")]))
+    assert validator.is_valid(body)
+    assert validator.is_valid({"detail": "Not Found"})
+    assert not validator.is_valid({"detail": []})
