@@ -1,8 +1,8 @@
 """jamba-emulator: an offline, deterministic emulator of AI21's Jamba chat completions API.
 
-    from emulator import BackgroundServer
-    with BackgroundServer() as server:
-        ...  # AI21Client(api_host=server.api_host, api_key="any")
+from emulator import BackgroundServer
+with BackgroundServer() as server:
+    ...  # AI21Client(api_host=server.api_host, api_key="any")
 """
 
 from __future__ import annotations

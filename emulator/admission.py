@@ -112,7 +112,11 @@ class Admission:
         )
 
     def _normalise(
-        self, body: Mapping[str, Any], model: ModelSpec, messages: tuple[Message, ...], prompt_tokens: int
+        self,
+        body: Mapping[str, Any],
+        model: ModelSpec,
+        messages: tuple[Message, ...],
+        prompt_tokens: int,
     ) -> ChatRequest:
         def given(name: str, default: Any) -> Any:
             value = body.get(name)
@@ -145,7 +149,9 @@ def role_order_problems(messages: list[Mapping[str, Any]]) -> list[ErrorItem]:
             broken = role == previous
             previous = role
         if broken:
-            problems.append(ErrorItem(("body", "messages", index, "role"), _ROLE_ORDER_MSG, "value_error.role_order"))
+            problems.append(
+                ErrorItem(("body", "messages", index, "role"), _ROLE_ORDER_MSG, "value_error.role_order")
+            )
     return problems
 
 

@@ -89,8 +89,7 @@ class Completion:
         for choice in self.choices:
             bodies.append(_chunk(completion_id, choice.index, {"role": "assistant"}, None))
             bodies.extend(
-                _chunk(completion_id, choice.index, {"content": token}, None)
-                for token in choice.tokens
+                _chunk(completion_id, choice.index, {"content": token}, None) for token in choice.tokens
             )
             bodies.append(_chunk(completion_id, choice.index, {"content": ""}, choice.finish_reason))
         bodies[-1]["usage"] = self.usage()

@@ -46,13 +46,53 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--host", default=defaults.host, help="address to listen on (default: %(default)s; only loopback unless you say otherwise)")
-    parser.add_argument("--port", type=_arg(parse_port, "--port"), default=defaults.port, help="port to listen on; 0 picks a free one (default: %(default)s)")
-    parser.add_argument("--seed", type=_arg(parse_seed, "--seed"), default=defaults.seed, help=f"seed for the generated text and, when given, for completion ids (default: text seed {DEFAULT_SEED}, random ids)")
-    parser.add_argument("--max-body-size", type=_arg(parse_size, "--max-body-size"), default=defaults.max_body_size, metavar="SIZE", help="largest request body accepted, e.g. 8M or 1048576 (default: 8M)")
-    parser.add_argument("--api-key", dest="api_keys", action="append", metavar="KEY", help="accept only this API key (repeat for several; default: any non-empty key)")
-    parser.add_argument("--strict", action=argparse.BooleanOptionalAction, default=defaults.strict, help="reject unknown fields and enforce user/assistant alternation (default: ignore and warn)")
-    parser.add_argument("--log-level", type=_arg(parse_log_level, "--log-level"), default=defaults.log_level, choices=LOG_LEVELS, help="(default: %(default)s)")
+    parser.add_argument(
+        "--host",
+        default=defaults.host,
+        help="address to listen on (default: %(default)s; only loopback unless you say otherwise)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_arg(parse_port, "--port"),
+        default=defaults.port,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_arg(parse_seed, "--seed"),
+        default=defaults.seed,
+        help=(
+            "seed for the generated text and, when given, for completion ids "
+            f"(default: text seed {DEFAULT_SEED}, random ids)"
+        ),
+    )
+    parser.add_argument(
+        "--max-body-size",
+        type=_arg(parse_size, "--max-body-size"),
+        default=defaults.max_body_size,
+        metavar="SIZE",
+        help="largest request body accepted, e.g. 8M or 1048576 (default: 8M)",
+    )
+    parser.add_argument(
+        "--api-key",
+        dest="api_keys",
+        action="append",
+        metavar="KEY",
+        help="accept only this API key (repeat for several; default: any non-empty key)",
+    )
+    parser.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.strict,
+        help="reject unknown fields and enforce user/assistant alternation (default: ignore and warn)",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=_arg(parse_log_level, "--log-level"),
+        default=defaults.log_level,
+        choices=LOG_LEVELS,
+        help="(default: %(default)s)",
+    )
     return parser
 
 

@@ -160,7 +160,13 @@ def _items_for(error: ValidationError) -> list[ErrorItem]:
         return [ErrorItem(loc, msg, kind)]
     if validator == "enum":
         permitted = ", ".join(repr(value) for value in limit)
-        return [ErrorItem(loc, f"value is not a valid enumeration member; permitted: {permitted}", "type_error.enum")]
+        return [
+            ErrorItem(
+                loc,
+                f"value is not a valid enumeration member; permitted: {permitted}",
+                "type_error.enum",
+            )
+        ]
     if validator in _BOUND_ERRORS:
         template, kind = _BOUND_ERRORS[validator]
         return [ErrorItem(loc, template.format(limit), kind)]

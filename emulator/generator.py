@@ -51,9 +51,7 @@ class Generator:
         return _Writer(self._pool, random.Random(seed_for(request, index, self._seed))).answer()
 
     def complete(self, request: ChatRequest) -> Completion:
-        choices = tuple(
-            self.cut(self.answer(request, index), request, index) for index in range(request.n)
-        )
+        choices = tuple(self.cut(self.answer(request, index), request, index) for index in range(request.n))
         return Completion(choices=choices, prompt_tokens=request.prompt_tokens)
 
     def cut(self, text: str, request: ChatRequest, index: int = 0) -> Choice:

@@ -66,7 +66,9 @@ def _header_list(values: tuple[str, ...], separator: str = ",") -> str:
     return separator.join(shown)
 
 
-async def stream(request: web.Request, events: Iterable[bytes], headers: dict[str, str]) -> web.StreamResponse:
+async def stream(
+    request: web.Request, events: Iterable[bytes], headers: dict[str, str]
+) -> web.StreamResponse:
     response = web.StreamResponse(headers={**STREAM_HEADERS, **headers})
     await response.prepare(request)
     try:

@@ -57,8 +57,8 @@ async def _serve(config: Config, on_ready: Callable[[str], None]) -> None:
 class BackgroundServer:
     """An emulator on its own thread and event loop, for synchronous clients and test suites.
 
-        with BackgroundServer() as server:
-            client = AI21Client(api_host=server.api_host, api_key="test")
+    with BackgroundServer() as server:
+        client = AI21Client(api_host=server.api_host, api_key="test")
     """
 
     def __init__(self, config: Config | None = None) -> None:
@@ -120,6 +120,9 @@ class BackgroundServer:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

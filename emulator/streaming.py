@@ -10,7 +10,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 DONE = b"data: [DONE]\n\n"
-HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
 
 
 class Writable(Protocol):

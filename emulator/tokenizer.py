@@ -59,9 +59,7 @@ def _split_word(piece: str) -> list[str]:
     word = piece.lstrip(" ")
     if not word or not word[0].isalpha():
         return [piece]
-    limit, chunk = (
-        (_ASCII_WORD_LIMIT, _ASCII_CHUNK) if word.isascii() else (_OTHER_WORD_LIMIT, _OTHER_CHUNK)
-    )
+    limit, chunk = (_ASCII_WORD_LIMIT, _ASCII_CHUNK) if word.isascii() else (_OTHER_WORD_LIMIT, _OTHER_CHUNK)
     if len(word) <= limit:
         return [piece]
     lead = piece[: len(piece) - len(word)]

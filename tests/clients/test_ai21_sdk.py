@@ -77,7 +77,9 @@ def test_streaming_joins_into_the_plain_answer(client: AI21Client) -> None:
 
 
 async def test_async_streaming(async_client: AsyncAI21Client) -> None:
-    stream = await async_client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True, max_tokens=4)
+    stream = await async_client.chat.completions.create(
+        model=MODEL, messages=MESSAGES, stream=True, max_tokens=4
+    )
     chunks = [chunk async for chunk in stream]
     assert sum(1 for chunk in chunks if chunk.choices[0].delta.content) == 4
     assert chunks[-1].choices[0].finish_reason == "length"

@@ -34,7 +34,9 @@ def test_streaming(client: OpenAI) -> None:
     stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)  # type: ignore[arg-type]
     chunks = list(stream)
     assert all(chunk.choices for chunk in chunks)
-    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks) == plain.choices[0].message.content
+    assert (
+        "".join(chunk.choices[0].delta.content or "" for chunk in chunks) == plain.choices[0].message.content
+    )
     assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == plain.usage.total_tokens  # type: ignore[union-attr]
 
 

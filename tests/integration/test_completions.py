@@ -105,12 +105,16 @@ async def test_identical_requests_same_text_different_ids(client: Any) -> None:
 
 async def test_defaults_and_explicit_defaults_agree(client: Any) -> None:
     _, implicit, _ = await post(client, chat())
-    _, explicit, _ = await post(client, chat(temperature=1, top_p=1.0, max_tokens=4096, n=1, stream=False, stop=None))
+    _, explicit, _ = await post(
+        client, chat(temperature=1, top_p=1.0, max_tokens=4096, n=1, stream=False, stop=None)
+    )
     assert implicit["choices"] == explicit["choices"]
 
 
 async def test_different_prompts_get_different_answers(client: Any) -> None:
-    answers = {(await post(client, chat(f"question {i}")))[1]["choices"][0]["message"]["content"] for i in range(5)}
+    answers = {
+        (await post(client, chat(f"question {i}")))[1]["choices"][0]["message"]["content"] for i in range(5)
+    }
     assert len(answers) == 5
 
 

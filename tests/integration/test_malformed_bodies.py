@@ -18,7 +18,10 @@ MALFORMED = {
     "bad UTF-8": (b'{"model": "jamba-instruct-preview\xc3\x28", "messages": []}', 422),
     "lone surrogate escape": (json.dumps(chat("\ud800 broken")).encode(), 200),
     "deeply nested": (b'{"model": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 422),
-    "deeply nested, within the parser's limit": (json.dumps(chat(extra=[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]])).encode(), 200),
+    "deeply nested, within the parser's limit": (
+        json.dumps(chat(extra=[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]])).encode(),
+        200,
+    ),
     "JSON array": (b"[1, 2, 3]", 422),
     "JSON null": (b"null", 422),
     "20 MiB": (b'{"model": "' + b"x" * (20 * 1024 * 1024) + b'"}', 413),

@@ -44,7 +44,10 @@ def test_bad_values_name_the_variable_and_the_value(variable: str, value: str, m
         Config.from_environ({variable: value})
 
 
-@pytest.mark.parametrize(("text", "size"), [("1048576", 1048576), ("512K", 524288), ("8MiB", 8388608), ("1g", 1073741824)])
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("1048576", 1048576), ("512K", 524288), ("8MiB", 8388608), ("1g", 1073741824)],
+)
 def test_sizes_accept_units(text: str, size: int) -> None:
     assert parse_size(text) == size
 

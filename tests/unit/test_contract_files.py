@@ -32,12 +32,27 @@ def test_per_model_cap_comes_from_the_catalog() -> None:
     document["models"][0]["max_tokens"]["maximum"] = 100
     strict_cap = Contract(document)
     with pytest.raises(ValidationFailed) as caught:
-        strict_cap.validate_request({"model": "jamba-instruct-preview", "messages": [{"role": "user", "content": "x"}], "max_tokens": 101})
+        strict_cap.validate_request(
+            {
+                "model": "jamba-instruct-preview",
+                "messages": [{"role": "user", "content": "x"}],
+                "max_tokens": 101,
+            }
+        )
     assert caught.value.detail()[0]["msg"] == "ensure this value is less than or equal to 100"
 
 
 def test_a_broken_catalog_is_reported_with_its_field() -> None:
-    document = {"models": [{"name": "m", "max_tokens": {"default": 1, "maximum": 2}, "temperature": {"default": 9}, "context_window": 1}]}
+    document = {
+        "models": [
+            {
+                "name": "m",
+                "max_tokens": {"default": 1, "maximum": 2},
+                "temperature": {"default": 9},
+                "context_window": 1,
+            }
+        ]
+    }
     with pytest.raises(SchemaFileError, match=r"catalog.json: models/0/temperature/default"):
         Contract(document)
 

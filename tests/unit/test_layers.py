@@ -10,7 +10,18 @@ from faker.providers.lorem.en_US import Provider as Lorem
 
 from emulator.wordpool import build, load
 
-PURE = ["generator", "tokenizer", "contract", "errors", "chat", "admission", "catalog", "wordpool", "ids", "config"]
+PURE = [
+    "generator",
+    "tokenizer",
+    "contract",
+    "errors",
+    "chat",
+    "admission",
+    "catalog",
+    "wordpool",
+    "ids",
+    "config",
+]
 
 
 @pytest.mark.parametrize("module", PURE)

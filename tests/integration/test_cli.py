@@ -1,0 +1,144 @@
+"""The `jamba-emulator` command as a user runs it: a real process, flags, signals, environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from emulator.cli import main
+from tests.support import AUTH, chat
+
+COMMAND = [sys.executable, "-m", "emulator"]
+
+
+@contextmanager
+def running(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process = subprocess.Popen(
+        [*COMMAND, "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        match = re.search(r"listening on (http://\S+)", first)
+        assert match, first + (process.stderr.read() if process.stderr else "")
+        yield process, match.group(1)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+
+
+def request(url: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode()
+    req = urllib.request.Request(f"{url}/studio/v1/chat/completions", data=data, headers=headers or AUTH)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for option in (
+        "--host",
+        "--port",
+        "--seed",
+        "--max-body-size",
+        "--api-key",
+        "--strict",
+        "--log-level",
+    ):
+        assert option in out
+    assert "JAMBA_EMULATOR_" in out and "AI21_API_HOST" in out
+
+
+def test_bad_flag_value_says_what_was_expected(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--port", "eighty"])
+    assert exit_.value.code == 2
+    assert "--port must be an integer, got 'eighty'" in capsys.readouterr().err
+
+
+def test_bad_environment_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("JAMBA_EMULATOR_MAX_BODY_SIZE", "huge")
+    assert main([]) == 2
+    assert "JAMBA_EMULATOR_MAX_BODY_SIZE must be a size" in capsys.readouterr().err
+
+
+def test_serves_logs_and_stops_cleanly_on_sigterm() -> None:
+    with running() as (process, url):
+        status, body = request(url, chat())
+        assert status == 200 and body["choices"]
+        with urllib.request.urlopen(f"{url}/_emulator/health", timeout=5) as health:
+            assert json.loads(health.read()) == {"status": "ok"}
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert '"POST /studio/v1/chat/completions HTTP/1.1" 200' in err
+
+
+def test_stops_cleanly_on_sigint() -> None:
+    with running() as (process, _url):
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert process.returncode == 0
+
+
+def test_two_separate_servers_give_the_same_text_and_different_ids() -> None:
+    with running() as (_, first_url), running() as (_, second_url):
+        _, first = request(first_url, chat(n=2))
+        _, second = request(second_url, chat(n=2))
+    assert first["choices"] == second["choices"]
+    assert first["usage"] == second["usage"]
+    assert first["id"] != second["id"]
+
+
+def test_explicit_seed_reproduces_ids_across_processes() -> None:
+    with running("--seed", "99") as (_, first_url), running("--seed", "99") as (_, second_url):
+        first = [request(first_url, chat())[1]["id"] for _ in range(2)]
+        second = [request(second_url, chat())[1]["id"] for _ in range(2)]
+    assert first == second
+
+
+def test_environment_configures_the_server() -> None:
+    env = {"JAMBA_EMULATOR_API_KEYS": "alpha,beta", "JAMBA_EMULATOR_STRICT": "1"}
+    with running(env=env) as (_, url):
+        assert request(url, chat(), {"Authorization": "Bearer gamma"})[0] == 401
+        status, body = request(url, chat(extra=1), {"Authorization": "Bearer beta"})
+    assert status == 422
+    assert body["detail"][0]["type"] == "value_error.extra"
+
+
+def test_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*COMMAND, "--port", str(port)], check=False, capture_output=True, text=True, timeout=20
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "--port" in result.stderr

@@ -1,0 +1,45 @@
+"""Properties of a completion for any request the schema admits (issue 3 widens these)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from emulator.chat import ChatRequest, Message
+from emulator.generator import Generator
+from emulator.tokenizer import ApproximateTokenizer
+from emulator.wordpool import load
+
+TOKENIZER = ApproximateTokenizer()
+GENERATOR = Generator(load(), TOKENIZER, server_seed=2104)
+BASE = ChatRequest("jamba-instruct-preview", (Message("user", "hi"),), 4096, 1.0, 1.0, (), 1, False, 20)
+
+requests = st.builds(
+    lambda content, max_tokens, stop, temperature: dataclasses.replace(
+        BASE,
+        messages=(Message("user", content),),
+        max_tokens=max_tokens,
+        stop=tuple(stop),
+        temperature=temperature,
+    ),
+    st.text(min_size=1, max_size=200),
+    st.integers(0, 400),
+    st.lists(st.text(max_size=6), max_size=4),
+    st.floats(0, 2),
+)
+
+
+@given(requests)
+def test_cut_answer_obeys_max_tokens_stop_and_prefix(request: ChatRequest) -> None:
+    full = GENERATOR.answer(request)
+    choice = GENERATOR.complete(request).choices[0]
+    assert full.startswith(choice.content)
+    assert len(choice.tokens) <= request.max_tokens
+    assert not any(stop and stop in choice.content for stop in request.stop)
+    if choice.finish_reason == "length":
+        assert len(choice.tokens) == request.max_tokens
+    else:
+        assert len(choice.tokens) < request.max_tokens or request.max_tokens == len(choice.tokens) > 0
+    assert TOKENIZER.count(choice.content) == len(choice.tokens)
