@@ -2,7 +2,7 @@
 
     EmulatorError                 status + detail, rendered by render()
     ├── Unauthorized              401, missing or rejected API key
-    ├── NotFound / MethodNotAllowed   404 / 405, FastAPI's defaults
+    ├── HttpStatusError           404, 405...: routing errors, FastAPI's default wording
     ├── BodyTooLarge              413
     ├── UnsupportedModel          422, string detail
     ├── ValidationFailed          422, list of {loc, msg, type} items
@@ -14,6 +14,7 @@ Pure: no aiohttp here, so the renderer can be unit-tested and reused by any tran
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, TypedDict
 
 Loc = tuple[str | int, ...]
@@ -58,18 +59,12 @@ class Unauthorized(EmulatorError):
         super().__init__(UNAUTHORIZED_DETAIL)
 
 
-class NotFound(EmulatorError):
-    status = 404
+class HttpStatusError(EmulatorError):
+    """An error raised by the HTTP layer (routing), worded as FastAPI does: the reason phrase."""
 
-    def __init__(self) -> None:
-        super().__init__("Not Found")
-
-
-class MethodNotAllowed(EmulatorError):
-    status = 405
-
-    def __init__(self) -> None:
-        super().__init__("Method Not Allowed")
+    def __init__(self, status: int) -> None:
+        super().__init__(HTTPStatus(status).phrase)
+        self.status = status
 
 
 class BodyTooLarge(EmulatorError):
@@ -113,9 +108,3 @@ class InternalError(EmulatorError):
 def render(error: EmulatorError) -> tuple[int, dict[str, Any]]:
     """The status and JSON body the real service would answer for `error`."""
     return error.status, {"detail": error.detail()}
-
-
-def from_http_status(status: int) -> EmulatorError:
-    """Map a status raised by the HTTP layer (routing, body limits) onto the error tree."""
-    known: dict[int, type[EmulatorError]] = {404: NotFound, 405: MethodNotAllowed}
-    return known.get(status, InternalError)()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from emulator.app import API_PATH
+from emulator.handlers import CORE
 from tests.support import AUTH, chat
 
 MALFORMED = {
@@ -77,3 +78,19 @@ async def test_many_unknown_fields_make_a_bounded_safe_header(client: Any) -> No
     header = response.headers["X-Emulator-Ignored-Fields"]
     assert header.isascii() and "\n" not in header
     assert header.endswith("(80 more)")
+
+
+async def test_an_unexpected_failure_is_a_json_500_and_the_server_survives(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generator = client.server.app[CORE].generator
+    original = generator.complete
+
+    def fail_once(request: Any) -> Any:
+        monkeypatch.setattr(generator, "complete", original)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(generator, "complete", fail_once)
+    response = await client.post(API_PATH, json=chat(), headers=AUTH)
+    assert (response.status, await response.json()) == (500, {"detail": "Internal Server Error"})
+    await assert_still_serving(client)
