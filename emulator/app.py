@@ -11,7 +11,7 @@ from . import handlers
 from .admin import create_admin_app
 from .config import Config
 from .core import Core
-from .errors import BodyTooLarge, EmulatorError, HttpStatusError, InternalError, render
+from .errors import EmulatorError, HttpStatusError, InternalError, render
 from .openapi import bundle, load_document
 from .streaming import encode_json
 
@@ -44,9 +44,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        limit = request.config_dict[handlers.CORE].config.max_body_size
-        error = BodyTooLarge(limit) if exc.status == 413 else HttpStatusError(exc.status)
-        response = error_response(error)
+        response = error_response(HttpStatusError(exc.status))
         if hdrs.ALLOW in exc.headers:
             response.headers[hdrs.ALLOW] = exc.headers[hdrs.ALLOW]
         return response

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 DEFAULT_SEED = 2104
@@ -38,9 +38,6 @@ class Config:
     @property
     def text_seed(self) -> int:
         return DEFAULT_SEED if self.seed is None else self.seed
-
-    def with_changes(self, **changes: Any) -> Config:
-        return replace(self, **changes)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Config:

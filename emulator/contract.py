@@ -136,22 +136,26 @@ def error_items(errors: Iterable[ValidationError]) -> list[ErrorItem]:
 
 def _items_for(error: ValidationError) -> list[ErrorItem]:
     loc = ("body", *error.absolute_path)
-    validator, limit = str(error.validator), error.validator_value
-    custom = error.schema.get("x-errors", {}).get(validator) if isinstance(error.schema, dict) else None
+    # jsonschema types these as "maybe unset"; on an error from iter_errors they are always set.
+    validator = str(error.validator)
+    limit: Any = error.validator_value
+    instance: Any = error.instance
+    schema: Any = error.schema if isinstance(error.schema, dict) else {}
+    custom = schema.get("x-errors", {}).get(validator)
     if custom:
         return [ErrorItem(loc, custom["msg"], custom["type"])]
     if validator == "required":
-        present = error.instance if isinstance(error.instance, dict) else {}
+        present = instance if isinstance(instance, dict) else {}
         return [
             ErrorItem((*loc, name), "field required", "value_error.missing")
             for name in limit
             if name not in present
         ]
     if validator == "additionalProperties":
-        known = error.schema.get("properties", {})
+        known = schema.get("properties", {})
         return [
             ErrorItem((*loc, name), "extra fields not permitted", "value_error.extra")
-            for name in error.instance
+            for name in instance
             if name not in known
         ]
     if validator == "type":

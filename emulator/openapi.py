@@ -18,7 +18,8 @@ def bundle(document: Mapping[str, Any], schemas: Mapping[str, Mapping[str, Any]]
     for file, schema in schemas.items():
         inlined = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
         components[names[file]] = _rewrite(inlined, names, names[file])
-    return _rewrite(bundled, names, None)
+    rewritten: dict[str, Any] = _rewrite(bundled, names, None)
+    return rewritten
 
 
 def _rewrite(node: Any, names: Mapping[str, str], home: str | None) -> Any:
