@@ -192,3 +192,13 @@ async def test_openapi_document_bundles_every_schema(client: Any) -> None:
         for part in ref[2:].split("/"):
             node = node[part]
     assert {"ChatRequest", "ChatResponse", "ChatChunk", "ErrorBody"} <= set(document["components"]["schemas"])
+
+
+async def test_no_validator_is_compiled_per_request(client: Any, monkeypatch: Any) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a JSON Schema validator was compiled while answering a request")
+
+    monkeypatch.setattr("emulator.contract.Draft7Validator", refuse)
+    for body in (chat(), chat(max_tokens="x"), chat(stream=True)):
+        response = await client.post(API_PATH, json=body, headers=AUTH)
+        assert response.status in (200, 422)
