@@ -74,7 +74,7 @@ async def stream(
     try:
         await send(response, events)
         await response.write_eof()
-    except (ConnectionResetError, ConnectionError) as error:
+    except ConnectionError as error:  # the client hung up mid-stream
         log.info("client went away mid-stream: %s", error)
     return response
 
