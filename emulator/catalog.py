@@ -44,9 +44,6 @@ class Catalog:
     def __iter__(self) -> Iterator[ModelSpec]:
         return iter(self._models.values())
 
-    def __len__(self) -> int:
-        return len(self._models)
-
 
 def load_catalog_document() -> Any:
     return load_json(SCHEMA_DIR / "catalog.json")

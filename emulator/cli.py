@@ -71,7 +71,7 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         type=_arg(parse_size, "--max-body-size"),
         default=defaults.max_body_size,
         metavar="SIZE",
-        help="largest request body accepted, e.g. 8M or 1048576 (default: 8M)",
+        help="largest request body accepted, e.g. 8M or 1048576 (default: %(default)s bytes)",
     )
     parser.add_argument(
         "--api-key",
