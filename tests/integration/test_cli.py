@@ -131,6 +131,16 @@ def test_environment_configures_the_server() -> None:
     assert body["detail"][0]["type"] == "value_error.extra"
 
 
+def test_flags_configure_the_server_and_win_over_the_environment() -> None:
+    env = {"JAMBA_EMULATOR_API_KEYS": "from-env", "JAMBA_EMULATOR_STRICT": "0"}
+    with running("--api-key", "alpha", "--api-key", "beta", "--strict", env=env) as (_, url):
+        assert request(url, chat(), {"Authorization": "Bearer from-env"})[0] == 401
+        assert request(url, chat(), {"Authorization": "Bearer alpha"})[0] == 200
+        status, body = request(url, chat(extra=1), {"Authorization": "Bearer beta"})
+    assert status == 422
+    assert body["detail"][0]["loc"] == ["body", "extra"]
+
+
 def test_port_in_use_is_a_clear_error() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

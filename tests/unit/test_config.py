@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.config import DEFAULT_MAX_BODY_SIZE, Config, ConfigError, parse_size
+from emulator.config import DEFAULT_MAX_BODY_SIZE, DEFAULT_SEED, Config, ConfigError, parse_size
 
 
 def test_defaults() -> None:
@@ -52,6 +52,6 @@ def test_sizes_accept_units(text: str, size: int) -> None:
     assert parse_size(text) == size
 
 
-def test_only_the_default_seed_gives_random_ids_and_a_fixed_text_seed() -> None:
-    assert Config().text_seed == Config(seed=2104).text_seed
-    assert Config().seed is None
+def test_text_seed_is_fixed_by_default_and_follows_an_explicit_seed() -> None:
+    assert Config().text_seed == DEFAULT_SEED
+    assert Config(seed=7).text_seed == 7
