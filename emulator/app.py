@@ -26,8 +26,7 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
     core = core or Core.build(config)
     app = web.Application(middlewares=[error_middleware], client_max_size=config.max_body_size)
     app[handlers.CORE] = core
-    schemas = {**core.contract.schemas, "chat-request.schema.json": core.contract.request_schema}
-    app[handlers.OPENAPI] = encode_json(bundle(load_document(), schemas))
+    app[handlers.OPENAPI] = encode_json(bundle(load_document(), core.contract.published_schemas()))
     app.router.add_post(API_PATH, handlers.create_chat_completion)
     app.router.add_get("/openapi.json", handlers.openapi_document)
     app.add_subapp("/_emulator", create_admin_app())

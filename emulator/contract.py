@@ -83,6 +83,18 @@ class Contract:
         if errors:
             raise ValidationFailed(sorted(error_items(errors), key=self._field_order))
 
+    def published_schemas(self) -> dict[str, dict[str, Any]]:
+        """The schema files as the served OpenAPI document should state them.
+
+        The request schema there includes the catalog's limits and names the accepted models,
+        so a tool that generates "valid" requests from /openapi.json only sends what the server
+        accepts (validation itself keeps `model` a plain string, so that an unknown model gets
+        the real service's string detail in phase two).
+        """
+        published = copy.deepcopy(self.request_schema)
+        published["properties"]["model"]["enum"] = [model.name for model in self.catalog]
+        return {**copy.deepcopy(self.schemas), "chat-request.schema.json": published}
+
     def validator(self, schema_file: str) -> Draft7Validator:
         """A compiled validator for one of SCHEMA_FILES (responses, chunks, errors)."""
         if schema_file not in self._validators:

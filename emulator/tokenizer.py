@@ -29,15 +29,18 @@ class Tokenizer(Protocol):
 _PIECES = re.compile(
     r"""(?sx)
       '(?:s|t|re|ve|m|ll|d)(?![^\W\d_])  # English contractions
-    | \ ?[^\W\d_]+                       # a word with its leading space (split further below)
+    | \ ?[A-Za-z]+ | \ ?[^\W\d_A-Za-z]+  # a word (ASCII letters, or other letters) with its
+                                        # leading space; split further below
     | \ ?\d{1,3}                          # numbers, three digits at a time
     | \ ?[!-/:-@\[-`{-~]{1,3}             # ASCII punctuation, short runs
-    | \s+(?!\S) | \s+                     # whitespace; a single space stays with the next word
+    | \ + | [^\S\ ]                       # a run of spaces; any other whitespace char alone
     | .                                   # anything else (emoji, symbols): one per character
     """
 )
-# Common words are single tokens; longer words cost a token per few letters. Chunks are
-# shorter than the single-token limit, so a prefix cut at a token boundary re-counts the same.
+# Common words are single tokens; longer words cost a token per few letters. No rule looks
+# past the end of its token (chunks are shorter than the single-token limit; whitespace does
+# not depend on what follows), so text cut at a token boundary re-counts to the same number:
+# a `length` answer of max_tokens tokens counts max_tokens for a client too.
 _ASCII_WORD_LIMIT, _ASCII_CHUNK = 10, 7
 _OTHER_WORD_LIMIT, _OTHER_CHUNK = 2, 2
 

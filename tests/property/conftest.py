@@ -1,0 +1,50 @@
+"""A real emulator on a background thread for the property tests, and a plain HTTP client to it.
+
+Hypothesis runs each example many times inside one test, so the server lives for the module
+(function-scoped fixtures would be shared across examples anyway) and the client is synchronous.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from emulator.app import API_PATH
+from emulator.server import BackgroundServer
+from tests.support import AUTH
+
+
+class Api:
+    """POSTs bodies to a running emulator; `healthy()` proves it still answers a valid request."""
+
+    def __init__(self, server: BackgroundServer) -> None:
+        self.server = server
+        self.http = httpx.Client(base_url=server.url, headers=AUTH, timeout=30)
+
+    def post(self, body: Any) -> httpx.Response:
+        if isinstance(body, bytes):
+            return self.http.post(API_PATH, content=body)
+        return self.http.post(API_PATH, json=body)
+
+    def healthy(self) -> bool:
+        response = self.post(
+            {"model": "jamba-instruct-preview", "messages": [{"role": "user", "content": "hi"}]}
+        )
+        return response.status_code == 200 and bool(response.json()["choices"])
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[Api]:
+    # Thousands of accepted-with-a-warning requests would otherwise bury a failure's report.
+    log = logging.getLogger("jamba_emulator")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    with BackgroundServer() as server:
+        api = Api(server)
+        yield api
+        api.http.close()
+    log.setLevel(level)
