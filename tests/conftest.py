@@ -15,7 +15,7 @@ from emulator.config import Config
 
 # HYPOTHESIS_PROFILE=fuzz for a long fuzzing session; CI uses the fast, derandomized one.
 settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True, print_blob=True)
-settings.register_profile("fuzz", max_examples=5000, deadline=None, print_blob=True)
+settings.register_profile("fuzz", max_examples=2000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import jsonschema
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from emulator.catalog import load_catalog_document
 from emulator.contract import SCHEMA_FILES, Contract, SchemaFileError
 from emulator.errors import ErrorItem, ValidationFailed, render
+from emulator.openapi import bundle, load_document
 from emulator.resources import SCHEMA_DIR
 from tests.support import SEED_EXAMPLE
 
@@ -63,3 +66,43 @@ def test_error_bodies_validate_against_the_error_schema() -> None:
     assert validator.is_valid(body)
     assert validator.is_valid({"detail": "Not Found"})
     assert not validator.is_valid({"detail": []})
+
+
+def test_seed_example_response_validates() -> None:
+    assert not list(CONTRACT.validator("chat-response.schema.json").iter_errors(SEED_EXAMPLE["response"]))
+
+
+def references(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from references(value)
+
+
+def test_openapi_source_refers_only_to_shipped_schema_files() -> None:
+    document = load_document()
+    for ref in references(document):
+        file, _, _ = ref.partition("#")
+        assert not file or (SCHEMA_DIR / file).is_file(), ref
+
+
+def test_served_openapi_document_resolves_every_reference() -> None:
+    served = bundle(load_document(), CONTRACT.published_schemas())
+    refs = list(references(served))
+    assert refs
+    for ref in refs:
+        assert ref.startswith("#/"), f"the served document must be self-contained: {ref}"
+        node: Any = served
+        for part in ref[2:].split("/"):
+            assert isinstance(node, dict) and part in node, f"{ref} does not resolve (at {part!r})"
+            node = node[part]
+
+
+def test_served_openapi_request_schema_names_the_catalog_models() -> None:
+    served = bundle(load_document(), CONTRACT.published_schemas())
+    model = served["components"]["schemas"]["ChatRequest"]["properties"]["model"]
+    assert model["enum"] == [spec.name for spec in CONTRACT.catalog]
