@@ -30,9 +30,7 @@ def test_schemathesis_finds_nothing_against_the_served_openapi_document(tmp_path
             "--seed", "2104",
             *([] if fuzzing else ["--generation-deterministic"]),
         ]  # fmt: skip
-        run = subprocess.run(
-            command, check=False, cwd=tmp_path, capture_output=True, text=True, timeout=1800
-        )
+        run = subprocess.run(command, check=False, cwd=tmp_path, capture_output=True, text=True, timeout=1800)
     report = run.stdout + run.stderr
     assert run.returncode == 0, report
     generated = re.search(r"(\d+) generated, (\d+) passed", report)
