@@ -95,3 +95,15 @@ def test_a_stop_sequence_taken_from_the_answer_cuts_right_before_it(
     assert choice["finish_reason"] == "stop"
     assert choice["message"]["content"] == visible_part(full, [*others, stop])
     assert len(choice["message"]["content"]) <= full.find(stop)
+
+
+@given(body=valid_requests())
+def test_a_budget_of_exactly_the_answer_length_is_a_natural_stop(api: Api, body: dict[str, Any]) -> None:
+    body = {**without_cuts(body), "n": 1}
+    uncut = api.post(body).json()
+    needed = uncut["usage"]["completion_tokens"]
+    exact = api.post({**body, "max_tokens": needed}).json()
+    assert exact["choices"] == uncut["choices"], "a budget that fits the answer must not cut it"
+    short = api.post({**body, "max_tokens": needed - 1}).json()
+    assert short["choices"][0]["finish_reason"] == "length"
+    assert short["usage"]["completion_tokens"] == needed - 1

@@ -1,0 +1,224 @@
+"""Proof that the test suite can fail: inject one deliberate bug at a time into a copy of the
+project, run the whole suite against the copy, and report which tests caught it.
+
+    .venv/bin/python -m tests.mutants            # every mutant, then a table
+    .venv/bin/python -m tests.mutants --list     # what each mutant breaks
+    .venv/bin/python -m tests.mutants stop-kept  # only the named ones
+
+Exit status 0 only when the unmutated copy passes and every mutant is caught. Each mutant is a
+literal edit (`old` must occur exactly once), so a refactor that moves the code makes the
+script say which mutant needs updating instead of silently testing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COPIED = ("pyproject.toml", "README.md", "emulator", "schemas", "fixtures", "tests")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    bug: str
+    path: str
+    old: str
+    new: str
+
+
+MUTANTS = [
+    Mutant(
+        "stop-kept",
+        "the stop sequence is kept in the output",
+        "emulator/generator.py",
+        "positions = [at for stop in stops",
+        "positions = [at + len(stop) for stop in stops",
+    ),
+    Mutant(
+        "length-one-early",
+        "a `length` answer stops one token before max_tokens",
+        "emulator/generator.py",
+        'tokens, reason = tokens[: request.max_tokens], "length"',
+        'tokens, reason = tokens[: max(request.max_tokens - 1, 0)], "length"',
+    ),
+    Mutant(
+        "length-at-exact-fit",
+        "`length` is reported when the answer fits max_tokens exactly",
+        "emulator/generator.py",
+        "len(tokens) > request.max_tokens",
+        "len(tokens) >= request.max_tokens",
+    ),
+    Mutant(
+        "total-off-by-one",
+        "total_tokens is one more than prompt + completion",
+        "emulator/chat.py",
+        '"total_tokens": self.prompt_tokens + completion,',
+        '"total_tokens": self.prompt_tokens + completion + 1,',
+    ),
+    Mutant(
+        "missing-model-500",
+        "the schema forgets that model is required, so a body without it crashes (500)",
+        "schemas/chat-request.schema.json",
+        '"required": ["model", "messages"],',
+        '"required": ["messages"],',
+    ),
+    Mutant(
+        "no-done",
+        "a stream ends without `data: [DONE]`",
+        "emulator/streaming.py",
+        "    yield DONE\n",
+        "",
+    ),
+    Mutant(
+        "empty-user-accepted",
+        "an empty user/assistant message is accepted",
+        "schemas/chat-request.schema.json",
+        '"then": {"properties": {"content": {"minLength": 1}}}',
+        '"then": {"properties": {"content": {"minLength": 0}}}',
+    ),
+    Mutant(
+        "stream-n-accepted",
+        "n > 1 with stream: true is accepted",
+        "schemas/chat-request.schema.json",
+        '"if": {"properties": {"stream": {"const": true}}, "required": ["stream"]},',
+        '"if": {"properties": {"stream": {"const": "never"}}, "required": ["stream"]},',
+    ),
+    Mutant(
+        "cap-off-by-one",
+        "the preview model's max_tokens cap is 65536 instead of 65535",
+        "schemas/catalog.json",
+        '"maximum": 65535',
+        '"maximum": 65536',
+    ),
+    Mutant(
+        "usage-on-first-chunk",
+        "a stream carries usage on its first chunk instead of its last",
+        "emulator/chat.py",
+        'bodies[-1]["usage"] = self.usage()',
+        'bodies[0]["usage"] = self.usage()',
+    ),
+    Mutant(
+        "loc-without-body",
+        '422 items lose the leading "body" in loc',
+        "emulator/contract.py",
+        'loc = ("body", *error.absolute_path)',
+        "loc = tuple(error.absolute_path)",
+    ),
+    Mutant(
+        "system-counted-when-empty",
+        "an empty system message is counted in the prompt instead of ignored",
+        "emulator/admission.py",
+        'if m["role"] != "system" or m["content"]',
+        "if True",
+    ),
+]
+
+
+@dataclass
+class Outcome:
+    mutant: Mutant
+    failed: list[str]
+    seconds: float
+    exit_code: int
+
+
+def make_copy(workdir: Path) -> Path:
+    copy = workdir / "project"
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
+        else:
+            copy.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / name)
+    return copy
+
+
+def apply(copy: Path, mutant: Mutant) -> None:
+    target = copy / mutant.path
+    text = target.read_text(encoding="utf-8")
+    if text.count(mutant.old) != 1 or not mutant.old:
+        raise SystemExit(
+            f"mutant {mutant.name!r}: expected the text {mutant.old!r} exactly once in {mutant.path}, "
+            f"found it {text.count(mutant.old) if mutant.old else 0} times; update tests/mutants.py"
+        )
+    target.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
+
+
+def run_suite(copy: Path) -> tuple[int, list[str]]:
+    env = {**os.environ, "PYTHONPATH": str(copy), "HYPOTHESIS_PROFILE": "ci"}
+    probe = subprocess.run(
+        [sys.executable, "-c", "import emulator; print(emulator.__file__)"],
+        cwd=copy, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    if not probe.stdout.startswith(str(copy)):
+        raise SystemExit(f"the copy's package is not the one imported: {probe.stdout.strip()}")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", "--tb=no"]
+    result = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, check=False)
+    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", result.stdout, flags=re.MULTILINE)
+    return result.returncode, failed
+
+
+def check(mutant: Mutant | None) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix="jamba-mutant-") as workdir:
+        copy = make_copy(Path(workdir))
+        if mutant is not None:
+            apply(copy, mutant)
+        started = time.monotonic()
+        code, failed = run_suite(copy)
+    baseline = Mutant("(none)", "the unmutated project", "", "", "")
+    return Outcome(mutant or baseline, failed, time.monotonic() - started, code)
+
+
+def report(outcomes: list[Outcome]) -> str:
+    lines = ["| mutant | bug injected | caught | failing tests | examples |", "|---|---|---|---|---|"]
+    for outcome in outcomes:
+        shown = ", ".join(f"`{name.split('::', 1)[-1]}`" for name in outcome.failed[:3])
+        caught = "yes" if outcome.exit_code != 0 else "**NO**"
+        lines.append(
+            f"| {outcome.mutant.name} | {outcome.mutant.bug} | {caught} | {len(outcome.failed)} | {shown} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutants", description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for mutant in MUTANTS:
+            print(f"{mutant.name:28} {mutant.bug} ({mutant.path})")
+        return 0
+    unknown = set(args.names) - {mutant.name for mutant in MUTANTS}
+    if unknown:
+        parser.error(f"unknown mutant(s): {', '.join(sorted(unknown))}; see --list")
+    chosen = [mutant for mutant in MUTANTS if not args.names or mutant.name in args.names]
+    baseline = check(None)
+    print(f"baseline (no mutant): exit {baseline.exit_code}, {baseline.seconds:.0f} s", flush=True)
+    if baseline.exit_code != 0:
+        print("the unmutated copy fails, so no mutant result would mean anything:", baseline.failed)
+        return 1
+    outcomes = []
+    for mutant in chosen:
+        outcome = check(mutant)
+        outcomes.append(outcome)
+        verdict = f"caught by {len(outcome.failed)} tests" if outcome.exit_code else "NOT CAUGHT"
+        print(f"{mutant.name}: {verdict} ({outcome.seconds:.0f} s)", flush=True)
+    print()
+    print(report(outcomes))
+    return 0 if all(outcome.exit_code != 0 for outcome in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
