@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from emulator.errors import ValidationFailed
 from tests.property.conftest import Api
 from tests.strategies import CONTRACT, MUTATIONS, Broken, broken_requests, json_values, request_like
 
@@ -29,6 +30,10 @@ def test_breaking_one_rule_gets_a_422_that_names_the_field(
     locs = {tuple(item["loc"]) for item in detail}
     assert locs == {broken.loc}, (broken.rule, detail)
     assert {item["type"] for item in detail} & broken.types, (broken.rule, detail)
+    # The schema alone, without the server, reports exactly what the server said.
+    with pytest.raises(ValidationFailed) as caught:
+        CONTRACT.validate_request(broken.body)
+    assert caught.value.detail() == detail
 
 
 @given(json_values | request_like)
@@ -36,6 +41,7 @@ def test_any_json_body_gets_an_answer_below_500(api: Api, body: Any) -> None:
     response = api.post(body)
     assert response.status_code in (200, 422), response.text
     assert "detail" in response.json() or response.json()["choices"]
+    assert api.healthy()
 
 
 @given(st.binary(max_size=2048) | json_values.map(lambda value: repr(value).encode()))
