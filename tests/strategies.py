@@ -104,6 +104,11 @@ def valid_requests(draw: st.DrawFn) -> dict[str, Any]:
     return body
 
 
+unknown_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True).filter(
+    lambda name: name not in CLOSED["properties"]
+)
+
+
 def without_cuts(body: dict[str, Any]) -> dict[str, Any]:
     """The same request with neither `max_tokens` nor `stop`: its answers are the uncut ones."""
     return {key: value for key, value in body.items() if key not in ("max_tokens", "stop", "stream")}

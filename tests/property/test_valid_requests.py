@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from emulator.tokenizer import ApproximateTokenizer
 from tests.property.conftest import Api
-from tests.strategies import CONTRACT, valid_requests, without_cuts
+from tests.strategies import CONTRACT, json_values, unknown_names, valid_requests, without_cuts
 
 RESPONSE = CONTRACT.validator("chat-response.schema.json")
 TOKENIZER = ApproximateTokenizer()  # the emulator's documented counter; usage must agree with it
@@ -57,6 +57,16 @@ def assert_answer(body: dict[str, Any], payload: dict[str, Any], reference: dict
     if budget is not None:
         assert usage["completion_tokens"] <= budget * n
     assert usage["prompt_tokens"] == reference["usage"]["prompt_tokens"]
+
+
+@given(body=valid_requests(), extra=st.dictionaries(unknown_names, json_values, min_size=1, max_size=5))
+def test_unknown_fields_are_ignored_and_named(api: Api, body: dict[str, Any], extra: dict[str, Any]) -> None:
+    plain = api.post({**body, "stream": False})
+    response = api.post({**body, **extra, "stream": False})
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"] == plain.json()["choices"], "ignored fields change nothing"
+    named = response.headers["X-Emulator-Ignored-Fields"].split(",")
+    assert sorted(named) == sorted(extra)
 
 
 @given(body=valid_requests(), stream=st.sampled_from([False, None, "absent"]))
