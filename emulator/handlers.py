@@ -70,8 +70,8 @@ async def stream(
     request: web.Request, events: Iterable[bytes], headers: dict[str, str]
 ) -> web.StreamResponse:
     response = web.StreamResponse(headers={**STREAM_HEADERS, **headers})
-    await response.prepare(request)
     try:
+        await response.prepare(request)  # the client may be gone before the headers go out
         await send(response, events)
         await response.write_eof()
     except ConnectionError as error:  # the client hung up mid-stream

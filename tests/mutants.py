@@ -165,7 +165,7 @@ def run_suite(copy: Path) -> tuple[int, list[str]]:
         raise SystemExit(f"the copy's package is not the one imported: {probe.stdout.strip()}")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", "--tb=no"]
     result = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, check=False)
-    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", result.stdout, flags=re.MULTILINE)
+    failed = re.findall(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", result.stdout, flags=re.MULTILINE)
     return result.returncode, failed
 
 

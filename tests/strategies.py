@@ -308,11 +308,13 @@ def broken_requests(draw: st.DrawFn, mutation: str) -> Broken:
     return MUTATIONS[mutation](draw, body)
 
 
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
-    ),
+    _containers,
     max_leaves=30,
 )
 request_like = st.dictionaries(

@@ -18,12 +18,22 @@ from emulator.server import BackgroundServer
 from tests.support import AUTH
 
 
-class Api:
-    """POSTs bodies to a running emulator; `healthy()` proves it still answers a valid request."""
+class Api(logging.Handler):
+    """POSTs bodies to a running emulator; `healthy()` proves it still answers a valid request,
+    and `unexpected_errors()` returns what the server logged as an unexpected error (a 500)."""
 
     def __init__(self, server: BackgroundServer) -> None:
+        super().__init__(logging.ERROR)
         self.server = server
         self.http = httpx.Client(base_url=server.url, headers=AUTH, timeout=30)
+        self._errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._errors.append(self.format(record))
+
+    def unexpected_errors(self) -> list[str]:
+        errors, self._errors = self._errors, []
+        return errors
 
     def post(self, body: Any) -> httpx.Response:
         if isinstance(body, bytes):
@@ -45,6 +55,8 @@ def api() -> Iterator[Api]:
     log.setLevel(logging.ERROR)
     with BackgroundServer() as server:
         api = Api(server)
+        log.addHandler(api)
         yield api
+        log.removeHandler(api)
         api.http.close()
     log.setLevel(level)

@@ -42,6 +42,7 @@ def test_any_json_body_gets_an_answer_below_500(api: Api, body: Any) -> None:
     assert response.status_code in (200, 422), response.text
     assert "detail" in response.json() or response.json()["choices"]
     assert api.healthy()
+    assert api.unexpected_errors() == []
 
 
 @given(st.binary(max_size=2048) | json_values.map(lambda value: repr(value).encode()))
@@ -49,3 +50,4 @@ def test_any_bytes_as_a_body_get_an_answer_below_500(api: Api, raw: bytes) -> No
     response = api.post(raw)
     assert response.status_code in (200, 422), response.text
     assert api.healthy()
+    assert api.unexpected_errors() == []

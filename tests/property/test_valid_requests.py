@@ -118,3 +118,15 @@ def test_a_budget_of_exactly_the_answer_length_is_a_natural_stop(api: Api, body:
     short = api.post({**body, "max_tokens": needed - 1}).json()
     assert short["choices"][0]["finish_reason"] == "length"
     assert short["usage"]["completion_tokens"] == needed - 1
+
+
+@given(body=valid_requests(), data=st.data())
+def test_an_empty_system_message_anywhere_changes_nothing(
+    api: Api, body: dict[str, Any], data: st.DataObject
+) -> None:
+    body = {**body, "stream": False}
+    at = data.draw(st.integers(0, len(body["messages"])), label="position")
+    messages = [*body["messages"][:at], {"role": "system", "content": ""}, *body["messages"][at:]]
+    plain, padded = api.post(body).json(), api.post({**body, "messages": messages}).json()
+    assert padded["choices"] == plain["choices"]
+    assert padded["usage"] == plain["usage"]
