@@ -1,15 +1,86 @@
-"""The admin sub-app under `/_emulator`: readiness now; journal and scripts later."""
+"""The admin sub-app under `/_emulator`: health, the request journal, reset.
+
+Open on loopback. When `--admin-token` is set it is required everywhere but `/health` (header
+X-Emulator-Admin-Token); when the server listens beyond loopback without one, the admin API
+refuses to work rather than let anyone on the network read the journal.
+"""
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
+
+from .config import Config
+from .errors import AdminError
+from .handlers import CORE
+
+PREFIX = "/_emulator"
+TOKEN_HEADER = "X-Emulator-Admin-Token"
+OPEN_PATHS = frozenset({f"{PREFIX}/health"})
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def token_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path not in OPEN_PATHS:
+        check_token(request.config_dict[CORE].config, request.headers.get(TOKEN_HEADER))
+    return await handler(request)
+
+
+def check_token(config: Config, sent: str | None) -> None:
+    if config.admin_token is None:
+        if not config.loopback:
+            raise AdminError(
+                403,
+                f"the admin API is off while listening on {config.host} without an admin token; start "
+                f"with --admin-token TOKEN (or JAMBA_EMULATOR_ADMIN_TOKEN) and send it as {TOKEN_HEADER}",
+            )
+        return
+    if sent is None or not hmac.compare_digest(sent.encode(), config.admin_token.encode()):
+        raise AdminError(401, f"send the admin token given with --admin-token in the {TOKEN_HEADER} header")
 
 
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def list_journal(request: web.Request) -> web.Response:
+    """GET /_emulator/journal[?status=422][&path=/studio/v1/chat/completions][&last=10]"""
+    journal = request.config_dict[CORE].journal
+    status, last = _int_param(request, "status"), _int_param(request, "last", minimum=1)
+    entries = journal.entries(status=status, path=request.query.get("path"), last=last)
+    return web.json_response({**journal.summary(), "entries": [entry.to_json() for entry in entries]})
+
+
+async def clear_journal(request: web.Request) -> web.Response:
+    return web.json_response({"cleared": request.config_dict[CORE].journal.clear()})
+
+
+async def reset(request: web.Request) -> web.Response:
+    """Back to a fresh start: the journal emptied (and, with scripted replies, the scripts)."""
+    return web.json_response({"journal_cleared": request.config_dict[CORE].journal.clear()})
+
+
+def _int_param(request: web.Request, name: str, minimum: int | None = None) -> int | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise AdminError(400, f"query parameter {name} must be an integer, got {text!r}") from None
+    if minimum is not None and value < minimum:
+        raise AdminError(400, f"query parameter {name} must be at least {minimum}, got {value}")
+    return value
+
+
 def create_admin_app() -> web.Application:
-    admin = web.Application()
+    admin = web.Application(middlewares=[token_guard])
     admin.router.add_get("/health", health)
+    admin.router.add_get("/journal", list_journal)
+    admin.router.add_delete("/journal", clear_journal)
+    admin.router.add_post("/reset", reset)
     return admin

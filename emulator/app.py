@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 
 from . import handlers
+from .admin import PREFIX as ADMIN_PREFIX
 from .admin import create_admin_app
 from .config import Config
 from .core import Core
@@ -24,13 +26,44 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def create_app(config: Config | None = None, *, core: Core | None = None) -> web.Application:
     config = config or Config()
     core = core or Core.build(config)
-    app = web.Application(middlewares=[error_middleware], client_max_size=config.max_body_size)
+    app = web.Application(
+        middlewares=[journal_middleware, error_middleware], client_max_size=config.max_body_size
+    )
     app[handlers.CORE] = core
     app[handlers.OPENAPI] = encode_json(bundle(load_document(), core.contract.published_schemas()))
     app.router.add_post(API_PATH, handlers.create_chat_completion)
     app.router.add_get("/openapi.json", handlers.openapi_document)
-    app.add_subapp("/_emulator", create_admin_app())
+    app.add_subapp(ADMIN_PREFIX, create_admin_app())
     return app
+
+
+@web.middleware
+async def journal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Record every request but the admin API's own in the journal, with what it was answered.
+
+    Outside error_middleware, so it sees the status actually sent, errors included.
+    """
+    if request.path.startswith(ADMIN_PREFIX + "/"):
+        return await handler(request)
+    received_at, started = time.time(), time.perf_counter()
+    response = await handler(request)
+    body = request.get(handlers.RAW_BODY)
+    if body is None and request.can_read_body and response.status != 413:
+        try:  # not read by the handler (e.g. a 401): the journal still shows what was sent
+            body = await request.read()
+        except web.HTTPException:
+            body = b""
+    request.config_dict[handlers.CORE].journal.record(
+        method=request.method,
+        path=request.path,
+        headers=request.headers.items(),
+        body=body or b"",
+        status=response.status,
+        rule=None,
+        received_at=received_at,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
+    return response
 
 
 @web.middleware

@@ -15,6 +15,7 @@ from .config import (
     LOG_LEVELS,
     Config,
     ConfigError,
+    parse_journal_size,
     parse_log_level,
     parse_port,
     parse_seed,
@@ -87,6 +88,22 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         help="reject unknown fields and enforce user/assistant alternation (default: ignore and warn)",
     )
     parser.add_argument(
+        "--journal-size",
+        type=_arg(parse_journal_size, "--journal-size"),
+        default=defaults.journal_size,
+        metavar="N",
+        help="requests the journal keeps, oldest dropped first; 0 keeps none (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=defaults.admin_token,
+        metavar="TOKEN",
+        help=(
+            "token the admin API under /_emulator requires (header X-Emulator-Admin-Token); "
+            "needed to use the admin API when --host is not loopback (default: none)"
+        ),
+    )
+    parser.add_argument(
         "--log-level",
         type=_arg(parse_log_level, "--log-level"),
         default=defaults.log_level,
@@ -111,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_keys=tuple(args.api_keys) if args.api_keys else defaults.api_keys,
         strict=args.strict,
         log_level=args.log_level,
+        journal_size=args.journal_size,
+        admin_token=args.admin_token or None,
     )
     logging.basicConfig(
         level=config.log_level.upper(),

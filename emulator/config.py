@@ -15,6 +15,7 @@ DEFAULT_SEED = 2104
 DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
 LOG_LEVELS = ("debug", "info", "warning", "error")
 ENV_PREFIX = "JAMBA_EMULATOR_"
+LOOPBACK_HOSTS = ("localhost", "::1")
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -34,6 +35,14 @@ class Config:
     """Accepted keys; empty means any non-empty key."""
     strict: bool = False
     log_level: str = "info"
+    journal_size: int = 1000
+    """How many requests the journal keeps (the oldest go first); 0 keeps none."""
+    admin_token: str | None = None
+    """Required by the admin API (X-Emulator-Admin-Token) when set, and when not on loopback."""
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
 
     @property
     def text_seed(self) -> int:
@@ -94,6 +103,17 @@ def parse_log_level(text: str, source: str = "--log-level") -> str:
     return value
 
 
+def parse_journal_size(text: str, source: str = "--journal-size") -> int:
+    size = _parse_int(text, source)
+    if size < 0:
+        raise ConfigError(f"{source} must be 0 (keep nothing) or more, got {text!r}")
+    return size
+
+
+def parse_token(text: str, source: str = "--admin-token") -> str | None:
+    return text.strip() or None
+
+
 def _parse_int(text: str, source: str) -> int:
     try:
         return int(text.strip())
@@ -109,4 +129,6 @@ PARSERS = {
     "api_keys": parse_keys,
     "strict": parse_bool,
     "log_level": parse_log_level,
+    "journal_size": parse_journal_size,
+    "admin_token": parse_token,
 }

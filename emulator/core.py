@@ -10,6 +10,7 @@ from .config import Config
 from .contract import Contract
 from .generator import Generator
 from .ids import IdSource, id_source
+from .journal import Journal
 from .tokenizer import ApproximateTokenizer, Tokenizer
 from .wordpool import load as load_wordpool
 
@@ -22,6 +23,7 @@ class Core:
     generator: Generator
     ids: IdSource
     tokenizer: Tokenizer
+    journal: Journal
 
     @classmethod
     def build(cls, config: Config, *, worker: int = 0) -> Core:
@@ -34,4 +36,5 @@ class Core:
             generator=Generator(load_wordpool(), tokenizer, config.text_seed),
             ids=id_source(config.seed, worker),
             tokenizer=tokenizer,
+            journal=Journal(config.journal_size),
         )

@@ -6,6 +6,7 @@
     ├── BodyTooLarge              413
     ├── UnsupportedModel          422, string detail
     ├── ValidationFailed          422, list of {loc, msg, type} items
+    ├── AdminError                400/401/403 from the admin API, in the emulator's own words
     └── InternalError             500, anything unexpected
 
 Pure: no aiohttp here, so the renderer can be unit-tested and reused by any transport.
@@ -96,6 +97,14 @@ class ValidationFailed(EmulatorError):
 
     def detail(self) -> list[ErrorItemBody]:
         return [item.to_json() for item in self.items]
+
+
+class AdminError(EmulatorError):
+    """The admin API (/_emulator) refuses a request; the message says what to do instead."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class InternalError(EmulatorError):

@@ -16,6 +16,7 @@ from .streaming import encode_json, frames, send
 
 CORE = web.AppKey("core", Core)
 OPENAPI = web.AppKey("openapi", bytes)
+RAW_BODY = web.RequestKey("raw_body", bytes)  # kept for the journal
 IGNORED_FIELDS_HEADER = "X-Emulator-Ignored-Fields"
 WARNINGS_HEADER = "X-Emulator-Warnings"
 _HEADER_LIST_LIMIT = 20
@@ -40,9 +41,11 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLarge(limit)
     try:
-        return await request.read()
+        raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise BodyTooLarge(limit) from None
+    request[RAW_BODY] = raw
+    return raw
 
 
 def notice_headers(admitted: Admitted) -> dict[str, str]:

@@ -67,6 +67,8 @@ def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
         "--api-key",
         "--strict",
         "--log-level",
+        "--journal-size",
+        "--admin-token",
     ):
         assert option in out
     assert "JAMBA_EMULATOR_" in out and "AI21_API_HOST" in out
@@ -139,6 +141,29 @@ def test_flags_configure_the_server_and_win_over_the_environment() -> None:
         status, body = request(url, chat(extra=1), {"Authorization": "Bearer beta"})
     assert status == 422
     assert body["detail"][0]["loc"] == ["body", "extra"]
+
+
+def admin_get(url: str, path: str, token: str | None = None) -> tuple[int, Any]:
+    headers = {"X-Emulator-Admin-Token": token} if token else {}
+    req = urllib.request.Request(f"{url}/_emulator{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_journal_size_and_admin_token_flags_configure_the_admin_api() -> None:
+    with running("--journal-size", "1", "--admin-token", "tok", env={"JAMBA_EMULATOR_JOURNAL_SIZE": "9"}) as (
+        _,
+        url,
+    ):
+        for _ in range(3):
+            request(url, chat())
+        assert admin_get(url, "/journal")[0] == 401
+        status, seen = admin_get(url, "/journal", token="tok")
+    assert status == 200
+    assert (seen["limit"], seen["kept"], seen["dropped"]) == (1, 1, 2)
 
 
 def test_port_in_use_is_a_clear_error() -> None:

@@ -24,9 +24,13 @@ def test_every_option_from_the_environment() -> None:
             "JAMBA_EMULATOR_API_KEYS": "key1, key2",
             "JAMBA_EMULATOR_STRICT": "true",
             "JAMBA_EMULATOR_LOG_LEVEL": "DEBUG",
+            "JAMBA_EMULATOR_JOURNAL_SIZE": "50",
+            "JAMBA_EMULATOR_ADMIN_TOKEN": " tok ",
         }
     )
-    assert config == Config("0.0.0.0", 9000, 7, 1024 * 1024, ("key1", "key2"), True, "debug")
+    assert config == Config(
+        "0.0.0.0", 9000, 7, 1024 * 1024, ("key1", "key2"), True, "debug", journal_size=50, admin_token="tok"
+    )
 
 
 @pytest.mark.parametrize(
@@ -37,6 +41,7 @@ def test_every_option_from_the_environment() -> None:
         ("JAMBA_EMULATOR_MAX_BODY_SIZE", "big", "such as 8388608, 512K or 8M, got 'big'"),
         ("JAMBA_EMULATOR_STRICT", "maybe", "true or false"),
         ("JAMBA_EMULATOR_LOG_LEVEL", "loud", "one of debug, info, warning, error"),
+        ("JAMBA_EMULATOR_JOURNAL_SIZE", "-1", "0 \\(keep nothing\\) or more, got '-1'"),
     ],
 )
 def test_bad_values_name_the_variable_and_the_value(variable: str, value: str, message: str) -> None:
@@ -55,3 +60,11 @@ def test_sizes_accept_units(text: str, size: int) -> None:
 def test_text_seed_is_fixed_by_default_and_follows_an_explicit_seed() -> None:
     assert Config().text_seed == DEFAULT_SEED
     assert Config(seed=7).text_seed == 7
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.0.0.2", True), ("localhost", True), ("::1", True), ("0.0.0.0", False)],
+)
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    assert Config(host=host).loopback is loopback

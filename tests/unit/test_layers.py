@@ -11,6 +11,7 @@ from faker.providers.lorem.en_US import Provider as Lorem
 from emulator.wordpool import build, load
 
 PURE = [
+    "journal",
     "generator",
     "tokenizer",
     "contract",

@@ -1,0 +1,144 @@
+"""The request journal: every request the emulator received and what it answered, newest last,
+bounded in size (the oldest entries go first, and are counted).
+
+Pure and thread-safe: the server's event loop records, while a test on another thread (the
+pytest fixture, the admin API) reads or clears. Bodies are kept as bytes, up to BODY_LIMIT, and
+decoded only when read, so recording costs little on the hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+BODY_LIMIT = 64 * 1024
+REDACTED = "[redacted]"
+# Headers that carry secrets: kept (so a test can see one was sent), value hidden.
+SECRET_HEADERS = frozenset({"authorization", "x-emulator-admin-token", "cookie"})
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    sequence: int
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    raw_body: bytes
+    body_size: int
+    status: int
+    rule: str | None
+    received_at: float
+    duration_ms: float
+
+    @property
+    def body(self) -> Any:
+        """The body as JSON if it is JSON, else as text (invalid UTF-8 replaced); None if empty."""
+        if not self.raw_body:
+            return None
+        text = self.raw_body.decode("utf-8", "replace")
+        if self.body_size > len(self.raw_body):
+            return text  # truncated: not JSON any more
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sequence": self.sequence,
+            "method": self.method,
+            "path": self.path,
+            "headers": dict(self.headers),
+            "body": self.body,
+            "body_size": self.body_size,
+            "body_truncated": self.body_size > len(self.raw_body),
+            "status": self.status,
+            "rule": self.rule,
+            "received_at": self.received_at,
+            "duration_ms": round(self.duration_ms, 3),
+        }
+
+
+def redact(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Headers with secret values hidden; `Bearer` stays visible so the scheme can be checked."""
+    return tuple(
+        (name, _hidden(value) if name.lower() in SECRET_HEADERS else value) for name, value in headers
+    )
+
+
+def _hidden(value: str) -> str:
+    scheme, _, secret = value.partition(" ")
+    return f"{scheme} {REDACTED}" if secret and scheme.lower() == "bearer" else REDACTED
+
+
+class Journal:
+    """At most `limit` entries (0 keeps none); `dropped` counts those pushed out or not kept."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        if limit < 0:
+            raise ValueError(f"Journal: limit must be 0 or more, got {limit}")
+        self.limit = limit
+        self._entries: deque[Entry] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+        self._sequence = 0
+        self.dropped = 0
+
+    def record(
+        self,
+        *,
+        method: str,
+        path: str,
+        headers: Iterable[tuple[str, str]],
+        body: bytes,
+        status: int,
+        rule: str | None,
+        received_at: float,
+        duration_ms: float,
+    ) -> None:
+        with self._lock:
+            self._sequence += 1
+            if len(self._entries) == self.limit:
+                self.dropped += 1
+            if self.limit:
+                self._entries.append(
+                    Entry(
+                        sequence=self._sequence,
+                        method=method,
+                        path=path,
+                        headers=redact(headers),
+                        raw_body=bytes(body[:BODY_LIMIT]),
+                        body_size=len(body),
+                        status=status,
+                        rule=rule,
+                        received_at=received_at,
+                        duration_ms=duration_ms,
+                    )
+                )
+
+    def entries(
+        self, *, status: int | None = None, path: str | None = None, last: int | None = None
+    ) -> list[Entry]:
+        """Entries oldest first, optionally only one status or path, optionally only the last N."""
+        with self._lock:
+            chosen = [
+                entry
+                for entry in self._entries
+                if (status is None or entry.status == status) and (path is None or entry.path == path)
+            ]
+        return chosen[-last:] if last else chosen
+
+    def clear(self) -> int:
+        """Forget every entry and the dropped count; returns how many entries there were."""
+        with self._lock:
+            count = len(self._entries)
+            self._entries.clear()
+            self.dropped = 0
+            return count
+
+    def summary(self) -> Mapping[str, int]:
+        with self._lock:
+            return {"kept": len(self._entries), "dropped": self.dropped, "limit": self.limit}
