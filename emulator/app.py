@@ -59,7 +59,7 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         headers=request.headers.items(),
         body=body or b"",
         status=response.status,
-        rule=None,
+        rule=request.get(handlers.MATCHED_RULE),
         received_at=received_at,
         duration_ms=(time.perf_counter() - started) * 1000,
     )
@@ -87,4 +87,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 def error_response(error: EmulatorError) -> web.Response:
     status, body = render(error)
-    return web.Response(status=status, body=encode_json(body), content_type="application/json")
+    return web.Response(
+        status=status, body=encode_json(body), content_type="application/json", headers=error.headers()
+    )

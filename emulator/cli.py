@@ -10,6 +10,7 @@ from typing import Any
 
 from . import __version__
 from .app import API_PATH
+from .catalog import load_catalog_document
 from .config import (
     DEFAULT_SEED,
     LOG_LEVELS,
@@ -21,6 +22,8 @@ from .config import (
     parse_seed,
     parse_size,
 )
+from .contract import Contract
+from .scripts import FixtureError, fixture_files, load_file
 from .server import serve
 
 DESCRIPTION = """\
@@ -88,6 +91,15 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         help="reject unknown fields and enforce user/assistant alternation (default: ignore and warn)",
     )
     parser.add_argument(
+        "--fixtures",
+        action="append",
+        metavar="PATH",
+        help=(
+            "scripted replies: a fixture file, or a folder of them (repeatable; default: none, so "
+            "every answer is generated). Check files first with: jamba-emulator check PATH"
+        ),
+    )
+    parser.add_argument(
         "--journal-size",
         type=_arg(parse_journal_size, "--journal-size"),
         default=defaults.journal_size,
@@ -114,6 +126,9 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check"]:
+        return check(argv[1:])
     try:
         defaults = Config.from_environ()
     except ConfigError as error:
@@ -129,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         strict=args.strict,
         log_level=args.log_level,
         journal_size=args.journal_size,
+        fixtures=tuple(args.fixtures) if args.fixtures else defaults.fixtures,
         admin_token=args.admin_token or None,
     )
     logging.basicConfig(
@@ -137,6 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         serve(config, on_ready=_announce)
+    except FixtureError as error:
+        sys.stderr.write(f"jamba-emulator: --fixtures: {error}\n")
+        return 2
     except OSError as error:
         sys.stderr.write(
             f"jamba-emulator: cannot listen on {config.host}:{config.port}: {error.strerror or error}; "
@@ -146,6 +165,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def check(argv: Sequence[str]) -> int:
+    """`jamba-emulator check PATH...`: validate fixture files without starting a server."""
+    parser = argparse.ArgumentParser(
+        prog="jamba-emulator check",
+        description="Check fixture files (scripted replies) against schemas/fixtures.schema.json.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="a fixture file, or a folder of them")
+    args = parser.parse_args(argv)
+    contract = Contract(load_catalog_document())
+    try:
+        files = fixture_files(args.paths)
+    except FixtureError as error:
+        sys.stderr.write(f"{error}\n")
+        return 1
+    if not files:
+        sys.stderr.write(f"no fixture files (*.json) in {', '.join(args.paths)}\n")
+        return 1
+    failed = 0
+    for path in files:
+        try:
+            rules = load_file(path, contract)
+        except FixtureError as error:
+            failed += 1
+            sys.stderr.write(f"{error}\n")
+        else:
+            sys.stdout.write(f"ok {path}: {len(rules)} rule{'s' if len(rules) != 1 else ''}\n")
+    return 1 if failed else 0
 
 
 def _announce(url: str) -> None:

@@ -37,6 +37,8 @@ class Config:
     log_level: str = "info"
     journal_size: int = 1000
     """How many requests the journal keeps (the oldest go first); 0 keeps none."""
+    fixtures: tuple[str, ...] = ()
+    """Fixture files or folders of scripted replies, loaded at start; none by default."""
     admin_token: str | None = None
     """Required by the admin API (X-Emulator-Admin-Token) when set, and when not on loopback."""
 
@@ -110,6 +112,10 @@ def parse_journal_size(text: str, source: str = "--journal-size") -> int:
     return size
 
 
+def parse_paths(text: str, source: str = "JAMBA_EMULATOR_FIXTURES") -> tuple[str, ...]:
+    return tuple(path.strip() for path in text.split(os.pathsep) if path.strip())
+
+
 def parse_token(text: str, source: str = "--admin-token") -> str | None:
     return text.strip() or None
 
@@ -130,5 +136,6 @@ PARSERS = {
     "strict": parse_bool,
     "log_level": parse_log_level,
     "journal_size": parse_journal_size,
+    "fixtures": parse_paths,
     "admin_token": parse_token,
 }

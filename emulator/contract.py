@@ -27,6 +27,7 @@ SCHEMA_FILES = (
     "chat-chunk.schema.json",
     "error.schema.json",
     "catalog.schema.json",
+    "fixtures.schema.json",
 )
 
 _TYPE_ERRORS = {

@@ -11,6 +11,7 @@ from .contract import Contract
 from .generator import Generator
 from .ids import IdSource, id_source
 from .journal import Journal
+from .scripts import Script, fixture_files, load_file
 from .tokenizer import ApproximateTokenizer, Tokenizer
 from .wordpool import load as load_wordpool
 
@@ -24,6 +25,7 @@ class Core:
     ids: IdSource
     tokenizer: Tokenizer
     journal: Journal
+    script: Script
 
     @classmethod
     def build(cls, config: Config, *, worker: int = 0) -> Core:
@@ -37,4 +39,7 @@ class Core:
             ids=id_source(config.seed, worker),
             tokenizer=tokenizer,
             journal=Journal(config.journal_size),
+            script=Script(
+                rule for path in fixture_files(config.fixtures) for rule in load_file(path, contract)
+            ),
         )

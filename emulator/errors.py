@@ -7,6 +7,7 @@
     ├── UnsupportedModel          422, string detail
     ├── ValidationFailed          422, list of {loc, msg, type} items
     ├── AdminError                400/401/403 from the admin API, in the emulator's own words
+    ├── ScriptedError             any status a fixture rule asked for, with its detail and headers
     └── InternalError             500, anything unexpected
 
 Pure: no aiohttp here, so the renderer can be unit-tested and reused by any transport.
@@ -49,8 +50,12 @@ class ErrorItem:
 class EmulatorError(Exception):
     status: int = 500
 
-    def detail(self) -> str | list[ErrorItemBody]:
+    def detail(self) -> Any:
         return str(self)
+
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (e.g. Retry-After)."""
+        return {}
 
 
 class Unauthorized(EmulatorError):
@@ -105,6 +110,22 @@ class AdminError(EmulatorError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ScriptedError(EmulatorError):
+    """An error a fixture rule answers with: its status, `detail` (default: the reason phrase)."""
+
+    def __init__(self, status: int, detail: Any = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error")
+        self.status = status
+        self._detail = detail
+        self._headers = dict(headers or {})
+
+    def detail(self) -> Any:
+        return self._detail if self._detail is not None else str(self)
+
+    def headers(self) -> dict[str, str]:
+        return dict(self._headers)
 
 
 class InternalError(EmulatorError):

@@ -54,6 +54,19 @@ class Generator:
         choices = tuple(self.cut(self.answer(request, index), request, index) for index in range(request.n))
         return Completion(choices=choices, prompt_tokens=request.prompt_tokens)
 
+    def scripted(
+        self, request: ChatRequest, text: str, finish_reason: FinishReason | None = None
+    ) -> Completion:
+        """A scripted answer `text` for every choice, cut like a generated one; `finish_reason`
+        replaces `stop` when neither max_tokens nor a stop sequence cut it."""
+        choices = []
+        for index in range(request.n):
+            choice = self.cut(text, request, index)
+            if finish_reason and choice.finish_reason == "stop" and len(choice.content) == len(text):
+                choice = Choice(index=index, tokens=choice.tokens, finish_reason=finish_reason)
+            choices.append(choice)
+        return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
+
     def cut(self, text: str, request: ChatRequest, index: int = 0) -> Choice:
         """Apply `stop` then `max_tokens` to an answer, as a model generating token by token would."""
         visible = text[: _first_stop(text, request.stop)]

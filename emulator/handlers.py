@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from aiohttp import hdrs, web
 
 from .admission import Admitted, decode_body
 from .auth import authorize
+from .chat import ChatRequest, Completion
 from .core import Core
-from .errors import BodyTooLarge
+from .errors import BodyTooLarge, ScriptedError
 from .streaming import HEADERS as STREAM_HEADERS
 from .streaming import encode_json, frames, send
 
 CORE = web.AppKey("core", Core)
 OPENAPI = web.AppKey("openapi", bytes)
 RAW_BODY = web.RequestKey("raw_body", bytes)  # kept for the journal
+MATCHED_RULE = web.RequestKey("matched_rule", str)  # the scripted rule that answered, for the journal
 IGNORED_FIELDS_HEADER = "X-Emulator-Ignored-Fields"
 WARNINGS_HEADER = "X-Emulator-Warnings"
 _HEADER_LIST_LIMIT = 20
@@ -29,12 +32,26 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     authorize(request.headers.get(hdrs.AUTHORIZATION), core.config.api_keys)
     admitted = core.admission.admit(decode_body(await read_body(request, core.config.max_body_size)))
     headers = notice_headers(admitted)
-    completion = core.generator.complete(admitted.request)
+    completion = answer(request, core, admitted.request)
     completion_id = core.ids.next_id()
     if admitted.request.stream:
         return await stream(request, frames(completion.chunk_bodies(completion_id)), headers)
     body = encode_json(completion.response_body(completion_id))
     return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+def answer(request: web.Request, core: Core, chat: ChatRequest) -> Completion:
+    """The scripted reply of the first fitting fixture rule, else the generated answer."""
+    scripted = core.script.answer(chat, {name.lower(): value for name, value in request.headers.items()})
+    if scripted is None:
+        return core.generator.complete(chat)
+    rule, reply = scripted
+    request[MATCHED_RULE] = rule.name
+    if reply.error is not None:
+        raise ScriptedError(reply.error.status, reply.error.detail, dict(reply.error.headers))
+    assert reply.content is not None  # the fixture schema requires content or error
+    finish: Any = reply.finish_reason
+    return core.generator.scripted(chat, reply.content, finish)
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .app import create_app
 from .config import Config
+from .core import Core
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %bB %Tfs'
 
@@ -64,6 +65,8 @@ class BackgroundServer:
     def __init__(self, config: Config | None = None) -> None:
         self.config = config if config is not None else Config(port=0)
         self.url = ""
+        self.core: Core | None = None
+        """The running server's core (its journal, its scripts), once started."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -76,6 +79,7 @@ class BackgroundServer:
     def start(self) -> str:
         if self._thread is not None:
             raise RuntimeError("BackgroundServer.start: already started")
+        core = self.core = Core.build(self.config)  # bad config or fixtures raise here, in the caller
         ready = threading.Event()
         failure: list[BaseException] = []
         self._loop = asyncio.new_event_loop()
@@ -85,7 +89,7 @@ class BackgroundServer:
             asyncio.set_event_loop(self._loop)
             try:
                 self._runner, self.url = self._loop.run_until_complete(
-                    start_site(create_app(self.config), self.config.host, self.config.port)
+                    start_site(create_app(self.config, core=core), self.config.host, self.config.port)
                 )
             except BaseException as error:  # handed to the starting thread
                 failure.append(error)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -101,3 +103,19 @@ def test_rejected_key_surfaces_as_unauthorized(http: httpx.Client) -> None:
         client = AI21Client(api_key="wrong", api_host=server.api_host, http_client=http)
         with pytest.raises(Unauthorized):
             client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+
+def test_sdk_retries_a_flaky_upstream_until_it_answers(tmp_path: Path, http: httpx.Client) -> None:
+    """The SDK retries 500 and 503 when num_retries > 0: 500, 503, then a 200 after three calls."""
+    rules = {
+        "rules": [{"name": "flaky", "replies": [{"error": {"status": 500}}, {"error": {"status": 503}}]}]
+    }
+    fixture = tmp_path / "flaky.json"
+    fixture.write_text(json.dumps(rules))
+    with BackgroundServer(Config(port=0, fixtures=(str(fixture),))) as server:
+        client = AI21Client(api_key="k", api_host=server.api_host, http_client=http, num_retries=3)
+        answer = client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=5)
+        assert server.core is not None
+        journal = server.core.journal.entries()
+    assert answer.choices[0].message.content
+    assert [(entry.status, entry.rule) for entry in journal] == [(500, "flaky"), (503, "flaky"), (200, None)]

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,6 +70,7 @@ def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
         "--log-level",
         "--journal-size",
         "--admin-token",
+        "--fixtures",
     ):
         assert option in out
     assert "JAMBA_EMULATOR_" in out and "AI21_API_HOST" in out
@@ -177,3 +179,48 @@ def test_port_in_use_is_a_clear_error() -> None:
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "--port" in result.stderr
+
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
+
+
+def test_check_accepts_good_fixture_files(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(SCENARIOS)]) == 0
+    assert "support-bot.json: 3 rules" in capsys.readouterr().out
+
+
+def test_check_names_the_file_rule_and_field_of_a_bad_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rules": [{"name": "greeting", "reply": {"content": "hi", "finish_reason": "done"}}]}')
+    assert main(["check", str(SCENARIOS / "support-bot.json"), str(bad)]) == 1
+    out = capsys.readouterr()
+    assert "ok " in out.out
+    assert "bad.json: rule 1 ('greeting'): reply" in out.err
+
+
+def test_check_reports_a_missing_path(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "no/such/file.json"]) == 1
+    assert "no/such/file.json: no such file or folder" in capsys.readouterr().err
+
+
+def test_a_bad_fixture_file_stops_the_cli_with_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = subprocess.run(
+        [*COMMAND, "--port", "0", "--fixtures", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--fixtures" in result.stderr and "bad.json: not JSON" in result.stderr
+
+
+def test_fixtures_flag_serves_scripted_replies() -> None:
+    with running("--fixtures", str(SCENARIOS)) as (_, url):
+        status, body = request(url, chat("Hi, where is my order?"))
+    assert status == 200
+    assert body["choices"][0]["message"]["content"].startswith("Your order is on its way")

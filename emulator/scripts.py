@@ -1,0 +1,222 @@
+"""Scripted replies: rules read from fixture files (schemas/fixtures.schema.json) that answer
+matching requests with a given content or error instead of the generated answer.
+
+Rules are tried in order; the first that fits and is not used up answers. Pure: the handler
+passes the admitted request and the request headers (names lower-cased); thread-safe, since a
+test may add or clear rules from another thread while the server answers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .chat import ChatRequest, Message
+from .contract import Contract
+
+
+class FixtureError(ValueError):
+    """A fixture file cannot be used; the message names the file, the rule and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextMatch:
+    equals: str | None = None
+    contains: str | None = None
+    regex: re.Pattern[str] | None = None
+    role: str | None = None
+
+    def fits(self, text: str) -> bool:
+        return (
+            (self.equals is None or text == self.equals)
+            and (self.contains is None or self.contains in text)
+            and (self.regex is None or self.regex.search(text) is not None)
+        )
+
+    def fits_any(self, messages: Iterable[Message]) -> bool:
+        return any((self.role is None or m.role == self.role) and self.fits(m.content) for m in messages)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    model: str | None = None
+    last_user: TextMatch | None = None
+    any_message: TextMatch | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def fits(self, request: ChatRequest, headers: Mapping[str, str]) -> bool:
+        if self.model is not None and request.model != self.model:
+            return False
+        if self.last_user is not None:
+            users = [m.content for m in request.messages if m.role == "user"]
+            if not users or not self.last_user.fits(users[-1]):
+                return False
+        if self.any_message is not None and not self.any_message.fits_any(request.messages):
+            return False
+        if any(_param(request, name) != value for name, value in self.params.items()):
+            return False
+        return all(headers.get(name) == value for name, value in self.headers.items())
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReply:
+    status: int
+    detail: Any
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    content: str | None = None
+    finish_reason: str | None = None
+    error: ErrorReply | None = None
+
+
+@dataclass(slots=True)
+class Rule:
+    name: str
+    match: Match
+    replies: tuple[Reply, ...]
+    sequence: bool = False
+    times: int | None = None
+    calls: int = 0
+
+    def used_up(self) -> bool:
+        return (self.times is not None and self.calls >= self.times) or (
+            self.sequence and self.calls >= len(self.replies)
+        )
+
+    def take(self) -> Reply:
+        reply = self.replies[self.calls] if self.sequence else self.replies[0]
+        self.calls += 1
+        return reply
+
+
+class Script:
+    """The rules in force, in order."""
+
+    def __init__(self, rules: Iterable[Rule] = ()) -> None:
+        self._rules = list(rules)
+        self._lock = threading.Lock()
+
+    def answer(self, request: ChatRequest, headers: Mapping[str, str]) -> tuple[Rule, Reply] | None:
+        """The first fitting rule that is not used up, and its reply for this call."""
+        with self._lock:
+            for rule in self._rules:
+                if not rule.used_up() and rule.match.fits(request, headers):
+                    return rule, rule.take()
+        return None
+
+    def add(self, rules: Iterable[Rule]) -> None:
+        with self._lock:
+            self._rules.extend(rules)
+
+    def clear(self) -> int:
+        with self._lock:
+            count = len(self._rules)
+            self._rules.clear()
+            return count
+
+    def rules(self) -> list[Rule]:
+        with self._lock:
+            return list(self._rules)
+
+
+def _param(request: ChatRequest, name: str) -> Any:
+    value = getattr(request, name)
+    return list(value) if name == "stop" else value
+
+
+# --- Reading fixture files ----------------------------------------------------------------
+
+
+def fixture_files(paths: Sequence[str]) -> list[Path]:
+    """The files named, with each folder replaced by the *.json files in it (sorted)."""
+    files: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.json")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FixtureError(f"{text}: no such file or folder (--fixtures takes a .json file or a folder)")
+    return files
+
+
+def load_file(path: Path, contract: Contract) -> list[Rule]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise FixtureError(f"{path}: cannot be read: {error}") from None
+    except json.JSONDecodeError as error:
+        raise FixtureError(
+            f"{path}: not JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
+    return rules_from(document, str(path), contract)
+
+
+def rules_from(document: Any, source: str, contract: Contract) -> list[Rule]:
+    """Rules from a fixture document (a file's contents, or a body sent to the admin API)."""
+    problems = [
+        _describe(source, document, error)
+        for error in contract.validator("fixtures.schema.json").iter_errors(document)
+    ]
+    if problems:
+        raise FixtureError("\n".join(sorted(set(problems))))
+    return [_rule(entry, source, index) for index, entry in enumerate(document["rules"])]
+
+
+def _describe(source: str, document: Any, error: Any) -> str:
+    path = list(error.absolute_path)
+    where = source
+    if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
+        rule = document["rules"][path[1]]
+        name = rule.get("name") if isinstance(rule, dict) else None
+        where += f": rule {path[1] + 1}" + (f" ({name!r})" if isinstance(name, str) else "")
+        path = path[2:]
+    field_path = ".".join(str(part) for part in path)
+    return f"{where}: {field_path + ': ' if field_path else ''}{error.message}"
+
+
+def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
+    name = entry.get("name", f"{source}#{index + 1}")
+    spec = entry.get("match", {})
+    try:
+        match = Match(
+            model=spec.get("model"),
+            last_user=_text(spec.get("last_user")),
+            any_message=_text(spec.get("any_message")),
+            params=dict(spec.get("params", {})),
+            headers={key.lower(): value for key, value in spec.get("headers", {}).items()},
+        )
+    except re.error as error:
+        raise FixtureError(f"{source}: rule {index + 1} ({name!r}): regex: {error}") from None
+    sequence = "replies" in entry
+    replies = tuple(_reply(r) for r in (entry["replies"] if sequence else [entry["reply"]]))
+    return Rule(name=name, match=match, replies=replies, sequence=sequence, times=entry.get("times"))
+
+
+def _text(spec: Mapping[str, Any] | None) -> TextMatch | None:
+    if spec is None:
+        return None
+    regex = spec.get("regex")
+    return TextMatch(
+        equals=spec.get("equals"),
+        contains=spec.get("contains"),
+        regex=re.compile(regex) if regex is not None else None,
+        role=spec.get("role"),
+    )
+
+
+def _reply(spec: Mapping[str, Any]) -> Reply:
+    error = spec.get("error")
+    if error is not None:
+        return Reply(error=ErrorReply(error["status"], error.get("detail"), dict(error.get("headers", {}))))
+    return Reply(content=spec["content"], finish_reason=spec.get("finish_reason"))

@@ -1,0 +1,102 @@
+"""Scripted replies through the server: content still cut by max_tokens and stop, streamed and
+counted; errors in the real service's shape with their headers; the journal names the rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.app import API_PATH
+from emulator.scripts import FixtureError
+from tests.support import AUTH, chat, post, sse_payloads
+
+ANSWER = "Your order 1234 ships tomorrow. Anything else I can help with?"
+
+
+@pytest.fixture
+def scripted(make_client: Any, tmp_path: Path) -> Any:
+    async def start(*rules: dict[str, Any]) -> Any:
+        path = tmp_path / "rules.json"
+        path.write_text(json.dumps({"rules": list(rules)}))
+        return await make_client(fixtures=(str(path),))
+
+    return start
+
+
+async def test_a_scripted_content_is_answered_and_counted(scripted: Any) -> None:
+    client = await scripted({"match": {"last_user": {"contains": "order"}}, "reply": {"content": ANSWER}})
+    status, body, _ = await post(client, chat("Where is my order?"))
+    assert status == 200
+    assert body["choices"][0]["message"]["content"] == ANSWER
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert body["usage"]["completion_tokens"] == 14
+    assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + 14
+    _, other, _ = await post(client, chat("Tell me a joke"))
+    assert other["choices"][0]["message"]["content"] != ANSWER, "unmatched requests are generated"
+
+
+async def test_max_tokens_and_stop_still_cut_a_scripted_content(scripted: Any) -> None:
+    client = await scripted({"reply": {"content": ANSWER, "finish_reason": "length"}})
+    _, cut, _ = await post(client, chat(max_tokens=4))  # "Your", " order", " 123", "4"
+    assert cut["choices"][0]["message"]["content"] == "Your order 1234"
+    assert (cut["choices"][0]["finish_reason"], cut["usage"]["completion_tokens"]) == ("length", 4)
+    _, stopped, _ = await post(client, chat(stop=" ships"))
+    assert stopped["choices"][0]["message"]["content"] == "Your order 1234"
+    assert stopped["choices"][0]["finish_reason"] == "stop", "a stop sequence wins over the scripted reason"
+    _, whole, _ = await post(client, chat())
+    assert whole["choices"][0]["finish_reason"] == "length", "the scripted reason when nothing cut it"
+
+
+async def test_a_scripted_content_streams(scripted: Any) -> None:
+    client = await scripted({"reply": {"content": ANSWER}})
+    response = await client.post(API_PATH, json=chat(stream=True), headers=AUTH)
+    chunks = [json.loads(p) for p in sse_payloads(await response.text())[:-1]]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == ANSWER
+    assert chunks[-1]["usage"]["completion_tokens"] == 14
+
+
+async def test_a_scripted_error_has_the_real_shape_and_its_headers(scripted: Any) -> None:
+    client = await scripted(
+        {"reply": {"error": {"status": 429, "detail": "Too many requests", "headers": {"Retry-After": "2"}}}}
+    )
+    response = await client.post(API_PATH, json=chat(), headers=AUTH)
+    assert response.status == 429
+    assert response.headers["Retry-After"] == "2"
+    assert await response.json() == {"detail": "Too many requests"}
+
+
+async def test_a_sequence_then_the_generator_and_the_journal_names_the_rule(scripted: Any) -> None:
+    client = await scripted(
+        {"name": "flaky", "replies": [{"error": {"status": 500}}, {"error": {"status": 503}}]}
+    )
+    statuses = [(await client.post(API_PATH, json=chat(), headers=AUTH)).status for _ in range(3)]
+    assert statuses == [500, 503, 200]
+    assert (await (await client.post(API_PATH, json=chat(), headers=AUTH)).json())["choices"]
+    entries = (await (await client.get("/_emulator/journal")).json())["entries"]
+    assert [(e["status"], e["rule"]) for e in entries] == [
+        (500, "flaky"),
+        (503, "flaky"),
+        (200, None),
+        (200, None),
+    ]
+    first = await client.get("/_emulator/journal?last=1")
+    assert (await first.json())["entries"][0]["rule"] is None
+
+
+async def test_validation_comes_before_scripts(scripted: Any) -> None:
+    client = await scripted({"reply": {"content": ANSWER}})
+    status, body, _ = await post(client, chat(max_tokens=-1))
+    assert status == 422
+    assert body["detail"][0]["loc"] == ["body", "max_tokens"]
+
+
+async def test_a_bad_fixture_file_stops_the_start_with_a_clear_error(
+    make_client: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"rules": [{"reply": {"content": "x"}, "times": 0}]}')
+    with pytest.raises(FixtureError, match=r"broken.json: rule 1: times: 0 is less than the minimum of 1"):
+        await make_client(fixtures=(str(path),))

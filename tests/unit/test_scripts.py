@@ -1,0 +1,118 @@
+"""Scripted replies on their own: reading fixture documents (errors name file, rule and field),
+matching, and how often a rule fires."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from emulator.catalog import load_catalog_document
+from emulator.chat import ChatRequest, Message
+from emulator.contract import Contract
+from emulator.scripts import FixtureError, Script, rules_from
+
+CONTRACT = Contract(load_catalog_document())
+REQUEST = ChatRequest(
+    "jamba-instruct-preview",
+    (Message("system", "You are a support bot"), Message("user", "Where is my order 1234?")),
+    4096, 1.0, 1.0, (), 1, False, 40,
+)  # fmt: skip
+
+
+def script(*rules: dict[str, Any]) -> Script:
+    return Script(rules_from({"rules": list(rules)}, "test.json", CONTRACT))
+
+
+def reply_to(s: Script, request: ChatRequest = REQUEST, headers: dict[str, str] | None = None) -> Any:
+    found = s.answer(request, headers or {})
+    return None if found is None else (found[1].content or found[1].error)
+
+
+BAD_FIXTURES = [
+    (
+        {"rules": [{"reply": {"content": "x"}, "times": 0}]},
+        "test.json: rule 1: times: 0 is less than the minimum of 1",
+    ),
+    (
+        {"rules": [{"reply": {"content": "x"}}, {"name": "bad", "reply": {"error": {"status": 200}}}]},
+        "test.json: rule 2 ('bad'): reply.error.status: 200 is less than the minimum of 400",
+    ),
+    (
+        {"rules": [{"match": {"modle": "m"}, "reply": {"content": "x"}}]},
+        "rule 1: match: Additional properties",
+    ),
+    ({"rules": [{"match": {}}]}, "rule 1: "),
+    ({"rulez": []}, "test.json: 'rules' is a required property"),
+    (
+        {"rules": [{"match": {"last_user": {"regex": "("}}, "reply": {"content": "x"}}]},
+        "rule 1 ('test.json#1'): regex",
+    ),
+]
+
+
+@pytest.mark.parametrize(("document", "message"), BAD_FIXTURES)
+def test_a_bad_fixture_names_the_file_the_rule_and_the_field(document: Any, message: str) -> None:
+    with pytest.raises(FixtureError) as caught:
+        rules_from(document, "test.json", CONTRACT)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("match", "fits"),
+    [
+        ({}, True),
+        ({"model": "jamba-instruct-preview"}, True),
+        ({"model": "jamba-large"}, False),
+        ({"last_user": {"equals": "Where is my order 1234?"}}, True),
+        ({"last_user": {"equals": "Where is my order"}}, False),
+        ({"last_user": {"contains": "order"}}, True),
+        ({"last_user": {"regex": r"order \d+"}}, True),
+        ({"last_user": {"regex": r"^order"}}, False),
+        ({"any_message": {"role": "system", "contains": "support"}}, True),
+        ({"any_message": {"role": "user", "contains": "support"}}, False),
+        ({"any_message": {"contains": "support"}}, True),
+        ({"params": {"stream": False, "temperature": 1.0}}, True),
+        ({"params": {"max_tokens": 4096}}, True),
+        ({"params": {"stream": True}}, False),
+        ({"params": {"stop": []}}, True),
+        ({"headers": {"X-Test-Case": "refund"}}, True),
+        ({"headers": {"X-Test-Case": "other"}}, False),
+    ],
+)
+def test_each_condition_of_a_match(match: dict[str, Any], fits: bool) -> None:
+    s = script({"match": match, "reply": {"content": "scripted"}})
+    assert (reply_to(s, headers={"x-test-case": "refund"}) == "scripted") is fits
+
+
+def test_rules_are_tried_in_order_and_the_first_fitting_one_answers() -> None:
+    s = script(
+        {"match": {"last_user": {"contains": "refund"}}, "reply": {"content": "first"}},
+        {"match": {"last_user": {"contains": "order"}}, "reply": {"content": "second"}},
+        {"reply": {"content": "third"}},
+    )
+    assert reply_to(s) == "second"
+
+
+def test_times_limits_a_rule_and_then_the_next_one_answers() -> None:
+    s = script({"reply": {"content": "once"}, "times": 1}, {"reply": {"content": "always"}})
+    assert [reply_to(s) for _ in range(3)] == ["once", "always", "always"]
+
+
+def test_a_sequence_gives_one_reply_per_call_and_is_then_used_up() -> None:
+    s = script({"replies": [{"error": {"status": 500}}, {"error": {"status": 503}}, {"content": "ok"}]})
+    answers = [reply_to(s) for _ in range(4)]
+    assert [getattr(a, "status", a) for a in answers] == [500, 503, "ok", None]
+
+
+def test_a_last_user_match_needs_a_user_message() -> None:
+    only_assistant = dataclasses.replace(REQUEST, messages=(Message("assistant", "hi"),))
+    s = script({"match": {"last_user": {"contains": "h"}}, "reply": {"content": "x"}})
+    assert reply_to(s, only_assistant) is None
+
+
+def test_clear_removes_every_rule() -> None:
+    s = script({"reply": {"content": "x"}})
+    assert s.clear() == 1
+    assert reply_to(s) is None
