@@ -1,4 +1,4 @@
-"""The admin sub-app under `/_emulator`: health, the request journal, reset.
+"""The admin sub-app under `/_emulator`: health, the request journal, scripted rules, reset.
 
 Open on loopback. When `--admin-token` is set it is required everywhere but `/health` (header
 X-Emulator-Admin-Token); when the server listens beyond loopback without one, the admin API
@@ -8,6 +8,7 @@ refuses to work rather than let anyone on the network read the journal.
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from aiohttp import web
 from .config import Config
 from .errors import AdminError
 from .handlers import CORE
+from .scripts import rules_from
 
 PREFIX = "/_emulator"
 TOKEN_HEADER = "X-Emulator-Admin-Token"
@@ -59,9 +61,40 @@ async def clear_journal(request: web.Request) -> web.Response:
     return web.json_response({"cleared": request.config_dict[CORE].journal.clear()})
 
 
+async def list_rules(request: web.Request) -> web.Response:
+    rules = request.config_dict[CORE].script.rules()
+    return web.json_response({"rules": [rule.to_json() for rule in rules]})
+
+
+async def add_rules(request: web.Request) -> web.Response:
+    """POST /_emulator/rules with a fixture document ({"rules": [...]}): appended after the others."""
+    core = request.config_dict[CORE]
+    try:
+        document = json.loads(await request.read())
+        rules = rules_from(document, "admin API", core.contract)
+    except (ValueError, RecursionError) as error:  # FixtureError is a ValueError
+        raise AdminError(400, f"not a fixture document (schemas/fixtures.schema.json): {error}") from None
+    core.script.add(rules)
+    return web.json_response({"added": [rule.name for rule in rules]}, status=201)
+
+
+async def clear_rules(request: web.Request) -> web.Response:
+    return web.json_response({"removed": request.config_dict[CORE].script.clear()})
+
+
+async def remove_rule(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    removed = request.config_dict[CORE].script.remove(name)
+    if not removed:
+        raise AdminError(404, f"no rule named {name!r}; GET /_emulator/rules lists them")
+    return web.json_response({"removed": removed})
+
+
 async def reset(request: web.Request) -> web.Response:
-    """Back to a fresh start: the journal emptied (and, with scripted replies, the scripts)."""
-    return web.json_response({"journal_cleared": request.config_dict[CORE].journal.clear()})
+    """Back to a fresh start: the journal emptied, the rules back to those loaded at start, unused."""
+    core = request.config_dict[CORE]
+    core.script.reset()
+    return web.json_response({"journal_cleared": core.journal.clear()})
 
 
 def _int_param(request: web.Request, name: str, minimum: int | None = None) -> int | None:
@@ -82,5 +115,9 @@ def create_admin_app() -> web.Application:
     admin.router.add_get("/health", health)
     admin.router.add_get("/journal", list_journal)
     admin.router.add_delete("/journal", clear_journal)
+    admin.router.add_get("/rules", list_rules)
+    admin.router.add_post("/rules", add_rules)
+    admin.router.add_delete("/rules", clear_rules)
+    admin.router.add_delete("/rules/{name}", remove_rule)
     admin.router.add_post("/reset", reset)
     return admin

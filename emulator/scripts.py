@@ -86,6 +86,18 @@ class Rule:
     sequence: bool = False
     times: int | None = None
     calls: int = 0
+    source: str = ""
+    """The fixture file it came from, or "admin API"."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "calls": self.calls,
+            "times": self.times,
+            "replies": len(self.replies),
+            "used_up": self.used_up(),
+        }
 
     def used_up(self) -> bool:
         return (self.times is not None and self.calls >= self.times) or (
@@ -99,10 +111,11 @@ class Rule:
 
 
 class Script:
-    """The rules in force, in order."""
+    """The rules in force, in order: those loaded at start, then those added at run time."""
 
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
-        self._rules = list(rules)
+        self._loaded = list(rules)
+        self._rules = list(self._loaded)
         self._lock = threading.Lock()
 
     def answer(self, request: ChatRequest, headers: Mapping[str, str]) -> tuple[Rule, Reply] | None:
@@ -118,10 +131,26 @@ class Script:
             self._rules.extend(rules)
 
     def clear(self) -> int:
+        """Remove every rule, loaded ones included; returns how many there were."""
         with self._lock:
             count = len(self._rules)
             self._rules.clear()
             return count
+
+    def remove(self, name: str) -> int:
+        """Remove the rules with this name; returns how many."""
+        with self._lock:
+            kept = [rule for rule in self._rules if rule.name != name]
+            removed = len(self._rules) - len(kept)
+            self._rules = kept
+            return removed
+
+    def reset(self) -> None:
+        """Back to the rules loaded at start, none of them used yet."""
+        with self._lock:
+            for rule in self._loaded:
+                rule.calls = 0
+            self._rules = list(self._loaded)
 
     def rules(self) -> list[Rule]:
         with self._lock:
@@ -200,7 +229,9 @@ def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
         raise FixtureError(f"{source}: rule {index + 1} ({name!r}): regex: {error}") from None
     sequence = "replies" in entry
     replies = tuple(_reply(r) for r in (entry["replies"] if sequence else [entry["reply"]]))
-    return Rule(name=name, match=match, replies=replies, sequence=sequence, times=entry.get("times"))
+    return Rule(
+        name=name, match=match, replies=replies, sequence=sequence, times=entry.get("times"), source=source
+    )
 
 
 def _text(spec: Mapping[str, Any] | None) -> TextMatch | None:

@@ -26,6 +26,9 @@ def test_schemathesis_finds_nothing_against_the_served_openapi_document(tmp_path
         command = [
             sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json",
             "--header", f"Authorization: Bearer {KEY}",
+            # Rules it added would answer its later requests with the errors they script
+            # (a scripted 500 is no server bug); tests/integration/test_admin.py covers it.
+            "--exclude-operation-id", "addRules",
             "--max-examples", "2000" if fuzzing else "100",
             # CI: a fixed seed and deterministic generation; fuzzing: a new seed every run.
             *([] if fuzzing else ["--seed", "2104", "--generation-deterministic"]),

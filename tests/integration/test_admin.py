@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from emulator.admin import TOKEN_HEADER
 from emulator.app import API_PATH
 from emulator.journal import REDACTED
-from tests.support import AUTH, chat, sse_payloads
+from tests.support import AUTH, chat, post, sse_payloads
 
 
 async def journal(client: Any, query: str = "", headers: dict[str, str] | None = None) -> Any:
@@ -109,3 +111,62 @@ async def test_beyond_loopback_the_admin_api_needs_a_token(make_client: Any, hos
     assert (await client.get("/_emulator/health")).status == 200
     with_token = await make_client(host=host, admin_token="t")
     await journal(with_token, headers={TOKEN_HEADER: "t"})
+
+
+RULES = {
+    "rules": [{"name": "canned", "match": {"last_user": {"contains": "ping"}}, "reply": {"content": "pong"}}]
+}
+
+
+async def test_rules_can_be_added_listed_and_removed_at_run_time(client: Any) -> None:
+    added = await client.post("/_emulator/rules", json=RULES)
+    assert (added.status, await added.json()) == (201, {"added": ["canned"]})
+    status, body, _ = await post(client, chat("ping?"))
+    assert (status, body["choices"][0]["message"]["content"]) == (200, "pong")
+    listed = await (await client.get("/_emulator/rules")).json()
+    assert listed == {
+        "rules": [
+            {
+                "name": "canned",
+                "source": "admin API",
+                "calls": 1,
+                "times": None,
+                "replies": 1,
+                "used_up": False,
+            }
+        ]
+    }
+    removed = await client.delete("/_emulator/rules/canned")
+    assert await removed.json() == {"removed": 1}
+    _, after, _ = await post(client, chat("ping?"))
+    assert after["choices"][0]["message"]["content"] != "pong"
+    missing = await client.delete("/_emulator/rules/canned")
+    assert missing.status == 404
+    assert "GET /_emulator/rules" in (await missing.json())["detail"]
+
+
+async def test_a_bad_rule_document_is_a_400_naming_the_rule_and_field(client: Any) -> None:
+    response = await client.post(
+        "/_emulator/rules", json={"rules": [{"reply": {"content": "x"}, "times": 0}]}
+    )
+    assert response.status == 400
+    assert "admin API: rule 1: times: 0 is less than the minimum of 1" in (await response.json())["detail"]
+    not_json = await client.post("/_emulator/rules", data=b"{nope")
+    assert not_json.status == 400
+
+
+async def test_reset_restores_the_loaded_rules_unused_and_drops_added_ones(
+    make_client: Any, tmp_path: Path
+) -> None:
+    fixture = tmp_path / "once.json"
+    fixture.write_text(json.dumps({"rules": [{"name": "once", "times": 1, "reply": {"content": "first!"}}]}))
+    client = await make_client(fixtures=(str(fixture),))
+    await client.post("/_emulator/rules", json=RULES)
+    assert (await post(client, chat()))[1]["choices"][0]["message"]["content"] == "first!"
+    assert (await post(client, chat()))[1]["choices"][0]["message"]["content"] != "first!"
+    await client.post("/_emulator/reset")
+    names = [rule["name"] for rule in (await (await client.get("/_emulator/rules")).json())["rules"]]
+    assert names == ["once"]
+    assert (await post(client, chat()))[1]["choices"][0]["message"]["content"] == "first!"
+    cleared = await client.delete("/_emulator/rules")
+    assert await cleared.json() == {"removed": 1}
