@@ -118,6 +118,10 @@ class Script:
         self._rules = list(self._loaded)
         self._lock = threading.Lock()
 
+    def __bool__(self) -> bool:
+        """Whether any rule is in force (read without the lock: a list's length is atomic)."""
+        return bool(self._rules)
+
     def answer(self, request: ChatRequest, headers: Mapping[str, str]) -> tuple[Rule, Reply] | None:
         """The first fitting rule that is not used up, and its reply for this call."""
         with self._lock:
