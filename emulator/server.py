@@ -14,17 +14,52 @@ from collections.abc import Callable
 from types import TracebackType
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from .app import create_app
 from .config import Config
 from .core import Core
+from .errors import HttpStatusError, render
+from .streaming import encode_json
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %bB %Tfs'
 
 
+class _JsonErrorHandler(RequestHandler):
+    """Answers requests aiohttp's HTTP parser rejects (a request line or header over 8 KiB, a
+    malformed request) with the contract's JSON `{"detail": ...}` instead of aiohttp's text."""
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        super().handle_error(request, status, exc, message)  # logs; raises if output started
+        _, body = render(HttpStatusError(status))
+        response = web.Response(status=status, body=encode_json(body), content_type="application/json")
+        response.force_close()
+        return response
+
+
+class _JsonErrorServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+
+
+class _Runner(web.AppRunner):
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        # aiohttp has no hook for the handler class; every other part of its set-up is kept.
+        server.__class__ = _JsonErrorServer
+        return server
+
+
 async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
     """Start serving `app`; returns the runner (to clean up) and the URL actually bound."""
-    runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, handle_signals=False)
+    runner = _Runner(app, access_log_format=ACCESS_LOG_FORMAT, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
