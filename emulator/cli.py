@@ -30,7 +30,10 @@ DESCRIPTION = """\
 Offline emulator of AI21's Jamba chat completions API (POST /studio/v1/chat/completions).
 Point the ai21 SDK at it with AI21_API_HOST=http://HOST:PORT/studio/v1 and any API key.
 Every option can also be set with a JAMBA_EMULATOR_<OPTION> environment variable
-(e.g. JAMBA_EMULATOR_PORT=9000, JAMBA_EMULATOR_API_KEYS=key1,key2); flags win."""
+(e.g. JAMBA_EMULATOR_PORT=9000, JAMBA_EMULATOR_API_KEYS=key1,key2); flags win.
+
+Check fixture files (scripted replies) without starting a server:
+  jamba-emulator check PATH [PATH ...]"""
 
 
 def _arg(parse: Callable[[str, str], Any], flag: str) -> Callable[[str], Any]:

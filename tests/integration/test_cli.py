@@ -74,6 +74,7 @@ def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     ):
         assert option in out
     assert "JAMBA_EMULATOR_" in out and "AI21_API_HOST" in out
+    assert "jamba-emulator check PATH" in out
 
 
 def test_bad_flag_value_says_what_was_expected(capsys: pytest.CaptureFixture[str]) -> None:

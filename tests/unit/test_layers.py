@@ -12,6 +12,7 @@ from emulator.wordpool import build, load
 
 PURE = [
     "journal",
+    "scripts",
     "generator",
     "tokenizer",
     "contract",
