@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -13,6 +14,7 @@ from .auth import authorize
 from .chat import ChatRequest, Completion
 from .core import Core
 from .errors import BodyTooLarge, ScriptedError
+from .scripts import NO_PACING, Pacing
 from .streaming import HEADERS as STREAM_HEADERS
 from .streaming import encode_json, frames, send
 
@@ -32,28 +34,31 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     authorize(request.headers.get(hdrs.AUTHORIZATION), core.config.api_keys)
     admitted = core.admission.admit(decode_body(await read_body(request, core.config.max_body_size)))
     headers = notice_headers(admitted)
-    completion = answer(request, core, admitted.request)
+    completion, pacing = await answer(request, core, admitted.request)
     completion_id = core.ids.next_id()
     if admitted.request.stream:
-        return await stream(request, frames(completion.chunk_bodies(completion_id)), headers)
+        return await stream(request, frames(completion.chunk_bodies(completion_id)), headers, pacing)
     body = encode_json(completion.response_body(completion_id))
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 
-def answer(request: web.Request, core: Core, chat: ChatRequest) -> Completion:
-    """The scripted reply of the first fitting fixture rule, else the generated answer."""
+async def answer(request: web.Request, core: Core, chat: ChatRequest) -> tuple[Completion, Pacing]:
+    """The scripted reply of the first fitting fixture rule (after its delay), else the generated
+    answer; with the pacing a stream of it should keep."""
     if not core.script:  # the common case: no fixtures, nothing to match (skip the header copy)
-        return core.generator.complete(chat)
+        return core.generator.complete(chat), NO_PACING
     scripted = core.script.answer(chat, {name.lower(): value for name, value in request.headers.items()})
     if scripted is None:
-        return core.generator.complete(chat)
+        return core.generator.complete(chat), NO_PACING
     rule, reply = scripted
     request[MATCHED_RULE] = rule.name
+    if reply.pacing.delay_ms:
+        await asyncio.sleep(reply.pacing.delay_ms / 1000)
     if reply.error is not None:
         raise ScriptedError(reply.error.status, reply.error.detail, dict(reply.error.headers))
     assert reply.content is not None  # the fixture schema requires content or error
     finish: Any = reply.finish_reason
-    return core.generator.scripted(chat, reply.content, finish)
+    return core.generator.scripted(chat, reply.content, finish), reply.pacing
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -89,12 +94,17 @@ def _header_list(values: tuple[str, ...], separator: str = ",") -> str:
 
 
 async def stream(
-    request: web.Request, events: Iterable[bytes], headers: dict[str, str]
+    request: web.Request, events: Iterable[bytes], headers: dict[str, str], pacing: Pacing = NO_PACING
 ) -> web.StreamResponse:
     response = web.StreamResponse(headers={**STREAM_HEADERS, **headers})
     try:
         await response.prepare(request)  # the client may be gone before the headers go out
-        await send(response, events)
+        if pacing is NO_PACING:
+            await send(response, events)
+        else:
+            for position, event in enumerate(events):
+                await asyncio.sleep(pacing.before_event(position))
+                await response.write(event)
         await response.write_eof()
     except ConnectionError as error:  # the client hung up mid-stream
         log.info("client went away mid-stream: %s", error)

@@ -72,10 +72,29 @@ class ErrorReply:
 
 
 @dataclass(frozen=True, slots=True)
+class Pacing:
+    """Latency faults of a reply, in milliseconds."""
+
+    delay_ms: int = 0
+    first_token_ms: int = 0
+    token_ms: int = 0
+
+    def before_event(self, position: int) -> float:
+        """Seconds to wait before a stream's event at `position` (0 is the role chunk)."""
+        if position == 0:
+            return 0.0
+        return (self.first_token_ms if position == 1 else self.token_ms) / 1000
+
+
+NO_PACING = Pacing()
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     content: str | None = None
     finish_reason: str | None = None
     error: ErrorReply | None = None
+    pacing: Pacing = NO_PACING
 
 
 @dataclass(slots=True)
@@ -251,7 +270,9 @@ def _text(spec: Mapping[str, Any] | None) -> TextMatch | None:
 
 
 def _reply(spec: Mapping[str, Any]) -> Reply:
+    pacing = Pacing(**spec.get("timing", {}))
     error = spec.get("error")
     if error is not None:
-        return Reply(error=ErrorReply(error["status"], error.get("detail"), dict(error.get("headers", {}))))
-    return Reply(content=spec["content"], finish_reason=spec.get("finish_reason"))
+        failure = ErrorReply(error["status"], error.get("detail"), dict(error.get("headers", {})))
+        return Reply(error=failure, pacing=pacing)
+    return Reply(content=spec["content"], finish_reason=spec.get("finish_reason"), pacing=pacing)

@@ -4,6 +4,7 @@ counted; errors in the real service's shape with their headers; the journal name
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,29 @@ async def test_a_bad_fixture_file_stops_the_start_with_a_clear_error(
     path.write_text('{"rules": [{"reply": {"content": "x"}, "times": 0}]}')
     with pytest.raises(FixtureError, match=r"broken.json: rule 1: times: 0 is less than the minimum of 1"):
         await make_client(fixtures=(str(path),))
+
+
+async def test_a_delay_holds_back_any_reply(scripted: Any) -> None:
+    client = await scripted({"reply": {"error": {"status": 503}, "timing": {"delay_ms": 300}}})
+    started = time.perf_counter()
+    response = await client.post(API_PATH, json=chat(), headers=AUTH)
+    assert response.status == 503
+    assert time.perf_counter() - started >= 0.3
+
+
+async def test_a_stream_keeps_its_time_to_first_token_and_per_token_pacing(scripted: Any) -> None:
+    timing = {"first_token_ms": 250, "token_ms": 40}
+    client = await scripted({"reply": {"content": "One two three four", "timing": timing}})
+    started = time.perf_counter()
+    response = await client.post(API_PATH, json=chat(stream=True), headers=AUTH)
+    arrivals: list[tuple[float, dict[str, Any]]] = []
+    async for line in response.content:
+        if line.startswith(b"data: {"):
+            arrivals.append((time.perf_counter() - started, json.loads(line[len(b"data: ") :])))
+    # Lower bounds from the request's start only: the server cannot send earlier than its waits.
+    first_content = next(at for at, chunk in arrivals if chunk["choices"][0]["delta"].get("content"))
+    assert first_content >= 0.25
+    later_events = len(arrivals) - 2  # after the role chunk and the first content
+    assert arrivals[-1][0] >= 0.25 + 0.04 * later_events
+    pieces = [chunk["choices"][0]["delta"].get("content", "") for _, chunk in arrivals]
+    assert "".join(pieces) == "One two three four"

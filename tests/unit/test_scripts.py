@@ -44,6 +44,10 @@ BAD_FIXTURES = [
         "rule 1: match: Additional properties",
     ),
     ({"rules": [{"match": {}}]}, "rule 1: "),
+    (
+        {"rules": [{"reply": {"content": "x", "timing": {"token_ms": -5}}}]},
+        "test.json: rule 1: reply.timing.token_ms: -5 is less than the minimum of 0",
+    ),
     ({"rulez": []}, "test.json: 'rules' is a required property"),
     (
         {"rules": [{"match": {"last_user": {"regex": "("}}, "reply": {"content": "x"}}]},
@@ -116,3 +120,12 @@ def test_clear_removes_every_rule() -> None:
     s = script({"reply": {"content": "x"}})
     assert s.clear() == 1
     assert reply_to(s) is None
+
+
+def test_timing_paces_a_reply() -> None:
+    s = script({"reply": {"content": "x", "timing": {"delay_ms": 5, "first_token_ms": 200, "token_ms": 30}}})
+    found = s.answer(REQUEST, {})
+    assert found is not None
+    pacing = found[1].pacing
+    assert pacing.delay_ms == 5
+    assert [pacing.before_event(position) for position in range(4)] == [0.0, 0.2, 0.03, 0.03]
