@@ -69,7 +69,7 @@ class HttpStatusError(EmulatorError):
     """An error raised by the HTTP layer (routing), worded as FastAPI does: the reason phrase."""
 
     def __init__(self, status: int) -> None:
-        super().__init__(HTTPStatus(status).phrase)
+        super().__init__(reason_phrase(status))
         self.status = status
 
 
@@ -116,7 +116,7 @@ class ScriptedError(EmulatorError):
     """An error a fixture rule answers with: its status, `detail` (default: the reason phrase)."""
 
     def __init__(self, status: int, detail: Any = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error")
+        super().__init__(reason_phrase(status))
         self.status = status
         self._detail = detail
         self._headers = dict(headers or {})
@@ -133,6 +133,14 @@ class InternalError(EmulatorError):
 
     def __init__(self) -> None:
         super().__init__("Internal Server Error")
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase ("Not Found"); "Error" for a status HTTP does not name."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def render(error: EmulatorError) -> tuple[int, dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from aiohttp import hdrs, web
 
@@ -57,8 +56,7 @@ async def answer(request: web.Request, core: Core, chat: ChatRequest) -> tuple[C
     if reply.error is not None:
         raise ScriptedError(reply.error.status, reply.error.detail, dict(reply.error.headers))
     assert reply.content is not None  # the fixture schema requires content or error
-    finish: Any = reply.finish_reason
-    return core.generator.scripted(chat, reply.content, finish), reply.pacing
+    return core.generator.scripted(chat, reply.content, reply.finish_reason), reply.pacing
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -99,12 +97,7 @@ async def stream(
     response = web.StreamResponse(headers={**STREAM_HEADERS, **headers})
     try:
         await response.prepare(request)  # the client may be gone before the headers go out
-        if pacing is NO_PACING:
-            await send(response, events)
-        else:
-            for position, event in enumerate(events):
-                await asyncio.sleep(pacing.before_event(position))
-                await response.write(event)
+        await send(response, events, None if pacing is NO_PACING else pacing.before_event)
         await response.write_eof()
     except ConnectionError as error:  # the client hung up mid-stream
         log.info("client went away mid-stream: %s", error)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .chat import ChatRequest, Message
+from .chat import ChatRequest, FinishReason, Message
 from .contract import Contract
 
 
@@ -92,7 +92,7 @@ NO_PACING = Pacing()
 @dataclass(frozen=True, slots=True)
 class Reply:
     content: str | None = None
-    finish_reason: str | None = None
+    finish_reason: FinishReason | None = None
     error: ErrorReply | None = None
     pacing: Pacing = NO_PACING
 
@@ -245,7 +245,7 @@ def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
             model=spec.get("model"),
             last_user=_text(spec.get("last_user")),
             any_message=_text(spec.get("any_message")),
-            params=dict(spec.get("params", {})),
+            params=_params(spec.get("params", {})),
             headers={key.lower(): value for key, value in spec.get("headers", {}).items()},
         )
     except re.error as error:
@@ -255,6 +255,14 @@ def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
     return Rule(
         name=name, match=match, replies=replies, sequence=sequence, times=entry.get("times"), source=source
     )
+
+
+def _params(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as the admitted request holds them: `stop` always a list."""
+    params = dict(spec)
+    if isinstance(params.get("stop"), str):
+        params["stop"] = [params["stop"]]
+    return params
 
 
 def _text(spec: Mapping[str, Any] | None) -> TextMatch | None:

@@ -5,8 +5,9 @@ Only `data: ` lines: the official SDKs raise on `event:`, `id:`, `retry:` or com
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 DONE = b"data: [DONE]\n\n"
@@ -32,6 +33,11 @@ def frames(chunks: Iterable[Any]) -> Iterator[bytes]:
     yield DONE
 
 
-async def send(response: Writable, events: Iterable[bytes]) -> None:
-    for event in events:
+async def send(
+    response: Writable, events: Iterable[bytes], pause_before: Callable[[int], float] | None = None
+) -> None:
+    """Write each event; `pause_before(position)` seconds first, when pacing is asked for."""
+    for position, event in enumerate(events):
+        if pause_before is not None:
+            await asyncio.sleep(pause_before(position))
         await response.write(event)

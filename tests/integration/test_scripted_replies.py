@@ -127,3 +127,9 @@ async def test_a_stream_keeps_its_time_to_first_token_and_per_token_pacing(scrip
     assert arrivals[-1][0] >= 0.25 + 0.04 * later_events
     pieces = [chunk["choices"][0]["delta"].get("content", "") for _, chunk in arrivals]
     assert "".join(pieces) == "One two three four"
+
+
+async def test_a_status_http_does_not_name_still_gets_a_detail(scripted: Any) -> None:
+    client = await scripted({"reply": {"error": {"status": 599}}})
+    response = await client.post(API_PATH, json=chat(), headers=AUTH)
+    assert (response.status, await response.json()) == (599, {"detail": "Error"})

@@ -129,3 +129,11 @@ def test_timing_paces_a_reply() -> None:
     pacing = found[1].pacing
     assert pacing.delay_ms == 5
     assert [pacing.before_event(position) for position in range(4)] == [0.0, 0.2, 0.03, 0.03]
+
+
+@pytest.mark.parametrize("stop", ["\n", ["\n"]])
+def test_a_stop_param_matches_whether_written_as_a_string_or_a_list(stop: Any) -> None:
+    with_stop = dataclasses.replace(REQUEST, stop=("\n",))
+    s = script({"match": {"params": {"stop": stop}}, "reply": {"content": "scripted"}})
+    assert reply_to(s, with_stop) == "scripted"
+    assert reply_to(s) is None
