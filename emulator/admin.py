@@ -91,10 +91,8 @@ async def remove_rule(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    """Back to a fresh start: the journal emptied, the rules back to those loaded at start, unused."""
-    core = request.config_dict[CORE]
-    core.script.reset()
-    return web.json_response({"journal_cleared": core.journal.clear()})
+    """Back to a fresh start (Core.reset): journal, rules, rate-limit windows, fault sequence."""
+    return web.json_response({"journal_cleared": request.config_dict[CORE].reset()})
 
 
 def _int_param(request: web.Request, name: str, minimum: int | None = None) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -30,11 +31,17 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
         middlewares=[journal_middleware, error_middleware], client_max_size=config.max_body_size
     )
     app[handlers.CORE] = core
+    app[handlers.STOPPING] = asyncio.Event()
+    app.on_shutdown.append(_stopping)
     app[handlers.OPENAPI] = encode_json(bundle(load_document(), core.contract.published_schemas()))
     app.router.add_post(API_PATH, handlers.create_chat_completion)
     app.router.add_get("/openapi.json", handlers.openapi_document)
     app.add_subapp(ADMIN_PREFIX, create_admin_app())
     return app
+
+
+async def _stopping(app: web.Application) -> None:
+    app[handlers.STOPPING].set()
 
 
 @web.middleware
@@ -46,24 +53,36 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
     if request.path.startswith(ADMIN_PREFIX + "/"):
         return await handler(request)
     received_at, started = time.time(), time.perf_counter()
-    response = await handler(request)
+    try:
+        response = await handler(request)
+    except asyncio.CancelledError:  # the client left, and this server cancels handlers when they do
+        _record(request, None, request.get(handlers.RAW_BODY, b""), received_at, started)
+        raise
     body = request.get(handlers.RAW_BODY)
     if body is None and request.can_read_body and response.status != 413:
         try:  # not read by the handler (e.g. a 401): the journal still shows what was sent
             body = await request.read()
-        except web.HTTPException:
+        except (web.HTTPException, ConnectionError):
             body = b""
+    dropped = request.get(handlers.FAULT) == "drop_before_response"
+    _record(request, None if dropped else response.status, body or b"", received_at, started)
+    return response
+
+
+def _record(
+    request: web.Request, status: int | None, body: bytes, received_at: float, started: float
+) -> None:
     request.config_dict[handlers.CORE].journal.record(
         method=request.method,
         path=request.path,
         headers=request.headers.items(),
-        body=body or b"",
-        status=response.status,
+        body=body,
+        status=status,
         rule=request.get(handlers.MATCHED_RULE),
+        fault=request.get(handlers.FAULT),
         received_at=received_at,
         duration_ms=(time.perf_counter() - started) * 1000,
     )
-    return response
 
 
 @web.middleware

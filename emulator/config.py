@@ -11,11 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .faults import DEFAULT_GLOBAL_FAULTS, parse_choice
+
 DEFAULT_SEED = 2104
 DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
 LOG_LEVELS = ("debug", "info", "warning", "error")
 ENV_PREFIX = "JAMBA_EMULATOR_"
 LOOPBACK_HOSTS = ("localhost", "::1")
+UNMATCHED_MODES = ("generate", "error")
+RELOAD_INTERVAL = 0.5
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour)s?\s*$", re.IGNORECASE)
+_PERIODS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -41,6 +47,17 @@ class Config:
     """Fixture files or folders of scripted replies, loaded at start; none by default."""
     admin_token: str | None = None
     """Required by the admin API (X-Emulator-Admin-Token) when set, and when not on loopback."""
+    reload: bool = True
+    """Reload the fixture files when they change (checked every RELOAD_INTERVAL seconds)."""
+    unmatched: str = "generate"
+    """What a request no rule answers gets: "generate" (the generated answer) or "error" (a 404
+    naming the closest rules and why each did not match)."""
+    fault_rate: float = 0.0
+    """Share of the requests no rule answers that meet a fault drawn from `faults` (seeded)."""
+    faults: tuple[str, ...] = DEFAULT_GLOBAL_FAULTS
+    """Error statuses and fault kinds (faults.FAULT_KINDS) that --fault-rate draws from."""
+    rate_limit: tuple[tuple[int, float], ...] = ()
+    """Emulated rate limit per API key: (requests, per seconds) windows; none by default."""
 
     @property
     def loopback(self) -> bool:
@@ -120,6 +137,53 @@ def parse_token(text: str, source: str = "--admin-token") -> str | None:
     return text.strip() or None
 
 
+def parse_unmatched(text: str, source: str = "--unmatched") -> str:
+    value = text.strip().lower()
+    if value not in UNMATCHED_MODES:
+        raise ConfigError(f"{source} must be one of {', '.join(UNMATCHED_MODES)}, got {text!r}")
+    return value
+
+
+def parse_rate(text: str, source: str = "--fault-rate") -> float:
+    try:
+        rate = float(text.strip())
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise ConfigError(f"{source} must be between 0 and 1 (0.1: one request in ten), got {text!r}")
+    return rate
+
+
+def parse_faults(text: str, source: str = "--faults") -> tuple[str, ...]:
+    """Comma-separated error statuses and fault kinds: `429,500,503,drop_mid_stream`."""
+    choices = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not choices:
+        raise ConfigError(f"{source} needs at least one error status or fault kind, got {text!r}")
+    for choice in choices:
+        try:
+            parse_choice(choice)
+        except ValueError as error:
+            raise ConfigError(f"{source}: {error}") from None
+    return choices
+
+
+def parse_rate_limit(text: str, source: str = "--rate-limit") -> tuple[tuple[int, float], ...]:
+    """Comma-separated windows `COUNT/PERIOD`: `2/s,60/min`, `100/10s`, `1000/h`; "off" for none."""
+    if text.strip().lower() in ("", "off", "none", "0"):
+        return ()
+    limits = []
+    for part in text.split(","):
+        match = _RATE.match(part)
+        if not match or int(match.group(1)) < 1 or match.group(2) == "0":
+            raise ConfigError(
+                f"{source} must be windows such as 2/s,60/min (COUNT/PERIOD, PERIOD s, min or h, "
+                f"optionally with a number: 100/10s), got {text!r}"
+            )
+        count, periods, unit = int(match.group(1)), int(match.group(2) or 1), match.group(3)[0].lower()
+        limits.append((count, periods * _PERIODS[unit]))
+    return tuple(limits)
+
+
 def _parse_int(text: str, source: str) -> int:
     try:
         return int(text.strip())
@@ -138,4 +202,9 @@ PARSERS = {
     "journal_size": parse_journal_size,
     "fixtures": parse_paths,
     "admin_token": parse_token,
+    "reload": parse_bool,
+    "unmatched": parse_unmatched,
+    "fault_rate": parse_rate,
+    "faults": parse_faults,
+    "rate_limit": parse_rate_limit,
 }

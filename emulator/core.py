@@ -8,10 +8,12 @@ from .admission import Admission
 from .catalog import load_catalog_document
 from .config import Config
 from .contract import Contract
+from .faults import FaultPlan, parse_choice
 from .generator import Generator
 from .ids import IdSource, id_source
 from .journal import Journal
-from .scripts import Script, fixture_files, load_file
+from .ratelimit import RateLimiter
+from .scripts import Rule, Script, fixture_files, load_file
 from .tokenizer import ApproximateTokenizer, Tokenizer
 from .wordpool import load as load_wordpool
 
@@ -26,6 +28,8 @@ class Core:
     tokenizer: Tokenizer
     journal: Journal
     script: Script
+    faults: FaultPlan
+    limiter: RateLimiter
 
     @classmethod
     def build(cls, config: Config, *, worker: int = 0) -> Core:
@@ -39,7 +43,22 @@ class Core:
             ids=id_source(config.seed, worker),
             tokenizer=tokenizer,
             journal=Journal(config.journal_size),
-            script=Script(
-                rule for path in fixture_files(config.fixtures) for rule in load_file(path, contract)
+            script=Script(load_fixtures(config, contract)),
+            faults=FaultPlan(
+                config.fault_rate, [parse_choice(choice) for choice in config.faults], config.text_seed
             ),
+            limiter=RateLimiter(config.rate_limit),
         )
+
+    def reset(self) -> int:
+        """Back to a fresh start: the journal emptied, the rules back to those loaded (unused), the
+        rate limit's windows emptied, the fault sequence restarted. Returns the entries cleared."""
+        self.script.reset()
+        self.limiter.reset()
+        self.faults.reset()
+        return self.journal.clear()
+
+
+def load_fixtures(config: Config, contract: Contract) -> list[Rule]:
+    """Every rule of the fixture files `config` names, in order; FixtureError at the first bad one."""
+    return [rule for path in fixture_files(config.fixtures) for rule in load_file(path, contract)]

@@ -8,6 +8,8 @@
     ├── ValidationFailed          422, list of {loc, msg, type} items
     ├── AdminError                400/401/403 from the admin API, in the emulator's own words
     ├── ScriptedError             any status a fixture rule asked for, with its detail and headers
+    ├── RateLimited               429 with Retry-After, from the emulated rate limit (--rate-limit)
+    ├── Unmatched                 404 when --unmatched error and no rule answers: the closest rules
     └── InternalError             500, anything unexpected
 
 Pure: no aiohttp here, so the renderer can be unit-tested and reused by any transport.
@@ -126,6 +128,38 @@ class ScriptedError(EmulatorError):
 
     def headers(self) -> dict[str, str]:
         return dict(self._headers)
+
+
+class RateLimited(EmulatorError):
+    status = 429
+
+    def __init__(self, retry_after: int, limits: str) -> None:
+        super().__init__(
+            f"Too Many Requests: the rate limit for this API key ({limits}) is used up; "
+            f"retry after {retry_after} s"
+        )
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class Unmatched(EmulatorError):
+    """No scripted rule answered and the server was told not to make an answer up."""
+
+    status = 404
+
+    def __init__(self, closest: list[tuple[str, list[str]]]) -> None:
+        lines = ["No scripted rule matches this request (the emulator runs with --unmatched error)."]
+        if not closest:
+            lines.append("There are no rules: load some with --fixtures or POST /_emulator/rules.")
+        else:
+            lines.append("Closest rules:")
+            lines.extend(f"- {name}: {'; '.join(reasons) or 'fits'}" for name, reasons in closest)
+        super().__init__("\n".join(lines))
+
+    def headers(self) -> dict[str, str]:
+        return {"X-Emulator-Unmatched": "true"}
 
 
 class InternalError(EmulatorError):

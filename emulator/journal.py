@@ -29,8 +29,11 @@ class Entry:
     headers: tuple[tuple[str, str], ...]
     raw_body: bytes
     body_size: int
-    status: int
+    status: int | None
+    """The status answered; None when the connection was dropped before any answer."""
     rule: str | None
+    fault: str | None
+    """The fault the answer met (a fault kind, or the status a --fault-rate draw answered)."""
     received_at: float
     duration_ms: float
 
@@ -58,6 +61,7 @@ class Entry:
             "body_truncated": self.body_size > len(self.raw_body),
             "status": self.status,
             "rule": self.rule,
+            "fault": self.fault,
             "received_at": self.received_at,
             "duration_ms": round(self.duration_ms, 3),
         }
@@ -94,9 +98,10 @@ class Journal:
         path: str,
         headers: Iterable[tuple[str, str]],
         body: bytes,
-        status: int,
+        status: int | None,
         rule: str | None,
         received_at: float,
+        fault: str | None = None,
         duration_ms: float,
     ) -> None:
         with self._lock:
@@ -114,6 +119,7 @@ class Journal:
                         body_size=len(body),
                         status=status,
                         rule=rule,
+                        fault=fault,
                         received_at=received_at,
                         duration_ms=duration_ms,
                     )

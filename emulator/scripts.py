@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .chat import ChatRequest, FinishReason, Message
 from .contract import Contract
+from .faults import Fault
 
 
 class FixtureError(ValueError):
@@ -32,14 +33,28 @@ class TextMatch:
     role: str | None = None
 
     def fits(self, text: str) -> bool:
-        return (
-            (self.equals is None or text == self.equals)
-            and (self.contains is None or self.contains in text)
-            and (self.regex is None or self.regex.search(text) is not None)
-        )
+        return next(self.mismatches(text), None) is None
+
+    def mismatches(self, text: str) -> Iterator[str]:
+        """Why `text` does not fit, one reason per condition it fails."""
+        if self.equals is not None and text != self.equals:
+            yield f"is {_shown(text)}, not {_shown(self.equals)}"
+        if self.contains is not None and self.contains not in text:
+            yield f"does not contain {_shown(self.contains)}"
+        if self.regex is not None and self.regex.search(text) is None:
+            yield f"does not match /{self.regex.pattern}/"
 
     def fits_any(self, messages: Iterable[Message]) -> bool:
         return any((self.role is None or m.role == self.role) and self.fits(m.content) for m in messages)
+
+    def wanted(self) -> str:
+        """The conditions in words: `equal to 'hi', matching /h.*/`."""
+        parts = [
+            f"equal to {_shown(self.equals)}" if self.equals is not None else "",
+            f"containing {_shown(self.contains)}" if self.contains is not None else "",
+            f"matching /{self.regex.pattern}/" if self.regex is not None else "",
+        ]
+        return ", ".join(part for part in parts if part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +66,28 @@ class Match:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def fits(self, request: ChatRequest, headers: Mapping[str, str]) -> bool:
+        return next(self.mismatches(request, headers), None) is None
+
+    def mismatches(self, request: ChatRequest, headers: Mapping[str, str]) -> Iterator[str]:
+        """Why the request does not fit, one reason per condition it fails (none: it fits)."""
         if self.model is not None and request.model != self.model:
-            return False
+            yield f"model is {_shown(request.model)}, the rule wants {_shown(self.model)}"
         if self.last_user is not None:
             users = [m.content for m in request.messages if m.role == "user"]
-            if not users or not self.last_user.fits(users[-1]):
-                return False
+            if not users:
+                yield "there is no user message"
+            else:
+                yield from (f"the last user message {why}" for why in self.last_user.mismatches(users[-1]))
         if self.any_message is not None and not self.any_message.fits_any(request.messages):
-            return False
-        if any(_param(request, name) != value for name, value in self.params.items()):
-            return False
-        return all(headers.get(name) == value for name, value in self.headers.items())
+            role = f"{self.any_message.role} " if self.any_message.role else ""
+            yield f"no {role}message is {self.any_message.wanted()}"
+        for name, value in self.params.items():
+            if (sent := _param(request, name)) != value:
+                yield f"{name} is {sent!r}, the rule wants {value!r}"
+        for name, value in self.headers.items():
+            if (sent_header := headers.get(name)) != value:
+                got = "not sent" if sent_header is None else f"is {_shown(sent_header)}"
+                yield f"header {name} {got}, the rule wants {_shown(value)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +117,16 @@ NO_PACING = Pacing()
 
 @dataclass(frozen=True, slots=True)
 class Reply:
+    """A content, an error, or neither (the generated answer), given with its pacing and fault."""
+
     content: str | None = None
     finish_reason: FinishReason | None = None
     error: ErrorReply | None = None
     pacing: Pacing = NO_PACING
+    fault: Fault | None = None
+
+
+GENERATED = Reply()
 
 
 @dataclass(slots=True)
@@ -123,6 +155,13 @@ class Rule:
             self.sequence and self.calls >= len(self.replies)
         )
 
+    def explain(self, request: ChatRequest, headers: Mapping[str, str]) -> list[str]:
+        """Why this rule did not answer the request (empty: it would)."""
+        reasons = list(self.match.mismatches(request, headers))
+        if self.used_up():
+            reasons.append(f"used up (answered {self.calls} time{'s' if self.calls != 1 else ''})")
+        return reasons
+
     def take(self) -> Reply:
         reply = self.replies[self.calls] if self.sequence else self.replies[0]
         self.calls += 1
@@ -148,6 +187,14 @@ class Script:
                 if not rule.used_up() and rule.match.fits(request, headers):
                     return rule, rule.take()
         return None
+
+    def closest(
+        self, request: ChatRequest, headers: Mapping[str, str], limit: int = 3
+    ) -> list[tuple[Rule, list[str]]]:
+        """The rules that came nearest to answering (fewest reasons not to), with their reasons."""
+        with self._lock:
+            explained = [(rule, rule.explain(request, headers)) for rule in self._rules]
+        return sorted(explained, key=lambda pair: len(pair[1]))[:limit]
 
     def add(self, rules: Iterable[Rule]) -> None:
         with self._lock:
@@ -175,9 +222,20 @@ class Script:
                 rule.calls = 0
             self._rules = list(self._loaded)
 
+    def reload(self, rules: Iterable[Rule]) -> None:
+        """New rules from the fixture files replace the loaded ones; rules added at run time stay."""
+        with self._lock:
+            added = [rule for rule in self._rules if not any(rule is old for old in self._loaded)]
+            self._loaded = list(rules)
+            self._rules = [*self._loaded, *added]
+
     def rules(self) -> list[Rule]:
         with self._lock:
             return list(self._rules)
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def _param(request: ChatRequest, name: str) -> Any:
@@ -234,7 +292,9 @@ def _describe(source: str, document: Any, error: Any) -> str:
         where += f": rule {path[1] + 1}" + (f" ({name!r})" if isinstance(name, str) else "")
         path = path[2:]
     field_path = ".".join(str(part) for part in path)
-    return f"{where}: {field_path + ': ' if field_path else ''}{error.message}"
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    message = schema.get("x-message", error.message)  # the schema's own words, where it has them
+    return f"{where}: {field_path + ': ' if field_path else ''}{message}"
 
 
 def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
@@ -283,4 +343,7 @@ def _reply(spec: Mapping[str, Any]) -> Reply:
     if error is not None:
         failure = ErrorReply(error["status"], error.get("detail"), dict(error.get("headers", {})))
         return Reply(error=failure, pacing=pacing)
-    return Reply(content=spec["content"], finish_reason=spec.get("finish_reason"), pacing=pacing)
+    fault = Fault(**spec["fault"]) if "fault" in spec else None
+    return Reply(
+        content=spec.get("content"), finish_reason=spec.get("finish_reason"), pacing=pacing, fault=fault
+    )

@@ -34,10 +34,14 @@ def frames(chunks: Iterable[Any]) -> Iterator[bytes]:
 
 
 async def send(
-    response: Writable, events: Iterable[bytes], pause_before: Callable[[int], float] | None = None
+    response: Writable,
+    events: Iterable[bytes],
+    pause_before: Callable[[int], float] | None = None,
+    start: int = 0,
 ) -> None:
-    """Write each event; `pause_before(position)` seconds first, when pacing is asked for."""
-    for position, event in enumerate(events):
+    """Write each event; `pause_before(position)` seconds first, when pacing is asked for
+    (`start`: the position of the first event, when a stream is sent in parts)."""
+    for position, event in enumerate(events, start):
         if pause_before is not None:
             await asyncio.sleep(pause_before(position))
         await response.write(event)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,3 +36,15 @@ def make_client(aiohttp_client: Any) -> ClientFactory:
 @pytest.fixture
 async def client(make_client: ClientFactory) -> TestClient[Any, Any]:
     return await make_client()
+
+
+@pytest.fixture
+def scripted(make_client: ClientFactory, tmp_path: Path) -> Callable[..., Awaitable[TestClient[Any, Any]]]:
+    """Start an in-process emulator whose fixture file holds these rules (and these Config fields)."""
+
+    async def start(*rules: dict[str, Any], **config: Any) -> TestClient[Any, Any]:
+        path = tmp_path / "rules.json"
+        path.write_text(json.dumps({"rules": list(rules)}))
+        return await make_client(fixtures=(str(path),), **config)
+
+    return start

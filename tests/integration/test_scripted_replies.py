@@ -17,16 +17,6 @@ from tests.support import AUTH, chat, post, sse_payloads
 ANSWER = "Your order 1234 ships tomorrow. Anything else I can help with?"
 
 
-@pytest.fixture
-def scripted(make_client: Any, tmp_path: Path) -> Any:
-    async def start(*rules: dict[str, Any]) -> Any:
-        path = tmp_path / "rules.json"
-        path.write_text(json.dumps({"rules": list(rules)}))
-        return await make_client(fixtures=(str(path),))
-
-    return start
-
-
 async def test_a_scripted_content_is_answered_and_counted(scripted: Any) -> None:
     client = await scripted({"match": {"last_user": {"contains": "order"}}, "reply": {"content": ANSWER}})
     status, body, _ = await post(client, chat("Where is my order?"))

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.config import DEFAULT_MAX_BODY_SIZE, DEFAULT_SEED, Config, ConfigError, parse_size
+from emulator.config import (
+    DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_SEED,
+    Config,
+    ConfigError,
+    parse_rate_limit,
+    parse_size,
+)
 
 
 def test_defaults() -> None:
@@ -26,10 +33,28 @@ def test_every_option_from_the_environment() -> None:
             "JAMBA_EMULATOR_LOG_LEVEL": "DEBUG",
             "JAMBA_EMULATOR_JOURNAL_SIZE": "50",
             "JAMBA_EMULATOR_ADMIN_TOKEN": " tok ",
+            "JAMBA_EMULATOR_RELOAD": "no",
+            "JAMBA_EMULATOR_UNMATCHED": "Error",
+            "JAMBA_EMULATOR_FAULT_RATE": "0.25",
+            "JAMBA_EMULATOR_FAULTS": "408, stall",
+            "JAMBA_EMULATOR_RATE_LIMIT": "2/s,60/min",
         }
     )
     assert config == Config(
-        "0.0.0.0", 9000, 7, 1024 * 1024, ("key1", "key2"), True, "debug", journal_size=50, admin_token="tok"
+        "0.0.0.0",
+        9000,
+        7,
+        1024 * 1024,
+        ("key1", "key2"),
+        True,
+        "debug",
+        journal_size=50,
+        admin_token="tok",
+        reload=False,
+        unmatched="error",
+        fault_rate=0.25,
+        faults=("408", "stall"),
+        rate_limit=((2, 1.0), (60, 60.0)),
     )
 
 
@@ -42,6 +67,17 @@ def test_every_option_from_the_environment() -> None:
         ("JAMBA_EMULATOR_STRICT", "maybe", "true or false"),
         ("JAMBA_EMULATOR_LOG_LEVEL", "loud", "one of debug, info, warning, error"),
         ("JAMBA_EMULATOR_JOURNAL_SIZE", "-1", "0 \\(keep nothing\\) or more, got '-1'"),
+        ("JAMBA_EMULATOR_UNMATCHED", "ignore", "one of generate, error"),
+        ("JAMBA_EMULATOR_FAULT_RATE", "1.5", "between 0 and 1"),
+        ("JAMBA_EMULATOR_FAULT_RATE", "often", "between 0 and 1"),
+        (
+            "JAMBA_EMULATOR_FAULTS",
+            "200",
+            "'200' is neither an error status \\(400-599\\) nor one of drop_before",
+        ),
+        ("JAMBA_EMULATOR_FAULTS", "explode", "nor one of drop_before_response, drop_mid_stream"),
+        ("JAMBA_EMULATOR_RATE_LIMIT", "2 per second", "windows such as 2/s,60/min"),
+        ("JAMBA_EMULATOR_RATE_LIMIT", "0/s", "windows such as"),
     ],
 )
 def test_bad_values_name_the_variable_and_the_value(variable: str, value: str, message: str) -> None:
@@ -68,3 +104,17 @@ def test_text_seed_is_fixed_by_default_and_follows_an_explicit_seed() -> None:
 )
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert Config(host=host).loopback is loopback
+
+
+@pytest.mark.parametrize(
+    ("text", "limits"),
+    [
+        ("2/s,60/min", ((2, 1.0), (60, 60.0))),
+        ("100/10s", ((100, 10.0),)),
+        ("1000 / hour", ((1000, 3600.0),)),
+        ("5/2min", ((5, 120.0),)),
+        ("off", ()),
+    ],
+)
+def test_rate_limits_are_windows(text: str, limits: tuple[tuple[int, float], ...]) -> None:
+    assert parse_rate_limit(text) == limits

@@ -12,6 +12,8 @@ from emulator.wordpool import build, load
 
 PURE = [
     "journal",
+    "faults",
+    "ratelimit",
     "scripts",
     "generator",
     "tokenizer",

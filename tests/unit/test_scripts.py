@@ -53,6 +53,23 @@ BAD_FIXTURES = [
         {"rules": [{"match": {"last_user": {"regex": "("}}, "reply": {"content": "x"}}]},
         "rule 1 ('test.json#1'): regex",
     ),
+    (
+        {"rules": [{"reply": {"content": "x", "error": {"status": 500}}}]},
+        "test.json: rule 1: reply: a reply has a content or an error, not both",
+    ),
+    (
+        {"rules": [{"reply": {"error": {"status": 500}, "fault": {"kind": "stall"}}}]},
+        "test.json: rule 1: reply: a fault breaks a 200 answer; an error reply cannot have one",
+    ),
+    ({"rules": [{"reply": {"finish_reason": "length"}}]}, "rule 1: reply: finish_reason needs a content"),
+    (
+        {"rules": [{"reply": {"fault": {"kind": "drop_mid_stream", "stall_ms": 5}}}]},
+        "test.json: rule 1: reply.fault: stall_ms goes with kind stall only",
+    ),
+    (
+        {"rules": [{"reply": {"fault": {"kind": "explode"}}}]},
+        "test.json: rule 1: reply.fault.kind: 'explode' is not one of",
+    ),
 ]
 
 
@@ -137,3 +154,60 @@ def test_a_stop_param_matches_whether_written_as_a_string_or_a_list(stop: Any) -
     s = script({"match": {"params": {"stop": stop}}, "reply": {"content": "scripted"}})
     assert reply_to(s, with_stop) == "scripted"
     assert reply_to(s) is None
+
+
+MISMATCHES = [
+    ({"model": "jamba-large"}, ["model is 'jamba-instruct-preview', the rule wants 'jamba-large'"]),
+    (
+        {"last_user": {"equals": "Hi", "contains": "refund", "regex": "^Where"}},
+        ["the last user message is 'Where is my order 1234?', not 'Hi'",
+         "the last user message does not contain 'refund'"],
+    ),
+    ({"any_message": {"role": "system", "regex": "^bot"}}, ["no system message is matching /^bot/"]),
+    ({"params": {"stream": True, "n": 1}}, ["stream is False, the rule wants True"]),
+    (
+        {"headers": {"X-Test-Case": "other", "X-Tenant": "acme"}},
+        ["header x-test-case is 'refund', the rule wants 'other'",
+         "header x-tenant not sent, the rule wants 'acme'"],
+    ),
+    ({"model": "jamba-instruct-preview", "last_user": {"contains": "order"}}, []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("match", "reasons"), MISMATCHES)
+def test_a_rule_says_why_it_does_not_fit(match: dict[str, Any], reasons: list[str]) -> None:
+    (rule,) = script({"match": match, "reply": {"content": "x"}}).rules()
+    assert rule.explain(REQUEST, {"x-test-case": "refund"}) == reasons
+    assert rule.match.fits(REQUEST, {"x-test-case": "refund"}) is (not reasons)
+
+
+def test_the_closest_rules_come_first_and_used_up_rules_say_so() -> None:
+    s = script(
+        {"name": "far", "match": {"model": "m", "last_user": {"contains": "zzz"}}, "reply": {"content": "x"}},
+        {"name": "near", "match": {"model": "m"}, "reply": {"content": "x"}},
+        {"name": "once", "reply": {"content": "x"}, "times": 1},
+    )
+    assert s.answer(REQUEST, {}) is not None  # "once" answers, and is used up
+    closest = [(rule.name, reasons) for rule, reasons in s.closest(REQUEST, {}, limit=2)]
+    assert closest == [
+        ("near", ["model is 'jamba-instruct-preview', the rule wants 'm'"]),
+        ("once", ["used up (answered 1 time)"]),
+    ]
+
+
+def test_reload_replaces_the_loaded_rules_and_keeps_the_added_ones() -> None:
+    s = script({"name": "old", "reply": {"content": "old"}, "times": 1})
+    s.add(rules_from({"rules": [{"name": "added", "reply": {"content": "added"}}]}, "admin API", CONTRACT))
+    assert reply_to(s) == "old"
+    s.reload(rules_from({"rules": [{"name": "new", "reply": {"content": "new"}}]}, "test.json", CONTRACT))
+    assert [rule.name for rule in s.rules()] == ["new", "added"]
+    assert reply_to(s) == "new"
+    s.reset()
+    assert [rule.name for rule in s.rules()] == ["new"], "reset goes back to the files' rules"
+
+
+def test_a_reply_without_content_or_error_is_the_generated_answer_with_its_fault() -> None:
+    (rule,) = script({"reply": {"fault": {"kind": "drop_mid_stream", "after_events": 2}}}).rules()
+    (reply,) = rule.replies
+    assert (reply.content, reply.error) == (None, None)
+    assert reply.fault is not None and (reply.fault.kind, reply.fault.after_events) == ("drop_mid_stream", 2)

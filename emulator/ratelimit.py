@@ -1,0 +1,56 @@
+"""An emulated rate limit per API key (off by default): sliding windows such as 2 requests per
+second and 60 per minute, the limits documented in the Jamba Instruct era.
+
+Pure and thread-safe; the clock is injectable so tests need not sleep. A refused request does not
+count against the windows.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+Limit = tuple[int, float]
+"""(requests, per seconds)."""
+
+
+class RateLimiter:
+    def __init__(self, limits: Sequence[Limit], clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = tuple(limits)
+        self._longest = max((seconds for _, seconds in self.limits), default=0.0)
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def __bool__(self) -> bool:
+        return bool(self.limits)
+
+    def admit(self, key: str) -> int | None:
+        """None if `key` may make a request now (and it is counted); else the whole seconds to wait."""
+        now = self._clock()
+        with self._lock:
+            seen = self._seen.setdefault(key, deque())
+            while seen and seen[0] <= now - self._longest:
+                seen.popleft()
+            wait = 0.0
+            for count, seconds in self.limits:
+                recent = [at for at in seen if at > now - seconds]
+                if len(recent) >= count:
+                    wait = max(wait, recent[-count] + seconds - now)
+            if wait > 0:
+                return max(1, math.ceil(wait))
+            seen.append(now)
+            return None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+def describe(limits: Sequence[Limit]) -> str:
+    """`2/s, 60/min`: the limits as --rate-limit spells them."""
+    units = {1.0: "s", 60.0: "min", 3600.0: "h"}
+    return ", ".join(f"{count}/{units.get(seconds, f'{seconds:g}s')}" for count, seconds in limits)
