@@ -16,6 +16,7 @@ from .config import Config
 from .core import Core
 from .errors import EmulatorError, HttpStatusError, InternalError, render
 from .openapi import bundle, load_document
+from .reload import watcher
 from .streaming import encode_json
 
 API_PATH = "/studio/v1/chat/completions"
@@ -33,6 +34,8 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
     app[handlers.CORE] = core
     app[handlers.STOPPING] = asyncio.Event()
     app.on_shutdown.append(_stopping)
+    if config.fixtures and config.reload:
+        app.cleanup_ctx.append(watcher(core))
     app[handlers.OPENAPI] = encode_json(bundle(load_document(), core.contract.published_schemas()))
     app.router.add_post(API_PATH, handlers.create_chat_completion)
     app.router.add_get("/openapi.json", handlers.openapi_document)

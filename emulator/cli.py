@@ -14,15 +14,21 @@ from .catalog import load_catalog_document
 from .config import (
     DEFAULT_SEED,
     LOG_LEVELS,
+    UNMATCHED_MODES,
     Config,
     ConfigError,
+    parse_faults,
     parse_journal_size,
     parse_log_level,
     parse_port,
+    parse_rate,
+    parse_rate_limit,
     parse_seed,
     parse_size,
+    parse_unmatched,
 )
 from .contract import Contract
+from .faults import FAULT_KINDS
 from .scripts import FixtureError, fixture_files, load_file
 from .server import serve
 
@@ -103,6 +109,53 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--reload",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.reload,
+        help="reload the fixture files when they change (default: on)",
+    )
+    parser.add_argument(
+        "--unmatched",
+        type=_arg(parse_unmatched, "--unmatched"),
+        default=defaults.unmatched,
+        choices=UNMATCHED_MODES,
+        help=(
+            "what a request no fixture rule matches gets: the generated answer, or a 404 that names "
+            "the closest rules and why each did not match (default: %(default)s)"
+        ),
+    )
+    parser.add_argument(
+        "--fault-rate",
+        type=_arg(parse_rate, "--fault-rate"),
+        default=defaults.fault_rate,
+        metavar="RATE",
+        help=(
+            "share of the requests no rule answers that meet a fault from --faults, drawn from --seed "
+            "so runs repeat; 0.1 is one in ten (default: %(default)s, no faults)"
+        ),
+    )
+    parser.add_argument(
+        "--faults",
+        type=_arg(parse_faults, "--faults"),
+        default=defaults.faults,
+        metavar="LIST",
+        help=(
+            "what --fault-rate draws from: error statuses and fault kinds, comma-separated, e.g. "
+            f"429,500,503,drop_mid_stream (kinds: {', '.join(FAULT_KINDS)}; "
+            f"default: {','.join(defaults.faults)})"
+        ),
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=_arg(parse_rate_limit, "--rate-limit"),
+        default=defaults.rate_limit,
+        metavar="WINDOWS",
+        help=(
+            "emulated rate limit per API key, e.g. 2/s,60/min (the Jamba Instruct era's documented "
+            "limits): 429 with Retry-After beyond it (default: off)"
+        ),
+    )
+    parser.add_argument(
         "--journal-size",
         type=_arg(parse_journal_size, "--journal-size"),
         default=defaults.journal_size,
@@ -149,6 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         journal_size=args.journal_size,
         fixtures=tuple(args.fixtures) if args.fixtures else defaults.fixtures,
         admin_token=args.admin_token or None,
+        reload=args.reload,
+        unmatched=args.unmatched,
+        fault_rate=args.fault_rate,
+        faults=args.faults,
+        rate_limit=args.rate_limit,
     )
     logging.basicConfig(
         level=config.log_level.upper(),

@@ -3,6 +3,7 @@ counted; errors in the real service's shape with their headers; the journal name
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -123,3 +124,47 @@ async def test_a_status_http_does_not_name_still_gets_a_detail(scripted: Any) ->
     client = await scripted({"reply": {"error": {"status": 599}}})
     response = await client.post(API_PATH, json=chat(), headers=AUTH)
     assert (response.status, await response.json()) == (599, {"detail": "Error"})
+
+
+async def test_fixture_files_reload_when_they_change_and_a_bad_edit_keeps_the_old_rules(
+    make_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"rules": [{"reply": {"content": "before"}}]}))
+    client = await make_client(fixtures=(str(tmp_path),))
+
+    async def answer() -> str:
+        _, body, _ = await post(client, chat())
+        content: str = body["choices"][0]["message"]["content"]
+        return content
+
+    async def eventually(expected: str) -> None:
+        for _ in range(60):  # polled every 0.5 s
+            if await answer() == expected:
+                return
+            await asyncio.sleep(0.1)
+        assert await answer() == expected
+
+    assert await answer() == "before"
+    path.write_text(json.dumps({"rules": [{"reply": {"content": "after, and longer"}}]}))
+    await eventually("after, and longer")
+    path.write_text('{"rules": [{"reply": {"content": 5}}]}')
+    for _ in range(60):
+        if "not reloaded" in caplog.text:
+            break
+        await asyncio.sleep(0.1)
+    assert "rule 1: reply.content: 5 is not of type 'string'" in caplog.text
+    assert await answer() == "after, and longer", "a bad edit keeps the rules in force"
+    (tmp_path / "more.json").write_text(json.dumps({"rules": [{"reply": {"content": "new file"}}]}))
+    path.unlink()
+    await eventually("new file")
+
+
+async def test_reload_can_be_turned_off(make_client: Any, tmp_path: Path) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"rules": [{"reply": {"content": "before"}}]}))
+    client = await make_client(fixtures=(str(path),), reload=False)
+    path.write_text(json.dumps({"rules": [{"reply": {"content": "after"}}]}))
+    await asyncio.sleep(1.2)
+    _, body, _ = await post(client, chat())
+    assert body["choices"][0]["message"]["content"] == "before"

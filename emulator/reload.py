@@ -1,0 +1,69 @@
+"""Reloading the fixture files when they change: a task polls their size and modification time
+(every RELOAD_INTERVAL seconds; a handful of stat calls) and swaps the loaded rules in.
+
+A file that fails to load leaves the previous rules in force, and the log says why. Rules added
+through the admin API stay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from .config import RELOAD_INTERVAL
+from .core import Core, load_fixtures
+from .scripts import FixtureError, fixture_files
+
+log = logging.getLogger("jamba_emulator")
+Snapshot = dict[Path, tuple[int, int]]
+
+
+def snapshot(paths: tuple[str, ...]) -> Snapshot | str:
+    """Each fixture file's (modification time, size); or why the files cannot be listed."""
+    try:
+        files = fixture_files(paths)
+        return {path: (stat.st_mtime_ns, stat.st_size) for path in files for stat in [path.stat()]}
+    except (FixtureError, OSError) as error:
+        return str(error)
+
+
+def reload_if_changed(core: Core, seen: Snapshot | str) -> Snapshot | str:
+    """Reload the rules if the files changed since `seen`; returns what was seen now."""
+    now = snapshot(core.config.fixtures)
+    if now == seen:
+        return seen
+    try:
+        rules = load_fixtures(core.config, core.contract)
+    except FixtureError as error:
+        log.warning("fixture files changed but were not reloaded (the previous rules stay): %s", error)
+        return now
+    core.script.reload(rules)
+    log.info("fixture files changed: reloaded %d rule%s", len(rules), "" if len(rules) == 1 else "s")
+    return now
+
+
+def watcher(
+    core: Core, interval: float = RELOAD_INTERVAL
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """An aiohttp cleanup context that watches `core`'s fixture files while the app runs."""
+    first = snapshot(core.config.fixtures)  # as near as can be to when Core.build read them
+
+    async def watch(app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            seen = first
+            while True:
+                await asyncio.sleep(interval)
+                seen = reload_if_changed(core, seen)
+
+        task = asyncio.get_running_loop().create_task(loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return watch
