@@ -78,6 +78,22 @@ class Config:
                 changes[field.name] = PARSERS[field.name](environ[name], name)
         return cls(**changes)
 
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], source: str = "settings") -> Config:
+        """Defaults overridden by `settings` (field names; a string value is read as the CLI and
+        the environment read it, e.g. rate_limit="2/s,60/min"; a list becomes a tuple)."""
+        names = {field.name for field in fields(cls)}
+        changes: dict[str, Any] = {}
+        for name, given in settings.items():
+            if name not in names:
+                known = ", ".join(sorted(names))
+                raise ConfigError(f"{source}: no setting {name!r}; the settings are {known}")
+            value = given
+            if isinstance(given, str) and name not in ("host", "admin_token"):
+                value = PARSERS[name](given, f"{source}: {name}")
+            changes[name] = tuple(value) if isinstance(value, list) else value
+        return cls(**changes)
+
 
 def parse_port(text: str, source: str = "--port") -> int:
     port = _parse_int(text, source)

@@ -20,6 +20,8 @@ settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True
 settings.register_profile("fuzz", max_examples=2000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+pytest_plugins = ["pytester"]  # tests/plugin drives the jamba_emulator fixture as users do
+
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 

@@ -18,9 +18,14 @@ def test_readme_has_python_snippets() -> None:
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=[f"snippet-{i}" for i in range(len(SNIPPETS))])
-def test_readme_snippet_runs(snippet: str) -> None:
-    # In a fresh interpreter, as a user would run it.
-    result = subprocess.run(
-        [sys.executable, "-c", snippet], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
+def test_readme_snippet_runs(snippet: str, tmp_path: Path) -> None:
+    # In a fresh interpreter, as a user would run it; a `# test_NAME.py` snippet with pytest.
+    test_file = re.match(r"# (test_\w+\.py)\n", snippet)
+    if test_file:
+        (tmp_path / test_file.group(1)).write_text(snippet)
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "default"]
+        command += ["-o", "asyncio_default_fixture_loop_scope=function", test_file.group(1)]
+    else:
+        command = [sys.executable, "-c", snippet]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

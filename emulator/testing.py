@@ -1,0 +1,123 @@
+"""The Python API tests use to script an emulator and read its journal: `JambaEmulator`, the object
+the pytest fixture `jamba_emulator` hands to each test (emulator/pytest_plugin.py).
+
+Every rule it adds is a fixture rule (schemas/fixtures.schema.json), checked by the same schema as
+a file, so a mistake fails the test at once with the field named.
+
+    def test_refund(jamba_emulator):
+        jamba_emulator.reply("Your refund is on its way.", match={"last_user": {"contains": "refund"}})
+        jamba_emulator.error(429, headers={"Retry-After": "1"}, times=1)
+        ...
+        assert jamba_emulator.requests[-1].body["messages"][-1]["content"] == "Where is my refund?"
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from .config import Config
+from .core import Core
+from .journal import Entry
+from .scripts import rules_from
+
+DEFAULT_API_KEY = "jamba-emulator-test-key"
+
+
+class JambaEmulator:
+    """A running emulator (its `core`), seen from a test."""
+
+    def __init__(self, url: str, core: Core, api_key: str | None = None) -> None:
+        self.url = url
+        """The server's root URL, e.g. http://127.0.0.1:41234."""
+        self.core = core
+        self.api_key = api_key or (core.config.api_keys[0] if core.config.api_keys else DEFAULT_API_KEY)
+        """A key the emulator accepts (the value the fixture puts in AI21_API_KEY)."""
+        self._names = itertools.count(1)
+
+    @property
+    def api_host(self) -> str:
+        """The base URL SDKs need: AI21_API_HOST for the ai21 SDK, `base_url` for OpenAI's client."""
+        return f"{self.url}/studio/v1"
+
+    @property
+    def config(self) -> Config:
+        return self.core.config
+
+    @property
+    def requests(self) -> list[Entry]:
+        """The journal, oldest first: each request's method, path, headers (API key redacted),
+        `body` (parsed JSON), `status` (None if dropped before an answer), `rule`, `fault`."""
+        return self.core.journal.entries()
+
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        """The rules in force, with how often each has answered."""
+        return [rule.to_json() for rule in self.core.script.rules()]
+
+    def add_rules(self, *rules: Mapping[str, Any]) -> list[str]:
+        """Add fixture rules as they are written in a fixture file; returns their names.
+        Raises FixtureError, naming the rule and the field, if one is not a valid rule."""
+        named = [{"name": f"rule {next(self._names)}", **rule} for rule in rules]
+        added = rules_from({"rules": named}, "jamba_emulator", self.core.contract)
+        self.core.script.add(added)
+        return [rule.name for rule in added]
+
+    def reply(
+        self,
+        content: str | None = None,
+        *,
+        match: Mapping[str, Any] | None = None,
+        times: int | None = None,
+        **reply: Any,
+    ) -> str:
+        """Answer matching requests with `content` (cut by max_tokens and stop, streamed when asked,
+        counted); `reply` takes the other reply fields: finish_reason, timing, fault."""
+        return self._add({**_given(content=content), **reply}, match, times)
+
+    def error(
+        self,
+        status: int,
+        detail: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        match: Mapping[str, Any] | None = None,
+        times: int | None = None,
+        timing: Mapping[str, int] | None = None,
+    ) -> str:
+        """Answer matching requests with an error: `{"detail": detail}` (default: the reason phrase)."""
+        error = {"status": status, **_given(detail=detail, headers=headers)}
+        return self._add({"error": error, **_given(timing=timing)}, match, times)
+
+    def fault(
+        self,
+        kind: str,
+        *,
+        after_events: int | None = None,
+        stall_ms: int | None = None,
+        content: str | None = None,
+        match: Mapping[str, Any] | None = None,
+        times: int | None = None,
+    ) -> str:
+        """Break matching answers: drop_before_response, drop_mid_stream, malformed_chunk or stall."""
+        fault = {"kind": kind, **_given(after_events=after_events, stall_ms=stall_ms)}
+        return self._add({"fault": fault, **_given(content=content)}, match, times)
+
+    def sequence(self, *replies: Mapping[str, Any], match: Mapping[str, Any] | None = None) -> str:
+        """One reply per matching call, in order (e.g. `{"error": {"status": 503}}`, then
+        `{"content": "..."}`); after the last, matching requests get the generated answer."""
+        (name,) = self.add_rules({"replies": list(replies), **_given(match=match)})
+        return name
+
+    def reset(self) -> None:
+        """Journal emptied, rules back to the fixture files' (unused), rate limits and faults restarted."""
+        self.core.reset()
+
+    def _add(self, reply: dict[str, Any], match: Mapping[str, Any] | None, times: int | None) -> str:
+        (name,) = self.add_rules({"reply": reply, **_given(match=match, times=times)})
+        return name
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}

@@ -1,0 +1,204 @@
+"""The pytest plugin, driven through pytester as its users drive it: the fixture comes from the
+`pytest11` entry point (no conftest names it), sets the ai21 SDK's variables, resets between
+tests, takes per-test settings, and is safe under pytest-xdist."""
+
+from __future__ import annotations
+
+import pytest
+
+SDK_TEST = """
+from ai21 import AI21Client
+from ai21.models.chat import ChatMessage
+
+def ask(text, **fields):
+    client = AI21Client()  # configured by AI21_API_HOST and AI21_API_KEY alone
+    response = client.chat.completions.create(
+        model="jamba-instruct-preview", messages=[ChatMessage(role="user", content=text)], **fields
+    )
+    return response.choices[0].message.content
+"""
+
+
+def run(pytester: pytest.Pytester, source: str, *args: str, subprocess: bool = False) -> pytest.RunResult:
+    """Run a user's test file; in a fresh interpreter when `subprocess`, as a user's CI would."""
+    pytester.makepyfile(test_user=SDK_TEST + source)
+    # The user's own settings; `default` keeps this suite's warnings-as-errors out of the inner run
+    # (the ai21 SDK never closes its httpx clients, which ResourceWarnings report).
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\nfilterwarnings = default\n")
+    runner = pytester.runpytest_subprocess if subprocess else pytester.runpytest_inprocess
+    return runner("-p", "no:cacheprovider", *args)
+
+
+def test_the_fixture_comes_from_the_entry_point_and_points_the_sdk_at_the_emulator(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+import os
+
+def test_generated(jamba_emulator):
+    assert os.environ["AI21_API_HOST"] == jamba_emulator.api_host
+    assert jamba_emulator.api_host.startswith("http://127.0.0.1:")
+    assert ask("Tell me something")
+    (entry,) = jamba_emulator.requests
+    assert (entry.path, entry.status) == ("/studio/v1/chat/completions", 200)
+    assert entry.body["messages"] == [{"role": "user", "content": "Tell me something"}]
+    assert dict(entry.headers)["Authorization"] == "Bearer [redacted]"
+""",
+        subprocess=True,  # a fresh interpreter: only the entry point can have loaded the plugin
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_every_test_starts_fresh(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+def test_first(jamba_emulator):
+    jamba_emulator.reply("scripted")
+    assert ask("hi") == "scripted"
+
+def test_second(jamba_emulator):
+    assert jamba_emulator.requests == [] and jamba_emulator.rules == []
+    assert ask("hi") != "scripted"
+    assert len(jamba_emulator.requests) == 1
+""",
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_scripting_replies_errors_faults_and_sequences(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+import pytest
+from ai21.errors import AI21ServerError, ServiceUnavailable, TooManyRequestsError
+from emulator.scripts import FixtureError
+
+def test_api(jamba_emulator):
+    jamba_emulator.reply("About refunds.", match={"last_user": {"contains": "refund"}})
+    jamba_emulator.error(503, "Upstream is down", match={"last_user": {"equals": "down"}}, times=1)
+    jamba_emulator.sequence({"error": {"status": 429, "headers": {"Retry-After": "3"}}}, {"content": "ok"})
+    assert ask("a refund, please") == "About refunds."
+    with pytest.raises(ServiceUnavailable, match="Upstream is down"):
+        ask("down")
+    with pytest.raises(TooManyRequestsError):
+        ask("anything")
+    assert ask("anything") == "ok"
+    assert [r.status for r in jamba_emulator.requests] == [200, 503, 429, 200]
+    assert [r.rule for r in jamba_emulator.requests] == ["rule 1", "rule 2", "rule 3", "rule 3"]
+    assert (jamba_emulator.rules[2]["name"], jamba_emulator.rules[2]["calls"]) == ("rule 3", 2)
+
+def test_retries(jamba_emulator):
+    jamba_emulator.sequence({"error": {"status": 500}}, {"error": {"status": 500}}, {"content": "third time"})
+    from ai21 import AI21Client
+    from ai21.models.chat import ChatMessage
+    client = AI21Client(num_retries=3)  # three attempts in all
+    response = client.chat.completions.create(
+        model="jamba-instruct-preview", messages=[ChatMessage(role="user", content="hi")]
+    )
+    assert response.choices[0].message.content == "third time"
+    assert [r.status for r in jamba_emulator.requests] == [500, 500, 200]
+
+def test_fault(jamba_emulator):
+    jamba_emulator.fault("drop_before_response", times=1)
+    with pytest.raises(Exception):
+        ask("hi")
+    assert ask("hi")
+    entries = [(r.status, r.fault) for r in jamba_emulator.requests]
+    assert entries == [(None, "drop_before_response"), (200, None)]
+
+def test_a_bad_rule_fails_at_once_naming_the_field(jamba_emulator):
+    with pytest.raises(FixtureError, match="reply.error.status: 200 is less than the minimum of 400"):
+        jamba_emulator.error(200)
+""",
+    )
+    result.assert_outcomes(passed=4)
+
+
+def test_per_test_settings_by_marker_and_by_config_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+
+@pytest.fixture
+def jamba_emulator_config():
+    return {"strict": True, "api_keys": ["folder-key"]}
+"""
+    )
+    result = run(
+        pytester,
+        """
+import os
+import pytest
+from ai21 import AI21Client
+from ai21.errors import TooManyRequestsError, UnprocessableEntity
+from ai21.models.chat import ChatMessage
+
+def test_the_config_fixture(jamba_emulator):
+    assert os.environ["AI21_API_KEY"] == "folder-key"
+    assert jamba_emulator.config.strict
+    client = AI21Client()
+    two_users = [ChatMessage(role="user", content="hi"), ChatMessage(role="user", content="again")]
+    with pytest.raises(UnprocessableEntity):  # strict: roles must alternate
+        client.chat.completions.create(model="jamba-instruct-preview", messages=two_users)
+
+@pytest.mark.jamba_emulator(rate_limit="2/s", strict=False)
+def test_the_marker_wins(jamba_emulator):
+    assert jamba_emulator.config.rate_limit == ((2, 1.0),) and not jamba_emulator.config.strict
+    ask("one"), ask("two")
+    with pytest.raises(TooManyRequestsError):
+        ask("three")
+
+@pytest.mark.jamba_emulator(unmatched="error")
+def test_unmatched(jamba_emulator):
+    jamba_emulator.reply("only refunds", match={"last_user": {"contains": "refund"}})
+    with pytest.raises(Exception, match="does not contain 'refund'"):
+        ask("hi")
+""",
+    )
+    result.assert_outcomes(passed=3)
+
+
+def test_a_bad_setting_says_which_and_lists_the_settings(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+import pytest
+
+@pytest.mark.jamba_emulator(rate_limt="2/s")
+def test_typo(jamba_emulator):
+    pass
+
+@pytest.mark.jamba_emulator(rate_limit="fast")
+def test_bad_value(jamba_emulator):
+    pass
+""",
+    )
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*@pytest.mark.jamba_emulator: no setting 'rate_limt'; the settings are *rate_limit*",
+            "*@pytest.mark.jamba_emulator: rate_limit must be windows such as 2/s,60/min*",
+        ]
+    )
+
+
+def test_each_xdist_worker_runs_its_own_emulator(pytester: pytest.Pytester) -> None:
+    tests = "\n".join(
+        f"""
+def test_{i}(jamba_emulator, worker_id):
+    jamba_emulator.reply("from {i}")
+    assert ask("hi") == "from {i}"
+    assert len(jamba_emulator.requests) == 1
+    with open("urls.txt", "a") as out:
+        out.write(worker_id + " " + jamba_emulator.url + "\\n")
+"""
+        for i in range(8)
+    )
+    result = run(pytester, tests, "-n", "2", subprocess=True)
+    result.assert_outcomes(passed=8)
+    lines = (pytester.path / "urls.txt").read_text().split("\n")
+    by_worker = {line.split()[0]: line.split()[1] for line in lines if line}
+    assert len(by_worker) == 2 and len(set(by_worker.values())) == 2
