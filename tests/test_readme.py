@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from emulator.catalog import load_catalog_document
+from emulator.contract import Contract
+from emulator.scripts import rules_from
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 SNIPPETS = re.findall(r"```python\n(.*?)```", README, re.S)
@@ -29,3 +34,12 @@ def test_readme_snippet_runs(snippet: str, tmp_path: Path) -> None:
         command = [sys.executable, "-c", snippet]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+FIXTURE_EXAMPLES = [block for block in re.findall(r"```json\n(.*?)```", README, re.S) if '"rules"' in block]
+
+
+def test_readme_fixture_examples_are_valid_fixture_files() -> None:
+    assert FIXTURE_EXAMPLES
+    for block in FIXTURE_EXAMPLES:
+        assert rules_from(json.loads(block), "README", Contract(load_catalog_document()))
