@@ -221,7 +221,7 @@ def test_a_bad_fixture_file_stops_the_cli_with_a_clear_error(tmp_path: Path) -> 
 
 
 def test_fixtures_flag_serves_scripted_replies() -> None:
-    with running("--fixtures", str(SCENARIOS)) as (_, url):
+    with running("--fixtures", str(SCENARIOS / "support-bot.json")) as (_, url):
         status, body = request(url, chat("Hi, where is my order?"))
     assert status == 200
     assert body["choices"][0]["message"]["content"].startswith("Your order is on its way")
