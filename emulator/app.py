@@ -14,6 +14,7 @@ from .admin import PREFIX as ADMIN_PREFIX
 from .admin import create_admin_app
 from .config import Config
 from .core import Core
+from .delivery import STOPPING
 from .errors import EmulatorError, HttpStatusError, InternalError, render
 from .openapi import bundle, load_document
 from .reload import watcher
@@ -32,7 +33,7 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
         middlewares=[journal_middleware, error_middleware], client_max_size=config.max_body_size
     )
     app[handlers.CORE] = core
-    app[handlers.STOPPING] = asyncio.Event()
+    app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_stopping)
     if config.fixtures and config.reload:
         app.cleanup_ctx.append(watcher(core))
@@ -44,7 +45,7 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
 
 
 async def _stopping(app: web.Application) -> None:
-    app[handlers.STOPPING].set()
+    app[STOPPING].set()
 
 
 @web.middleware

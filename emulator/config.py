@@ -132,10 +132,7 @@ def parse_bool(text: str, source: str = "--strict") -> bool:
 
 
 def parse_log_level(text: str, source: str = "--log-level") -> str:
-    value = text.strip().lower()
-    if value not in LOG_LEVELS:
-        raise ConfigError(f"{source} must be one of {', '.join(LOG_LEVELS)}, got {text!r}")
-    return value
+    return _parse_one_of(text, source, LOG_LEVELS)
 
 
 def parse_journal_size(text: str, source: str = "--journal-size") -> int:
@@ -154,10 +151,7 @@ def parse_token(text: str, source: str = "--admin-token") -> str | None:
 
 
 def parse_unmatched(text: str, source: str = "--unmatched") -> str:
-    value = text.strip().lower()
-    if value not in UNMATCHED_MODES:
-        raise ConfigError(f"{source} must be one of {', '.join(UNMATCHED_MODES)}, got {text!r}")
-    return value
+    return _parse_one_of(text, source, UNMATCHED_MODES)
 
 
 def parse_rate(text: str, source: str = "--fault-rate") -> float:
@@ -198,6 +192,13 @@ def parse_rate_limit(text: str, source: str = "--rate-limit") -> tuple[tuple[int
         count, periods, unit = int(match.group(1)), int(match.group(2) or 1), match.group(3)[0].lower()
         limits.append((count, periods * _PERIODS[unit]))
     return tuple(limits)
+
+
+def _parse_one_of(text: str, source: str, choices: tuple[str, ...]) -> str:
+    value = text.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{source} must be one of {', '.join(choices)}, got {text!r}")
+    return value
 
 
 def _parse_int(text: str, source: str) -> int:
