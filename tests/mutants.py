@@ -115,6 +115,35 @@ MUTANTS = [
         "loc = tuple(error.absolute_path)",
     ),
     Mutant(
+        "reset-keeps-journal",
+        "a reset (admin API, pytest fixture) leaves the journal as it was",
+        "emulator/core.py",
+        "        return self.journal.clear()\n",
+        "        return 0\n",
+    ),
+    Mutant(
+        "faults-unseeded",
+        "the global fault sequence is not restarted by a reset",
+        "emulator/faults.py",
+        "            self._rng = random.Random(self._seed)\n",
+        "            pass\n",
+    ),
+    Mutant(
+        "rate-limit-off-by-one",
+        "the rate limit lets one request more through each window",
+        "emulator/ratelimit.py",
+        "if len(recent) >= count:",
+        "if len(recent) > count:",
+    ),
+    Mutant(
+        "drop-mid-stream-sends-all",
+        "a drop_mid_stream fault closes the connection only after the whole answer",
+        "emulator/delivery.py",
+        '    if fault.kind == "drop_mid_stream":\n        drop(request)',
+        '    if fault.kind == "drop_mid_stream":\n        await send(response, parts[at:], pause, start=at)\n'
+        "        drop(request)",
+    ),
+    Mutant(
         "system-counted-when-empty",
         "an empty system message is counted in the prompt instead of ignored",
         "emulator/admission.py",
