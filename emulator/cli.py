@@ -130,7 +130,7 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         default=defaults.fault_rate,
         metavar="RATE",
         help=(
-            "share of the requests no rule answers that meet a fault from --faults, drawn from --seed "
+            "share of the valid requests no rule answers that meet a fault from --faults, drawn from --seed "
             "so runs repeat; 0.1 is one in ten (default: %(default)s, no faults)"
         ),
     )

@@ -53,7 +53,7 @@ class Config:
     """What a request no rule answers gets: "generate" (the generated answer) or "error" (a 404
     naming the closest rules and why each did not match)."""
     fault_rate: float = 0.0
-    """Share of the requests no rule answers that meet a fault drawn from `faults` (seeded)."""
+    """Share of the valid requests no rule answers that meet a fault drawn from `faults` (seeded)."""
     faults: tuple[str, ...] = DEFAULT_GLOBAL_FAULTS
     """Error statuses and fault kinds (faults.FAULT_KINDS) that --fault-rate draws from."""
     rate_limit: tuple[tuple[int, float], ...] = ()
