@@ -14,7 +14,7 @@ from .admin import PREFIX as ADMIN_PREFIX
 from .admin import create_admin_app
 from .config import Config
 from .core import Core
-from .delivery import STOPPING
+from .delivery import BEFORE_END, STOPPING
 from .errors import EmulatorError, HttpStatusError, InternalError, render
 from .openapi import bundle, load_document
 from .reload import watcher
@@ -57,19 +57,28 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
     if request.path.startswith(ADMIN_PREFIX + "/"):
         return await handler(request)
     received_at, started = time.time(), time.perf_counter()
+    recorded = False
+
+    def record(status: int | None, body: bytes | None = None) -> None:
+        nonlocal recorded
+        if not recorded:
+            recorded = True
+            _record(request, status, body or request.get(handlers.RAW_BODY, b""), received_at, started)
+
+    request[BEFORE_END] = record  # a stream records itself before its last event goes out
     try:
         response = await handler(request)
     except asyncio.CancelledError:  # the client left, and this server cancels handlers when they do
-        _record(request, None, request.get(handlers.RAW_BODY, b""), received_at, started)
+        record(None)
         raise
-    body = request.get(handlers.RAW_BODY)
-    if body is None and request.can_read_body and response.status != 413:
-        try:  # not read by the handler (e.g. a 401): the journal still shows what was sent
-            body = await request.read()
-        except (web.HTTPException, ConnectionError):
-            body = b""
-    dropped = request.get(handlers.FAULT) == "drop_before_response"
-    _record(request, None if dropped else response.status, body or b"", received_at, started)
+    if not recorded:
+        body = request.get(handlers.RAW_BODY)
+        if body is None and request.can_read_body and response.status != 413:
+            try:  # not read by the handler (e.g. a 401): the journal still shows what was sent
+                body = await request.read()
+            except (web.HTTPException, ConnectionError):
+                body = b""
+        record(response.status, body)
     return response
 
 

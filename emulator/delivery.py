@@ -19,6 +19,8 @@ from .streaming import HEADERS as STREAM_HEADERS
 from .streaming import send
 
 STOPPING = web.AppKey("stopping", asyncio.Event)  # set when the server shuts down: stalls end
+# Set by the journal middleware: records the request (once) with this status.
+BEFORE_END: web.RequestKey[Callable[[int | None], None]] = web.RequestKey("before_end")
 _STALL_POLL = 0.05  # seconds between checks that a stalled client is still there
 
 log = logging.getLogger("jamba_emulator")
@@ -29,19 +31,14 @@ async def stream(
 ) -> web.StreamResponse:
     response = web.StreamResponse(headers={**STREAM_HEADERS, **headers})
     pause = None if reply.pacing is NO_PACING else reply.pacing.before_event
+    parts = list(events)
     fault = reply.fault
+    at = 0 if fault is None else fault.cut(len(parts))
+    if fault is not None and fault.kind == "malformed_chunk":
+        parts[at] = malformed(parts[at])
     try:
-        if fault is None:
-            await response.prepare(request)  # the client may be gone before the headers go out
-            await send(response, events, pause)
-        else:
-            parts = list(events)
-            at = fault.cut(len(parts))
-            if fault.kind == "malformed_chunk":
-                parts[at] = malformed(parts[at])
-            if not await deliver_with_fault(request, response, parts, at, fault, pause=pause):
-                return response
-        await response.write_eof()
+        if await deliver(request, response, parts, at, fault, pause=pause):
+            await response.write_eof()
     except ConnectionError as error:  # the client hung up mid-stream
         log.info("client went away mid-stream: %s", error)
     return response
@@ -58,35 +55,52 @@ async def faulty_json(
     response.content_type = "application/json"
     response.content_length = len(body)
     try:
-        if await deliver_with_fault(request, response, [body[:half], body[half:]], 1, fault):
+        if await deliver(request, response, [body[:half], body[half:]], 1, fault):
             await response.write_eof()
     except ConnectionError as error:
         log.info("client went away mid-answer: %s", error)
     return response
 
 
-async def deliver_with_fault(
+async def deliver(
     request: web.Request,
     response: web.StreamResponse,
     parts: list[bytes],
     at: int,
-    fault: Fault,
+    fault: Fault | None,
     *,
     pause: Callable[[int], float] | None = None,
 ) -> bool:
-    """Send `parts` with `fault` striking before part `at`; False when the connection is gone."""
-    if fault.kind == "drop_before_response":
+    """Send `parts`, with `fault` (if any) striking before part `at`. The journal gets the request
+    just before the client can see the answer end (its last part, or the connection closing), so
+    a test that reads the journal as soon as its client is done finds it. False: connection gone."""
+    if fault is not None and fault.kind == "drop_before_response":
+        journal_now(request, None)
         drop(request)
         return False
-    await response.prepare(request)
-    await send(response, parts[:at], pause)
-    if fault.kind == "drop_mid_stream":
-        drop(request)
-        return False
-    if fault.kind == "stall" and not await stall(request, fault.stall_ms):
-        return False
-    await send(response, parts[at:], pause, start=at)
+    await response.prepare(request)  # the client may be gone before the headers go out
+    sent = 0
+    if fault is not None:
+        await send(response, parts[:at], pause)
+        sent = at
+        if fault.kind == "drop_mid_stream":
+            journal_now(request, response.status)
+            drop(request)
+            return False
+        if fault.kind == "stall" and not await stall(request, fault.stall_ms):
+            return False
+    last = len(parts) - 1
+    await send(response, parts[sent:last], pause, start=sent)
+    journal_now(request, response.status)
+    await send(response, parts[last:], pause, start=last)
     return True
+
+
+def journal_now(request: web.Request, status: int | None) -> None:
+    """Record the request in the journal now, through the hook the journal middleware left."""
+    record = request.get(BEFORE_END)
+    if record is not None:
+        record(status)
 
 
 def drop(request: web.Request) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import aiohttp.web
+import httpx
 import pytest
 
 from emulator.app import API_PATH
@@ -292,3 +294,38 @@ async def test_unmatched_error_without_rules_says_how_to_add_some(make_client: A
     response = await client.post(API_PATH, json=chat(), headers=AUTH)
     assert response.status == 404
     assert "--fixtures or POST /_emulator/rules" in (await response.json())["detail"]
+
+
+@pytest.mark.parametrize("fault", [None, {"kind": "drop_mid_stream"}])
+def test_a_stream_is_journaled_before_its_client_sees_it_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: dict[str, Any] | None
+) -> None:
+    """A test reads the journal as soon as its client has the last event (the SDKs stop at
+    [DONE]), while the server may not have finished the handler: the entry must be there."""
+    slow_end = threading.Event()
+    write_eof = aiohttp.web.StreamResponse.write_eof
+
+    async def late_write_eof(self: Any, data: bytes = b"") -> None:
+        await asyncio.sleep(0.5)  # the handler ends well after the client saw [DONE]
+        slow_end.set()
+        await write_eof(self, data)
+
+    monkeypatch.setattr(aiohttp.web.StreamResponse, "write_eof", late_write_eof)
+    path = tmp_path / "rules.json"
+    reply = {"content": "the end"} | ({"fault": fault} if fault else {})
+    path.write_text(json.dumps({"rules": [{"reply": reply}]}))
+    with BackgroundServer(Config(port=0, fixtures=(str(path),))) as server:
+        assert server.core is not None
+        received = b""
+        try:
+            with httpx.stream("POST", server.api_host + "/chat/completions", json=chat(stream=True),
+                              headers=AUTH) as response:  # fmt: skip
+                for piece in response.iter_bytes():
+                    received += piece
+                    if b"[DONE]" in received:
+                        break
+        except httpx.RemoteProtocolError:
+            assert fault, "only the dropped stream ends early"
+        entries = server.core.journal.entries()
+        assert not slow_end.is_set() or fault, "the check ran before the handler ended"
+        assert [(e.status, e.fault) for e in entries] == [(200, fault["kind"] if fault else None)]
