@@ -139,9 +139,9 @@ MUTANTS = [
         "drop-mid-stream-sends-all",
         "a drop_mid_stream fault closes the connection only after the whole answer",
         "emulator/delivery.py",
-        '    if fault.kind == "drop_mid_stream":\n        drop(request)',
-        '    if fault.kind == "drop_mid_stream":\n        await send(response, parts[at:], pause, start=at)\n'
-        "        drop(request)",
+        'if fault.kind == "drop_mid_stream":\n            journal_now(',
+        'if fault.kind == "drop_mid_stream":\n            await send(response, parts[at:])\n'
+        "            journal_now(",
     ),
     Mutant(
         "system-counted-when-empty",
