@@ -1,0 +1,259 @@
+"""The benchmark suite: the emulator against a bare aiohttp reference, measured in the same run.
+
+    .venv/bin/python bench/run.py                 # the full table (about 3 minutes)
+    .venv/bin/python bench/run.py --duration 2    # shorter runs, noisier numbers
+    .venv/bin/python bench/run.py --workers 2     # the emulator with --workers 2
+
+Each server runs pinned to core 0 and the load generator (`wrk`, installed from Debian's packages
+if missing) to core 1, on loopback, with access logs off for both. For each case and number of
+connections it prints requests/s and p50/p99 latency, and the ratio to the reference at the
+same number of connections; then peak RSS, and start-up times (launch to first 200, median of
+5) for the CLI, the reference and the pytest fixture.
+
+Cases: a valid non-streaming request (the seed's example), an invalid one (422 with a full
+`detail`), and a streaming request of 200 tokens. The reference answers every case the same
+fixed 400-byte JSON: it is the cost of aiohttp itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SERVER_CORE, LOAD_CORE = "0", "1"
+API_PATH = "/studio/v1/chat/completions"
+SEED_EXAMPLE = json.loads((ROOT / "fixtures" / "seed-example.json").read_text())["request"]
+CASES = {
+    "valid": {**SEED_EXAMPLE, "stream": False},
+    "invalid (422)": {**SEED_EXAMPLE, "temperature": 5, "top_p": 0, "max_tokens": -1},
+    "stream, 200 tokens": {**SEED_EXAMPLE, "stream": True, "max_tokens": 200},
+}
+LUA = """
+wrk.method = "POST"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer bench-key"
+"""
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    requests: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk not found: installing Debian's package (apt-get install wrk) ...", file=sys.stderr)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is still missing; install it (apt-get install wrk) and run again")
+    return found
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> float:
+    """Seconds until `url` answers 200."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                if answer.status == 200:
+                    return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.005)
+    raise SystemExit(f"{url} did not answer within {timeout} s")
+
+
+class Server:
+    def __init__(self, name: str, command: list[str], port: int, health: str) -> None:
+        self.name, self.command, self.port, self.health = name, command, port, health
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> float:
+        launched = time.perf_counter()
+        self.process = subprocess.Popen(
+            ["taskset", "-c", SERVER_CORE, *self.command],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_ready(self.url + self.health, self.process)
+        return time.perf_counter() - launched
+
+    def peak_rss_mb(self) -> float:
+        """The largest resident set of the server and its children (workers), in MB."""
+        assert self.process is not None
+        total = 0
+        for pid in [self.process.pid, *_children(self.process.pid)]:
+            status = Path(f"/proc/{pid}/status").read_text()
+            match = re.search(r"VmHWM:\s+(\d+) kB", status)
+            total += int(match.group(1)) if match else 0
+        return total / 1024
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def emulator(port: int, workers: int) -> Server:
+    command = [sys.executable, "-m", "emulator", "--port", str(port), "--log-level", "warning"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    return Server("emulator", command, port, "/_emulator/health")
+
+
+def reference(port: int) -> Server:
+    return Server(
+        "reference", [sys.executable, str(HERE / "reference_server.py"), str(port)], port, "/health"
+    )
+
+
+def drive(wrk: str, url: str, body: dict[str, object], connections: int, duration: float) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA.format(body=json.dumps(json.dumps(body))))
+    try:
+        out = subprocess.run(
+            ["taskset", "-c", LOAD_CORE, wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
+             "-s", script.name, url + API_PATH],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    return Result(
+        rps=float(_find(r"Requests/sec:\s+([\d.]+)", out)),
+        p50_ms=_millis(_find(r"50%\s+([\d.]+\w+)", out)),
+        p99_ms=_millis(_find(r"99%\s+([\d.]+\w+)", out)),
+        non_2xx=int(_find(r"Non-2xx or 3xx responses:\s+(\d+)", out, "0")),
+        requests=int(_find(r"(\d+) requests in", out)),
+    )
+
+
+def _find(pattern: str, text: str, default: str | None = None) -> str:
+    match = re.search(pattern, text)
+    if match:
+        return match.group(1)
+    if default is not None:
+        return default
+    raise SystemExit(f"wrk's output has no {pattern!r}:\n{text}")
+
+
+def _millis(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def start_times(server_for_port: Callable[[int], Server], runs: int) -> list[float]:
+    """Launch to first 200, `runs` times."""
+    times = []
+    for _ in range(runs):
+        server = server_for_port(free_port())
+        times.append(server.start())
+        server.stop()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (default: 5)")
+    parser.add_argument("--connections", default="1,10,64", help="comma-separated (default: 1,10,64)")
+    parser.add_argument("--workers", type=int, default=1, help="emulator processes (default: 1)")
+    parser.add_argument(
+        "--starts", type=int, default=5, help="start-ups to time for the medians (default: 5)"
+    )
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    levels = [int(c) for c in args.connections.split(",")]
+
+    print(f"{'case':<20} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'p99 ratio':>9}")
+    ref = reference(free_port())
+    ref.start()
+    baseline = {c: drive(wrk, ref.url, CASES["valid"], c, args.duration) for c in levels}
+    ref_rss = ref.peak_rss_mb()
+    ref.stop()
+    for c in levels:
+        r = baseline[c]
+        print(f"{'reference':<20} {c:>5} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {1:>6.2f} {1:>9.2f}")
+
+    emu = emulator(free_port(), args.workers)
+    emu.start()
+    try:
+        for case, body in CASES.items():
+            for c in levels:
+                r = drive(wrk, emu.url, body, c, args.duration)
+                expected_errors = r.requests if case.startswith("invalid") else 0
+                flag = "" if r.non_2xx == expected_errors else f"  ({r.non_2xx} unexpected statuses!)"
+                print(
+                    f"{case:<20} {c:>5} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
+                    f"{r.rps / baseline[c].rps:>6.2f} {r.p99_ms / baseline[c].p99_ms:>9.2f}{flag}"
+                )
+        emu_rss = emu.peak_rss_mb()
+    finally:
+        emu.stop()
+    print(f"\npeak RSS: emulator {emu_rss:.0f} MB, reference {ref_rss:.0f} MB")
+
+    emu_starts = start_times(lambda port: emulator(port, 1), args.starts)
+    ref_starts = start_times(reference, args.starts)
+    emu_start, ref_start = statistics.median(emu_starts), statistics.median(ref_starts)
+    print(
+        f"start-up to first 200 (median of {args.starts}): emulator CLI {emu_start:.3f} s, "
+        f"reference {ref_start:.3f} s, ratio {emu_start / ref_start:.2f}"
+    )
+    sys.path.insert(0, str(HERE))
+    from fixture_start import first_server_setup  # noqa: PLC0415
+
+    fixture = first_server_setup(args.starts)
+    print(f"pytest fixture, first server of a session: {statistics.median(fixture):.3f} s (median)")
+
+
+if __name__ == "__main__":
+    main()
