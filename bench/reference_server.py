@@ -17,7 +17,7 @@ ANSWER = json.dumps(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": "x" * 200},
+                "message": {"role": "assistant", "content": "x" * 150},
                 "finish_reason": "stop",
             }
         ],

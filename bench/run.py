@@ -37,11 +37,32 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SERVER_CORE, LOAD_CORE = "0", "1"
 API_PATH = "/studio/v1/chat/completions"
-SEED_EXAMPLE = json.loads((ROOT / "fixtures" / "seed-example.json").read_text())["request"]
+SEED_EXAMPLE = json.loads(json.loads((ROOT / "fixtures" / "seed-example.json").read_text())["request_body"])
+
+
+def long_answer_prompt(tokens: int = 200) -> str:
+    """A prompt whose generated answer (default seed) runs past `tokens`, so a stream with that
+    max_tokens sends exactly `tokens` content chunks."""
+    from emulator.config import Config  # noqa: PLC0415
+    from emulator.core import Core  # noqa: PLC0415
+
+    core = Core.build(Config())
+    for attempt in range(1000):
+        prompt = f"Tell me a long story, take {attempt}"
+        request = core.admission.admit({**SEED_EXAMPLE, "messages": [{"role": "user", "content": prompt}]})
+        if len(core.tokenizer.tokenize(core.generator.answer(request.request))) > tokens:
+            return prompt
+    raise SystemExit(f"no prompt among 1000 has an answer of {tokens} tokens")
+
+
 CASES = {
-    "valid": {**SEED_EXAMPLE, "stream": False},
+    "valid": SEED_EXAMPLE,  # the seed's example, byte for byte in meaning
     "invalid (422)": {**SEED_EXAMPLE, "temperature": 5, "top_p": 0, "max_tokens": -1},
-    "stream, 200 tokens": {**SEED_EXAMPLE, "stream": True, "max_tokens": 200},
+    "stream, 200 tokens": {
+        **SEED_EXAMPLE,
+        "messages": [{"role": "user", "content": long_answer_prompt()}],
+        "stream": True,
+    },
 }
 LUA = """
 wrk.method = "POST"
@@ -161,7 +182,7 @@ def drive(wrk: str, url: str, body: dict[str, object], connections: int, duratio
         script.write(LUA.format(body=json.dumps(json.dumps(body))))
     try:
         out = subprocess.run(
-            ["taskset", "-c", LOAD_CORE, wrk, "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
+            ["taskset", "-c", LOAD_CORE, wrk, "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency",
              "-s", script.name, url + API_PATH],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip

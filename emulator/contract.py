@@ -8,17 +8,19 @@ so the catalog stays the one place a model's limits are written.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from .catalog import Catalog
-from .errors import ErrorItem, ValidationFailed
+from .errors import ErrorItem, Loc, ValidationFailed
 from .resources import SCHEMA_DIR, load_json
 
 SCHEMA_FILES = (
@@ -72,6 +74,9 @@ class Contract:
             for schema in self.schemas.values()
         )
         self._request = Draft7Validator(self.request_schema, registry=self._registry)
+        # The hot path: the same schema compiled by jsonschema-rs (a Rust validator, ~100x faster
+        # here), which also locates each violation; `jsonschema` remains the reference.
+        self._fast = jsonschema_rs.Draft7Validator(self.request_schema)
         self._validators: dict[str, Draft7Validator] = {}
         properties = self.request_schema["properties"]
         self.request_fields = tuple(properties)
@@ -80,9 +85,18 @@ class Contract:
 
     def validate_request(self, body: Any) -> None:
         """Raise ValidationFailed listing every schema violation of `body` (phase one)."""
-        errors = list(self._request.iter_errors(body))
-        if errors:
-            raise ValidationFailed(sorted(error_items(errors), key=self._field_order))
+        if self._fast.is_valid(body):
+            return
+        if _has_infinity(body):  # jsonschema-rs reads inf (1e400 in JSON) as null: ask jsonschema
+            items = self.reference_errors(body)
+        else:
+            items = fast_error_items(self._fast.iter_errors(body), self.request_schema, body)
+        raise ValidationFailed(sorted(items, key=self._field_order))
+
+    def reference_errors(self, body: Any) -> list[ErrorItem]:
+        """The violations as the `jsonschema` library finds them: the slow path's reference,
+        which the tests hold the fast path to."""
+        return error_items(self._request.iter_errors(body))
 
     def published_schemas(self) -> dict[str, dict[str, Any]]:
         """The schema files as the served OpenAPI document should state them.
@@ -147,13 +161,55 @@ def error_items(errors: Iterable[ValidationError]) -> list[ErrorItem]:
     return items
 
 
+def fast_error_items(errors: Iterable[Any], schema: Mapping[str, Any], body: Any) -> list[ErrorItem]:
+    """The same items from jsonschema-rs errors: each names where the failing keyword sits in the
+    schema (`schema_path`) and where the value sits in the body (`instance_path`)."""
+    items: list[ErrorItem] = []
+    for error in errors:
+        where: Sequence[Any] = error.schema_path
+        subschema = _at(schema, where[:-1])
+        keyword = str(where[-1])
+        for item in _items(
+            ("body", *error.instance_path),
+            keyword,
+            subschema[keyword],
+            _at(body, error.instance_path),
+            subschema,
+            message=error.message,
+        ):
+            if item not in items:
+                items.append(item)
+    return items
+
+
+def _at(document: Any, path: Iterable[Any]) -> Any:
+    for part in path:
+        document = document[part]
+    return document
+
+
+def _has_infinity(body: Any) -> bool:
+    return "Infinity" in json.dumps(body)  # a string holding the word only costs the slow path
+
+
 def _items_for(error: ValidationError) -> list[ErrorItem]:
-    loc = ("body", *error.absolute_path)
     # jsonschema types these as "maybe unset"; on an error from iter_errors they are always set.
-    validator = str(error.validator)
-    limit: Any = error.validator_value
-    instance: Any = error.instance
     schema: Any = error.schema if isinstance(error.schema, dict) else {}
+    return _items(
+        ("body", *error.absolute_path),
+        str(error.validator),
+        error.validator_value,
+        error.instance,
+        schema,
+        message=error.message,
+    )
+
+
+def _items(
+    loc: Loc, validator: str, limit: Any, instance: Any, schema: Mapping[str, Any], *, message: str
+) -> list[ErrorItem]:
+    """One violation as pydantic-v1 items: `validator` (the keyword) failed with `limit` (its
+    value) on `instance`; `schema` is the schema object holding the keyword."""
     custom = schema.get("x-errors", {}).get(validator)
     if custom:
         return [ErrorItem(loc, custom["msg"], custom["type"])]
@@ -173,7 +229,7 @@ def _items_for(error: ValidationError) -> list[ErrorItem]:
         ]
     if validator == "type":
         expected = [t for t in ([limit] if isinstance(limit, str) else limit) if t != "null"]
-        msg, kind = _TYPE_ERRORS.get(expected[0], (error.message, "type_error"))
+        msg, kind = _TYPE_ERRORS.get(expected[0], (message, "type_error"))
         return [ErrorItem(loc, msg, kind)]
     if validator == "enum":
         permitted = ", ".join(repr(value) for value in limit)
@@ -187,7 +243,7 @@ def _items_for(error: ValidationError) -> list[ErrorItem]:
     if validator in _BOUND_ERRORS:
         template, kind = _BOUND_ERRORS[validator]
         return [ErrorItem(loc, template.format(limit), kind)]
-    return [ErrorItem(loc, error.message, f"value_error.{validator.lower()}")]
+    return [ErrorItem(loc, message, f"value_error.{validator.lower()}")]
 
 
 def _check_against_metaschema(name: str, schema: Any) -> None:
