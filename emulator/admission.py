@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from .catalog import ModelSpec
 from .chat import ChatRequest, Message
 from .contract import Contract
@@ -36,7 +38,25 @@ class Admitted:
 
 
 def decode_body(raw: bytes) -> Any:
-    """Parse a body as strict JSON (UTF-8, no NaN/Infinity) or raise a jsondecode error."""
+    """Parse a body as strict JSON (UTF-8, no NaN/Infinity) or raise a jsondecode error.
+
+    orjson parses (about 5x faster) whenever it gives exactly what Python's json gives: not when
+    a run of 19 digits may be an integer past 64 bits (orjson reads it as a float); and any body
+    it rejects goes to Python's json, whose error the real service reports.
+    """
+    if not _LONG_NUMBER.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return decode_body_reference(raw)
+
+
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def decode_body_reference(raw: bytes) -> Any:
+    """decode_body with Python's json alone: the reference the fast path is held to."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -13,6 +13,8 @@ import json
 import math
 import random
 import re
+from collections.abc import Sequence
+from functools import lru_cache
 
 from .chat import ChatRequest, Choice, Completion, FinishReason
 from .tokenizer import Tokenizer
@@ -41,18 +43,33 @@ def seed_for(request: ChatRequest, index: int, server_seed: int) -> int:
 
 
 class Generator:
+    """Answers are a pure function of the seed derived from the request's meaning, so the last
+    ANSWER_CACHE of them are kept, with their tokens: a test suite asks the same questions again
+    and again, and a repeated question costs a dictionary lookup instead of ~60 µs of writing and
+    tokenizing (bench/)."""
+
+    ANSWER_CACHE = 2048
+
     def __init__(self, pool: WordPool, tokenizer: Tokenizer, server_seed: int) -> None:
         self._pool = pool
         self._tokenizer = tokenizer
         self._seed = server_seed
+        self._written = lru_cache(maxsize=self.ANSWER_CACHE)(self._write)
 
     def answer(self, request: ChatRequest, index: int = 0) -> str:
         """The full, uncut answer for choice `index`."""
-        return _Writer(self._pool, random.Random(seed_for(request, index, self._seed))).answer()
+        return self._written(seed_for(request, index, self._seed))[0]
 
     def complete(self, request: ChatRequest) -> Completion:
-        choices = tuple(self.cut(self.answer(request, index), request, index) for index in range(request.n))
-        return Completion(choices=choices, prompt_tokens=request.prompt_tokens)
+        choices = []
+        for index in range(request.n):
+            text, tokens = self._written(seed_for(request, index, self._seed))
+            choices.append(self.cut(text, request, index, tokens))
+        return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
+
+    def _write(self, seed: int) -> tuple[str, tuple[str, ...]]:
+        text = _Writer(self._pool, random.Random(seed)).answer()
+        return text, tuple(self._tokenizer.tokenize(text))
 
     def scripted(
         self, request: ChatRequest, text: str, finish_reason: FinishReason | None = None
@@ -67,10 +84,14 @@ class Generator:
             choices.append(choice)
         return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
 
-    def cut(self, text: str, request: ChatRequest, index: int = 0) -> Choice:
-        """Apply `stop` then `max_tokens` to an answer, as a model generating token by token would."""
-        visible = text[: _first_stop(text, request.stop)]
-        tokens = self._tokenizer.tokenize(visible)
+    def cut(
+        self, text: str, request: ChatRequest, index: int = 0, tokens: Sequence[str] | None = None
+    ) -> Choice:
+        """Apply `stop` then `max_tokens` to an answer, as a model generating token by token would
+        (`tokens`: the whole text's, when known)."""
+        end = _first_stop(text, request.stop)
+        if tokens is None or end < len(text):
+            tokens = self._tokenizer.tokenize(text[:end])
         reason: FinishReason = "stop"
         if request.max_tokens == 0 or len(tokens) > request.max_tokens:
             tokens, reason = tokens[: request.max_tokens], "length"

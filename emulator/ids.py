@@ -7,15 +7,17 @@ sequence (with the worker index mixed in), making such a run reproducible end to
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import random
-import string
 from typing import Protocol
 
 PREFIX = "chatcmpl-"
 LENGTH = 29
-ALPHABET = string.ascii_letters + string.digits
+_BYTES = 22  # 176 random bits: base64 writes them as 30 characters, of which the first 29 are kept
+# base64's alphabet with its two symbols mapped to letters: ids keep to letters and digits.
+_LETTERS_AND_DIGITS = bytes.maketrans(b"+/", b"xz")
 
 
 class IdSource(Protocol):
@@ -29,7 +31,9 @@ class CompletionIds:
         self._rng = rng
 
     def next_id(self) -> str:
-        return PREFIX + "".join(self._rng.choices(ALPHABET, k=LENGTH))
+        # One draw of random bits, written in base64 (about 10x faster than 29 choices).
+        raw = self._rng.getrandbits(_BYTES * 8).to_bytes(_BYTES, "big")
+        return PREFIX + base64.b64encode(raw).translate(_LETTERS_AND_DIGITS)[:LENGTH].decode()
 
 
 def id_source(seed: int | None, worker: int = 0) -> CompletionIds:

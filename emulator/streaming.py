@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
+import orjson
+
 DONE = b"data: [DONE]\n\n"
 HEADERS = {
     "Content-Type": "text/event-stream",
@@ -23,7 +25,12 @@ class Writable(Protocol):
 
 
 def encode_json(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON (orjson; a string with a lone surrogate, which UTF-8 cannot carry, as
+    an escape by Python's json)."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        return json.dumps(payload, separators=(",", ":")).encode("ascii")
 
 
 def frames(chunks: Iterable[Any]) -> Iterator[bytes]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from .chat import Message
@@ -46,7 +47,15 @@ _OTHER_WORD_LIMIT, _OTHER_CHUNK = 2, 2
 
 
 class ApproximateTokenizer:
-    """The default tokenizer: a fixed regular expression, no vocabulary file."""
+    """The default tokenizer: a fixed regular expression, no vocabulary file.
+
+    Counts are kept for the last COUNT_CACHE texts: a chat resends its whole history each turn,
+    and a test suite the same prompts, so most messages have been counted before."""
+
+    COUNT_CACHE = 8192
+
+    def __init__(self) -> None:
+        self._counted = lru_cache(maxsize=self.COUNT_CACHE)(self._count)
 
     def tokenize(self, text: str) -> list[str]:
         tokens: list[str] = []
@@ -55,6 +64,9 @@ class ApproximateTokenizer:
         return tokens
 
     def count(self, text: str) -> int:
+        return self._counted(text)
+
+    def _count(self, text: str) -> int:
         return len(self.tokenize(text))
 
 
