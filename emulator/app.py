@@ -85,10 +85,10 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
 def _record(
     request: web.Request, status: int | None, body: bytes, received_at: float, started: float
 ) -> None:
-    request.config_dict[handlers.CORE].journal.record(
+    request.app[handlers.CORE].journal.record(
         method=request.method,
         path=request.path,
-        headers=request.headers.items(),
+        headers=request.raw_headers,
         body=body,
         status=status,
         rule=request.get(handlers.MATCHED_RULE),

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from .chat import ChatRequest, Choice, Completion, FinishReason
+from .chat import ChatRequest, Choice, Completion, FinishReason, Message
 from .tokenizer import Tokenizer
 from .wordpool import WordPool
 
@@ -29,15 +29,29 @@ _ARTICLE = re.compile(r"\b([Aa]) (?=[aeiouAEIOU])")
 
 def seed_for(request: ChatRequest, index: int, server_seed: int) -> int:
     """A stable 64-bit seed from the request's meaning (never Python's salted hash())."""
-    meaning = [
+    return _seed(server_seed, _meaning(request, index))
+
+
+Meaning = tuple[str, tuple[Message, ...], float, float, int]
+
+
+def _meaning(request: ChatRequest, index: int) -> Meaning:
+    """What an answer depends on (with the server's seed): model, messages, temperature, top_p and
+    the choice's index. Hashable: the key of Generator's answer cache."""
+    return request.model, request.messages, float(request.temperature), float(request.top_p), index
+
+
+def _seed(server_seed: int, meaning: Meaning) -> int:
+    model, messages, temperature, top_p, index = meaning
+    canonical_form = [
         server_seed,
-        request.model,
-        [[message.role, message.content] for message in request.messages],
-        float(request.temperature),
-        float(request.top_p),
+        model,
+        [[message.role, message.content] for message in messages],
+        temperature,
+        top_p,
         index,
     ]
-    canonical = json.dumps(meaning, ensure_ascii=False, separators=(",", ":"))
+    canonical = json.dumps(canonical_form, ensure_ascii=False, separators=(",", ":"))
     digest = hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big")
 
@@ -58,16 +72,17 @@ class Generator:
 
     def answer(self, request: ChatRequest, index: int = 0) -> str:
         """The full, uncut answer for choice `index`."""
-        return self._written(seed_for(request, index, self._seed))[0]
+        return self._written(_meaning(request, index))[0]
 
     def complete(self, request: ChatRequest) -> Completion:
         choices = []
         for index in range(request.n):
-            text, tokens = self._written(seed_for(request, index, self._seed))
+            text, tokens = self._written(_meaning(request, index))
             choices.append(self.cut(text, request, index, tokens))
         return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
 
-    def _write(self, seed: int) -> tuple[str, tuple[str, ...]]:
+    def _write(self, meaning: Meaning) -> tuple[str, tuple[str, ...]]:
+        seed = _seed(self._seed, meaning)
         text = _Writer(self._pool, random.Random(seed)).answer()
         return text, tuple(self._tokenizer.tokenize(text))
 

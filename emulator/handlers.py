@@ -31,7 +31,7 @@ log = logging.getLogger("jamba_emulator")
 
 
 async def create_chat_completion(request: web.Request) -> web.StreamResponse:
-    core = request.config_dict[CORE]
+    core = request.app[CORE]
     key = authorize(request.headers.get(hdrs.AUTHORIZATION), core.config.api_keys)
     if core.limiter and (retry_after := core.limiter.admit(key)) is not None:
         raise RateLimited(retry_after, describe_limits(core.limiter.limits))

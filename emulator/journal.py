@@ -3,7 +3,8 @@ bounded in size (the oldest entries go first, and are counted).
 
 Pure and thread-safe: the server's event loop records, while a test on another thread (the
 pytest fixture, the admin API) reads or clears. Bodies are kept as bytes, up to BODY_LIMIT, and
-decoded only when read, so recording costs little on the hot path.
+headers as received; both are decoded (and the headers' secrets redacted) only when read, so
+recording costs little on the hot path.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class Entry:
     sequence: int
     method: str
     path: str
-    headers: tuple[tuple[str, str], ...]
+    received_headers: tuple[tuple[str | bytes, str | bytes], ...]
+    """As received (raw bytes from the server); read `headers`, which hides the secrets."""
     raw_body: bytes
     body_size: int
     status: int | None
@@ -36,6 +38,11 @@ class Entry:
     """The fault the answer met (a fault kind, or the status a --fault-rate draw answered)."""
     received_at: float
     duration_ms: float
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """The request's headers, the API key and other secrets redacted."""
+        return redact((_text(name), _text(value)) for name, value in self.received_headers)
 
     @property
     def body(self) -> Any:
@@ -67,6 +74,10 @@ class Entry:
         }
 
 
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode("utf-8", "surrogateescape")
+
+
 def redact(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """Headers with secret values hidden; `Bearer` stays visible so the scheme can be checked."""
     return tuple(
@@ -96,7 +107,7 @@ class Journal:
         *,
         method: str,
         path: str,
-        headers: Iterable[tuple[str, str]],
+        headers: Iterable[tuple[str | bytes, str | bytes]],
         body: bytes,
         status: int | None,
         rule: str | None,
@@ -114,7 +125,7 @@ class Journal:
                         sequence=self._sequence,
                         method=method,
                         path=path,
-                        headers=redact(headers),
+                        received_headers=tuple(headers),  # redacted when read: cheap to record
                         raw_body=bytes(body[:BODY_LIMIT]),
                         body_size=len(body),
                         status=status,

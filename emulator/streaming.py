@@ -47,7 +47,13 @@ async def send(
     start: int = 0,
 ) -> None:
     """Write each event; `pause_before(position)` seconds first, when pacing is asked for
-    (`start`: the position of the first event, when a stream is sent in parts)."""
+    (`start`: the position of the first event, when a stream is sent in parts). Unpaced events
+    go out in one write: the bytes are the same, at a fraction of the cost (bench/)."""
+    if pause_before is None:
+        joined = b"".join(events)
+        if joined:
+            await response.write(joined)
+        return
     for position, event in enumerate(events, start):
         if pause_before is not None:
             await asyncio.sleep(pause_before(position))
