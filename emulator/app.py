@@ -30,7 +30,7 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
     config = config or Config()
     core = core or Core.build(config)
     app = web.Application(
-        middlewares=[journal_middleware, error_middleware], client_max_size=config.max_body_size
+        middlewares=[journal_middleware], client_max_size=config.max_body_size
     )
     app[handlers.CORE] = core
     app[STOPPING] = asyncio.Event()
@@ -50,12 +50,13 @@ async def _stopping(app: web.Application) -> None:
 
 @web.middleware
 async def journal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Record every request but the admin API's own in the journal, with what it was answered.
+    """Answer (errors as the real service's JSON, see `answered`) and record every request but
+    the admin API's own in the journal, with the status it was answered.
 
-    Outside error_middleware, so it sees the status actually sent, errors included.
+    One middleware rather than two: each costs a few microseconds a request (bench/).
     """
     if request.path.startswith(ADMIN_PREFIX + "/"):
-        return await handler(request)
+        return await answered(request, handler)
     received_at, started = time.time(), time.perf_counter()
     recorded = False
 
@@ -67,7 +68,7 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
 
     request[BEFORE_END] = record  # a stream records itself before its last event goes out
     try:
-        response = await handler(request)
+        response = await answered(request, handler)
     except asyncio.CancelledError:  # the client left, and this server cancels handlers when they do
         record(None)
         raise
@@ -98,9 +99,8 @@ def _record(
     )
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every error leaves as the real service's JSON body: no HTML page, no bare 500."""
+async def answered(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The handler's answer, every error as the real service's JSON body: no HTML page, no bare 500."""
     try:
         return await handler(request)
     except EmulatorError as error:
