@@ -29,9 +29,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def create_app(config: Config | None = None, *, core: Core | None = None) -> web.Application:
     config = config or Config()
     core = core or Core.build(config)
-    app = web.Application(
-        middlewares=[journal_middleware], client_max_size=config.max_body_size
-    )
+    app = web.Application(middlewares=[journal_middleware], client_max_size=config.max_body_size)
     app[handlers.CORE] = core
     app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_stopping)

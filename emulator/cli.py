@@ -26,6 +26,7 @@ from .config import (
     parse_seed,
     parse_size,
     parse_unmatched,
+    parse_workers,
 )
 from .contract import Contract
 from .faults import FAULT_KINDS
@@ -172,6 +173,16 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--workers",
+        type=_arg(parse_workers, "--workers"),
+        default=defaults.workers,
+        metavar="N",
+        help=(
+            "serve from N processes sharing the port, for load tests on several cores; each keeps "
+            "its own journal and rules (default: %(default)s)"
+        ),
+    )
+    parser.add_argument(
         "--log-level",
         type=_arg(parse_log_level, "--log-level"),
         default=defaults.log_level,
@@ -207,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fault_rate=args.fault_rate,
         faults=args.faults,
         rate_limit=args.rate_limit,
+        workers=args.workers,
     )
     logging.basicConfig(
         level=config.log_level.upper(),

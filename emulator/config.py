@@ -56,6 +56,8 @@ class Config:
     """Share of the valid requests no rule answers that meet a fault drawn from `faults` (seeded)."""
     faults: tuple[str, ...] = DEFAULT_GLOBAL_FAULTS
     """Error statuses and fault kinds (faults.FAULT_KINDS) that --fault-rate draws from."""
+    workers: int = 1
+    """Processes serving the port (SO_REUSEPORT); each keeps its own journal and rules."""
     rate_limit: tuple[tuple[int, float], ...] = ()
     """Emulated rate limit per API key: (requests, per seconds) windows; none by default."""
 
@@ -150,6 +152,13 @@ def parse_token(text: str, source: str = "--admin-token") -> str | None:
     return text.strip() or None
 
 
+def parse_workers(text: str, source: str = "--workers") -> int:
+    workers = _parse_int(text, source)
+    if workers < 1:
+        raise ConfigError(f"{source} must be 1 or more (processes serving the port), got {text!r}")
+    return workers
+
+
 def parse_unmatched(text: str, source: str = "--unmatched") -> str:
     return _parse_one_of(text, source, UNMATCHED_MODES)
 
@@ -224,4 +233,5 @@ PARSERS = {
     "fault_rate": parse_rate,
     "faults": parse_faults,
     "rate_limit": parse_rate_limit,
+    "workers": parse_workers,
 }

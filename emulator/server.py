@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
+import multiprocessing
+import queue
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -58,11 +63,13 @@ class _Runner(web.AppRunner):
         return server
 
 
-async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+async def start_site(
+    app: web.Application, host: str, port: int, *, reuse_port: bool = False
+) -> tuple[web.AppRunner, str]:
     """Start serving `app`; returns the runner (to clean up) and the URL actually bound."""
     runner = _Runner(app, access_log_format=ACCESS_LOG_FORMAT, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     try:
         await site.start()
     except BaseException:
@@ -74,12 +81,21 @@ async def start_site(app: web.Application, host: str, port: int) -> tuple[web.Ap
 
 
 def serve(config: Config, on_ready: Callable[[str], None]) -> None:
-    """Serve in the foreground until SIGINT or SIGTERM, then shut down cleanly."""
-    asyncio.run(_serve(config, on_ready))
+    """Serve in the foreground until SIGINT or SIGTERM, then shut down cleanly; with
+    `config.workers` > 1, from that many processes sharing the port (serve_workers)."""
+    if config.workers > 1:
+        serve_workers(config, on_ready)
+    else:
+        asyncio.run(_serve(config, on_ready))
 
 
-async def _serve(config: Config, on_ready: Callable[[str], None]) -> None:
-    runner, url = await start_site(create_app(config), config.host, config.port)
+async def _serve(
+    config: Config, on_ready: Callable[[str], None], *, worker: int = 0, reuse_port: bool = False
+) -> None:
+    core = Core.build(config, worker=worker)
+    runner, url = await start_site(
+        create_app(config, core=core), config.host, config.port, reuse_port=reuse_port
+    )
     settle_garbage_collector()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -90,6 +106,57 @@ async def _serve(config: Config, on_ready: Callable[[str], None]) -> None:
         await stopping.wait()
     finally:
         await runner.cleanup()
+
+
+def serve_workers(config: Config, on_ready: Callable[[str], None]) -> None:
+    """Serve from `config.workers` processes on one port (SO_REUSEPORT: the kernel spreads the
+    connections). Each worker has its own core: its own journal, rules and id sequence, so the
+    admin API of a multi-worker server sees one worker's share. Ctrl+C or SIGTERM stops them all.
+    """
+    Core.build(config)  # a bad setting or fixture file stops the start here, with its message
+    context = multiprocessing.get_context("fork")  # the workers inherit the imports: no re-import
+    with socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET) as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        holder.bind((config.host, config.port))  # fixes the port (0: a free one) for every worker
+        shared = dataclasses.replace(config, port=holder.getsockname()[1])
+        ready = context.Queue()
+        workers = [
+            context.Process(target=_worker, args=(shared, index, ready), name=f"jamba-emulator-{index}")
+            for index in range(config.workers)
+        ]
+        for process in workers:
+            process.start()
+        urls = [_wait_ready(ready, workers) for _ in workers]
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    on_ready(urls[0])
+    while not stop.is_set() and all(process.is_alive() for process in workers):
+        stop.wait(0.5)
+    for process in workers:
+        if process.is_alive():
+            process.terminate()  # SIGTERM: each worker shuts down cleanly
+    for process in workers:
+        process.join(timeout=15)
+
+
+def _worker(config: Config, index: int, ready: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers (SIGTERM)
+    asyncio.run(_serve(config, ready.put, worker=index, reuse_port=True))
+
+
+def _wait_ready(ready: Any, workers: list[Any]) -> str:
+    while True:
+        try:
+            url: str = ready.get(timeout=0.2)
+            return url
+        except queue.Empty:
+            dead = [process for process in workers if not process.is_alive()]
+            if dead:
+                for process in workers:
+                    process.terminate()
+                message = f"worker {dead[0].name} exited with {dead[0].exitcode} at start-up"
+                raise RuntimeError(message) from None
 
 
 def settle_garbage_collector() -> None:

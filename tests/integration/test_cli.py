@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from emulator.cli import main
+from emulator.config import Config
 from tests.support import AUTH, chat
 
 COMMAND = [sys.executable, "-m", "emulator"]
@@ -60,18 +62,8 @@ def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for option in (
-        "--host",
-        "--port",
-        "--seed",
-        "--max-body-size",
-        "--api-key",
-        "--strict",
-        "--log-level",
-        "--journal-size",
-        "--admin-token",
-        "--fixtures",
-    ):
+    flags = {"api_keys": "--api-key"}  # every other setting's flag is its name
+    for option in (flags.get(f.name, "--" + f.name.replace("_", "-")) for f in dataclasses.fields(Config)):
         assert option in out
     assert "JAMBA_EMULATOR_" in out and "AI21_API_HOST" in out
     assert "jamba-emulator check PATH" in out
@@ -225,3 +217,36 @@ def test_fixtures_flag_serves_scripted_replies() -> None:
         status, body = request(url, chat("Hi, where is my order?"))
     assert status == 200
     assert body["choices"][0]["message"]["content"].startswith("Your order is on its way")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads worker pids from /proc")
+def test_workers_share_one_port_and_stop_together() -> None:
+    with running("--workers", "2", "--log-level", "warning") as (process, url):
+        workers = _children(process.pid)
+        assert len(workers) == 2, workers
+        answers = [request(url, chat(f"question {i}")) for i in range(20)]
+        assert all(status == 200 for status, _ in answers)
+        ids = {body["id"] for _, body in answers}
+        assert len(ids) == 20, "each worker has its own id sequence: no id repeats"
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+    assert process.returncode == 0
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "every worker stopped"
+
+
+def test_workers_report_a_bad_fixture_file_before_starting(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rules": [{"reply": {}, "times": 0}]}')
+    result = subprocess.run(
+        [*COMMAND, "--port", "0", "--workers", "2", "--fixtures", str(bad)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "bad.json: rule 1: times: 0 is less than the minimum of 1" in result.stderr
