@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -118,8 +119,10 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30) 
 
 
 class Server:
-    def __init__(self, name: str, command: list[str], port: int, health: str) -> None:
-        self.name, self.command, self.port, self.health = name, command, port, health
+    def __init__(
+        self, name: str, command: list[str], port: int, health: str, cores: str = SERVER_CORE
+    ) -> None:
+        self.name, self.command, self.port, self.health, self.cores = name, command, port, health, cores
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -129,7 +132,7 @@ class Server:
     def start(self) -> float:
         launched = time.perf_counter()
         self.process = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, *self.command],
+            ["taskset", "-c", self.cores, *self.command],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -164,11 +167,51 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-def emulator(port: int, workers: int) -> Server:
-    command = [sys.executable, "-m", "emulator", "--port", str(port), "--log-level", "warning"]
+def emulator(port: int, workers: int = 1, *extra: str) -> Server:
+    command = [sys.executable, "-m", "emulator", "--port", str(port), "--log-level", "warning", *extra]
     if workers > 1:
         command += ["--workers", str(workers)]
-    return Server("emulator", command, port, "/_emulator/health")
+    # Several workers get every core (the load generator's too): that is what they are for.
+    cores = SERVER_CORE if workers == 1 else f"0-{(os.cpu_count() or 1) - 1}"
+    return Server("emulator", command, port, "/_emulator/health", cores)
+
+
+PACED = {
+    "rules": [
+        {"match": {"params": {"stream": True}}, "reply": {"timing": {"first_token_ms": 50, "token_ms": 20}}}
+    ]
+}
+
+
+def paced_streams(wrk: str, clients: int, duration: float) -> None:
+    """`clients` streams at once, each paced at 20 ms a token (50 tokens: about 1 s a stream)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, clients * 4)), hard))
+    with tempfile.TemporaryDirectory() as folder:
+        fixture = Path(folder, "paced.json")
+        fixture.write_text(json.dumps(PACED))
+        server = emulator(free_port(), 1, "--fixtures", str(fixture), "--journal-size", "100")
+        server.start()
+        try:
+            body = {**SEED_EXAMPLE, "stream": True, "max_tokens": 50}
+            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+                script.write(LUA.format(body=json.dumps(json.dumps(body))))
+            out = subprocess.run(
+                ["taskset", "-c", LOAD_CORE, wrk, "-t1", f"-c{clients}", f"-d{duration:g}s",
+                 "--timeout", "10s", "--latency", "-s", script.name, server.url + API_PATH],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            os.unlink(script.name)
+            rss = server.peak_rss_mb()
+        finally:
+            server.stop()
+    result, errors = parse_wrk(out), re.search(r"Socket errors: (.*)", out)
+    print(
+        f"\n{clients} concurrent paced streams (50 tokens, 20 ms each) for {duration:g} s: "
+        f"{result.requests} streams completed, p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms, "
+        f"non-2xx {result.non_2xx}, socket errors: {errors.group(1) if errors else 'none'}; "
+        f"peak RSS {rss:.0f} MB"
+    )
 
 
 def reference(port: int) -> Server:
@@ -188,6 +231,10 @@ def drive(wrk: str, url: str, body: dict[str, object], connections: int, duratio
         ).stdout  # fmt: skip
     finally:
         os.unlink(script.name)
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> Result:
     return Result(
         rps=float(_find(r"Requests/sec:\s+([\d.]+)", out)),
         p50_ms=_millis(_find(r"50%\s+([\d.]+\w+)", out)),
@@ -227,7 +274,10 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (default: 5)")
     parser.add_argument("--connections", default="1,10,64", help="comma-separated (default: 1,10,64)")
-    parser.add_argument("--workers", type=int, default=1, help="emulator processes (default: 1)")
+    parser.add_argument(
+        "--workers", default="1,2", help="worker counts for the scaling row, valid requests (default: 1,2)"
+    )
+    parser.add_argument("--streams", type=int, default=1000, help="concurrent paced streams (default: 1000)")
     parser.add_argument(
         "--starts", type=int, default=5, help="start-ups to time for the medians (default: 5)"
     )
@@ -245,7 +295,7 @@ def main() -> None:
         r = baseline[c]
         print(f"{'reference':<20} {c:>5} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {1:>6.2f} {1:>9.2f}")
 
-    emu = emulator(free_port(), args.workers)
+    emu = emulator(free_port())
     emu.start()
     try:
         for case, body in CASES.items():
@@ -261,6 +311,20 @@ def main() -> None:
     finally:
         emu.stop()
     print(f"\npeak RSS: emulator {emu_rss:.0f} MB, reference {ref_rss:.0f} MB")
+
+    for count in (int(n) for n in args.workers.split(",")):
+        scaled = emulator(free_port(), count)
+        scaled.start()
+        try:
+            r = drive(wrk, scaled.url, CASES["valid"], levels[-1], args.duration)
+        finally:
+            scaled.stop()
+        print(
+            f"--workers {count}: valid, {levels[-1]} connections: {r.rps:.0f} req/s "
+            f"({r.rps / baseline[levels[-1]].rps:.2f}x the one-process reference), p99 {r.p99_ms:.2f} ms"
+        )
+
+    paced_streams(wrk, args.streams, max(args.duration, 5))
 
     emu_starts = start_times(lambda port: emulator(port, 1), args.starts)
     ref_starts = start_times(reference, args.starts)
