@@ -10,14 +10,15 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
-from jsonschema import Draft7Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
+
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 from .catalog import Catalog
 from .errors import ErrorItem, Loc, ValidationFailed
@@ -60,22 +61,18 @@ class Contract:
     """Compiled validators for the contract; build once per process and share."""
 
     def __init__(self, catalog_document: Mapping[str, Any], *, strict: bool = False) -> None:
+        # The schema files are checked against their metaschema by the tests
+        # (tests/unit/test_contract_files.py), not at every start.
         self.schemas = {name: load_json(SCHEMA_DIR / name) for name in SCHEMA_FILES}
-        for name, schema in self.schemas.items():
-            _check_against_metaschema(name, schema)
         _check_instance("catalog.json", catalog_document, self.schemas["catalog.schema.json"])
         self.catalog = Catalog.from_document(catalog_document)
         self.strict = strict
         self.request_schema = request_schema_for(
             self.schemas["chat-request.schema.json"], self.catalog, strict=strict
         )
-        self._registry: Registry[Any] = Registry().with_resources(
-            (schema["$id"], Resource.from_contents(schema, default_specification=DRAFT7))
-            for schema in self.schemas.values()
-        )
-        self._request = Draft7Validator(self.request_schema, registry=self._registry)
-        # The hot path: the same schema compiled by jsonschema-rs (a Rust validator, ~100x faster
-        # here), which also locates each violation; `jsonschema` remains the reference.
+        # The hot path: the request schema compiled by jsonschema-rs (a Rust validator, ~100x faster
+        # here), which also locates each violation. `jsonschema` remains the reference and reads
+        # fixture files; it is imported when first needed, which keeps it out of the start-up.
         self._fast = jsonschema_rs.Draft7Validator(self.request_schema)
         self._validators: dict[str, Draft7Validator] = {}
         properties = self.request_schema["properties"]
@@ -98,6 +95,22 @@ class Contract:
         which the tests hold the fast path to."""
         return error_items(self._request.iter_errors(body))
 
+    @cached_property
+    def _registry(self) -> Registry[Any]:
+        from referencing import Registry, Resource  # noqa: PLC0415  (see __init__)
+        from referencing.jsonschema import DRAFT7  # noqa: PLC0415
+
+        return Registry().with_resources(
+            (schema["$id"], Resource.from_contents(schema, default_specification=DRAFT7))
+            for schema in self.schemas.values()
+        )
+
+    @cached_property
+    def _request(self) -> Draft7Validator:
+        from jsonschema import Draft7Validator  # noqa: PLC0415  (see __init__)
+
+        return Draft7Validator(self.request_schema, registry=self._registry)
+
     def published_schemas(self) -> dict[str, dict[str, Any]]:
         """The schema files as the served OpenAPI document should state them.
 
@@ -113,6 +126,8 @@ class Contract:
     def validator(self, schema_file: str) -> Draft7Validator:
         """A compiled validator for one of SCHEMA_FILES (responses, chunks, errors)."""
         if schema_file not in self._validators:
+            from jsonschema import Draft7Validator  # noqa: PLC0415  (see __init__)
+
             self._validators[schema_file] = Draft7Validator(
                 self.schemas[schema_file], registry=self._registry
             )
@@ -246,17 +261,10 @@ def _items(
     return [ErrorItem(loc, message, f"value_error.{validator.lower()}")]
 
 
-def _check_against_metaschema(name: str, schema: Any) -> None:
-    try:
-        jsonschema.validators.validator_for(schema).check_schema(schema)
-    except jsonschema.SchemaError as error:
-        raise SchemaFileError(f"schemas/{name}: not a valid JSON Schema: {error.message}") from error
-
-
-def _check_instance(name: str, document: Any, schema: Mapping[str, Any]) -> None:
+def _check_instance(name: str, document: Any, schema: dict[str, Any]) -> None:
     problems = [
-        f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
-        for e in Draft7Validator(schema).iter_errors(document)
+        f"{'/'.join(map(str, e.instance_path)) or '(top)'}: {e.message}"
+        for e in jsonschema_rs.Draft7Validator(schema).iter_errors(document)
     ]
     if problems:
         raise SchemaFileError(f"{name}: " + "; ".join(problems))
