@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from .config import Config
 from .errors import AdminError
@@ -108,8 +109,9 @@ def _int_param(request: web.Request, name: str, minimum: int | None = None) -> i
     return value
 
 
-def create_admin_app() -> web.Application:
-    admin = web.Application(middlewares=[token_guard])
+def create_admin_app(error_middleware: Middleware) -> web.Application:
+    """The admin sub-app; `error_middleware` answers its errors as JSON (app.error_middleware)."""
+    admin = web.Application(middlewares=[error_middleware, token_guard])
     admin.router.add_get("/health", health)
     admin.router.add_get("/journal", list_journal)
     admin.router.add_delete("/journal", clear_journal)

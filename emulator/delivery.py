@@ -13,14 +13,13 @@ from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
+from .exchange import EXCHANGE
 from .faults import Fault, malformed
 from .scripts import GENERATED, NO_PACING, Reply
 from .streaming import HEADERS as STREAM_HEADERS
 from .streaming import send
 
 STOPPING = web.AppKey("stopping", asyncio.Event)  # set when the server shuts down: stalls end
-# Set by the journal middleware: records the request (once) with this status.
-BEFORE_END: web.RequestKey[Callable[[int | None], None]] = web.RequestKey("before_end")
 _STALL_POLL = 0.05  # seconds between checks that a stalled client is still there
 
 log = logging.getLogger("jamba_emulator")
@@ -97,10 +96,8 @@ async def deliver(
 
 
 def journal_now(request: web.Request, status: int | None) -> None:
-    """Record the request in the journal now, through the hook the journal middleware left."""
-    record = request.get(BEFORE_END)
-    if record is not None:
-        record(status)
+    """Record the request in the journal now (app.journaled would, once the handler returns)."""
+    request[EXCHANGE].record(status)
 
 
 def drop(request: web.Request) -> None:

@@ -13,6 +13,7 @@ from .chat import ChatRequest
 from .core import Core
 from .delivery import faulty_json, stream
 from .errors import BodyTooLarge, RateLimited, ScriptedError, Unmatched
+from .exchange import EXCHANGE
 from .faults import RETRY_AFTER
 from .ratelimit import describe as describe_limits
 from .scripts import GENERATED, ErrorReply, Reply
@@ -20,9 +21,6 @@ from .streaming import encode_json, frames
 
 CORE = web.AppKey("core", Core)
 OPENAPI = web.AppKey("openapi", bytes)
-RAW_BODY = web.RequestKey("raw_body", bytes)  # kept for the journal
-MATCHED_RULE = web.RequestKey("matched_rule", str)  # the scripted rule that answered, for the journal
-FAULT = web.RequestKey("fault", str)  # the fault the answer met, for the journal
 IGNORED_FIELDS_HEADER = "X-Emulator-Ignored-Fields"
 WARNINGS_HEADER = "X-Emulator-Warnings"
 _HEADER_LIST_LIMIT = 20
@@ -64,9 +62,10 @@ def choose_reply(request: web.Request, core: Core, chat: ChatRequest) -> Reply:
         scripted = core.script.answer(chat, headers)
         if scripted is not None:
             rule, reply = scripted
-            request[MATCHED_RULE] = rule.name
+            exchange = request[EXCHANGE]
+            exchange.rule = rule.name
             if reply.fault is not None:
-                request[FAULT] = reply.fault.kind
+                exchange.fault = reply.fault.kind
             return reply
         if core.config.unmatched == "error":
             raise Unmatched([(rule.name, reasons) for rule, reasons in core.script.closest(chat, headers)])
@@ -74,10 +73,10 @@ def choose_reply(request: web.Request, core: Core, chat: ChatRequest) -> Reply:
         raise Unmatched([])
     if core.faults and (drawn := core.faults.draw()) is not None:
         if isinstance(drawn, int):
-            request[FAULT] = str(drawn)
+            request[EXCHANGE].fault = str(drawn)
             retry_after = RETRY_AFTER.get(drawn)
             return Reply(error=ErrorReply(drawn, None, {"Retry-After": retry_after} if retry_after else {}))
-        request[FAULT] = drawn.kind
+        request[EXCHANGE].fault = drawn.kind
         return Reply(fault=drawn)
     return GENERATED
 
@@ -89,7 +88,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise BodyTooLarge(limit) from None
-    request[RAW_BODY] = raw
+    request[EXCHANGE].raw_body = raw
     return raw
 
 

@@ -1,0 +1,50 @@
+"""One request while it is answered: what the journal will record of it, filled in as the
+answer is made (the body read, the rule that answered, the fault met), and recorded once.
+
+aiohttp's layer: `app.journaled` makes one per request; handlers and delivery fill it in.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from .journal import Journal
+
+
+@dataclass(slots=True)
+class Exchange:
+    request: web.Request
+    journal: Journal
+    received_at: float
+    started: float
+    raw_body: bytes | None = None
+    rule: str | None = None
+    """The scripted rule that answered, if one did."""
+    fault: str | None = None
+    """The fault the answer met (a fault kind, or the status a --fault-rate draw answered)."""
+    recorded: bool = False
+
+    def record(self, status: int | None, body: bytes | None = None) -> None:
+        """Put the request in the journal with this status (None: no answer); only the first call
+        counts, so delivery can record before the client sees the answer end."""
+        if self.recorded:
+            return
+        self.recorded = True
+        request = self.request
+        self.journal.record(
+            method=request.method,
+            path=request.path,
+            headers=request.raw_headers,
+            body=body if body is not None else self.raw_body or b"",
+            status=status,
+            rule=self.rule,
+            fault=self.fault,
+            received_at=self.received_at,
+            duration_ms=(time.perf_counter() - self.started) * 1000,
+        )
+
+
+EXCHANGE = web.RequestKey("exchange", Exchange)
