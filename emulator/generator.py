@@ -14,7 +14,7 @@ import math
 import random
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from .chat import ChatRequest, Choice, Completion, FinishReason, Message
 from .tokenizer import Tokenizer
@@ -58,31 +58,39 @@ def _seed(server_seed: int, meaning: Meaning) -> int:
 
 class Generator:
     """Answers are a pure function of the seed derived from the request's meaning, so the last
-    ANSWER_CACHE of them are kept, with their tokens: a test suite asks the same questions again
-    and again, and a repeated question costs a dictionary lookup instead of ~60 µs of writing and
-    tokenizing (bench/)."""
+    CACHE of them are kept, with their tokens: a test suite asks the same questions again and
+    again, and a repeated question costs a dictionary lookup instead of ~60 µs of writing and
+    tokenizing (bench/). The answers are keyed by their seed; the seeds of short conversations
+    (up to SHORT characters) by the conversation, so that no cache holds a long one."""
 
-    ANSWER_CACHE = 2048
+    CACHE = 2048
+    SHORT = 4096
 
     def __init__(self, pool: WordPool, tokenizer: Tokenizer, server_seed: int) -> None:
         self._pool = pool
         self._tokenizer = tokenizer
         self._seed = server_seed
-        self._written = lru_cache(maxsize=self.ANSWER_CACHE)(self._write)
+        self._written = lru_cache(maxsize=self.CACHE)(self._write)
+        self._short_seed = lru_cache(maxsize=self.CACHE)(partial(_seed, server_seed))
 
     def answer(self, request: ChatRequest, index: int = 0) -> str:
         """The full, uncut answer for choice `index`."""
-        return self._written(_meaning(request, index))[0]
+        return self._written(self._seed_of(request, index))[0]
 
     def complete(self, request: ChatRequest) -> Completion:
         choices = []
         for index in range(request.n):
-            text, tokens = self._written(_meaning(request, index))
+            text, tokens = self._written(self._seed_of(request, index))
             choices.append(self.cut(text, request, index, tokens))
         return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
 
-    def _write(self, meaning: Meaning) -> tuple[str, tuple[str, ...]]:
-        seed = _seed(self._seed, meaning)
+    def _seed_of(self, request: ChatRequest, index: int) -> int:
+        meaning = _meaning(request, index)
+        if sum(len(message.content) for message in request.messages) <= self.SHORT:
+            return self._short_seed(meaning)
+        return _seed(self._seed, meaning)
+
+    def _write(self, seed: int) -> tuple[str, tuple[str, ...]]:
         text = _Writer(self._pool, random.Random(seed)).answer()
         return text, tuple(self._tokenizer.tokenize(text))
 

@@ -10,6 +10,7 @@ An exact tokenizer plugs in by implementing `Tokenizer`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,12 +51,16 @@ class ApproximateTokenizer:
     """The default tokenizer: a fixed regular expression, no vocabulary file.
 
     Counts are kept for the last COUNT_CACHE texts: a chat resends its whole history each turn,
-    and a test suite the same prompts, so most messages have been counted before."""
+    and a test suite the same prompts, so most messages have been counted before. A text longer
+    than SHORT characters is remembered by its digest, so that the cache never holds long texts
+    (8192 x 1 KiB at most)."""
 
     COUNT_CACHE = 8192
+    SHORT = 1024
 
     def __init__(self) -> None:
         self._counted = lru_cache(maxsize=self.COUNT_CACHE)(self._count)
+        self._counted_long: dict[bytes, int] = {}
 
     def tokenize(self, text: str) -> list[str]:
         tokens: list[str] = []
@@ -64,7 +69,15 @@ class ApproximateTokenizer:
         return tokens
 
     def count(self, text: str) -> int:
-        return self._counted(text)
+        if len(text) <= self.SHORT:
+            return self._counted(text)
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        counted = self._counted_long.get(key)
+        if counted is None:
+            if len(self._counted_long) >= self.COUNT_CACHE:
+                self._counted_long.pop(next(iter(self._counted_long)))  # the oldest goes
+            counted = self._counted_long[key] = self._count(text)
+        return counted
 
     def _count(self, text: str) -> int:
         return len(self.tokenize(text))

@@ -103,3 +103,25 @@ def test_stop_inside_the_budget_wins_over_length() -> None:
 def test_max_tokens_zero_is_empty_and_length() -> None:
     choice = GENERATOR.cut("Hello.", request(max_tokens=0))
     assert (choice.content, choice.finish_reason) == ("", "length")
+
+
+def test_cached_answers_are_the_answers_and_long_conversations_are_not_held() -> None:
+    long = "word " * 2000  # past Generator.SHORT characters
+    for content in ("hello", long):
+        asked = request(content)
+        first = GENERATOR.complete(asked)
+        fresh = Generator(load(), ApproximateTokenizer(), server_seed=2104)  # empty caches
+        assert GENERATOR.complete(asked) == first == fresh.complete(asked)
+    held = GENERATOR._short_seed.cache_info().currsize
+    GENERATOR.complete(request(long + "more"))
+    assert GENERATOR._short_seed.cache_info().currsize == held, "a long conversation is not a cache key"
+
+
+def test_counts_of_long_texts_are_kept_by_digest_and_bounded() -> None:
+    tokenizer = ApproximateTokenizer()
+    long = "antidisestablishmentarianism and more " * 100
+    assert tokenizer.count(long) == len(tokenizer.tokenize(long)) == tokenizer.count(long)
+    assert tokenizer._counted.cache_info().currsize == 0, "the text itself is not kept"
+    for index in range(ApproximateTokenizer.COUNT_CACHE + 10):
+        tokenizer.count(f"{index} " * 600)
+    assert len(tokenizer._counted_long) == ApproximateTokenizer.COUNT_CACHE
