@@ -48,7 +48,7 @@ async def test_drop_before_response_closes_without_a_byte(scripted: Any, stream:
         await client.post(API_PATH, json=chat(stream=stream), headers=AUTH)
     await still_serves(client)
     first, second = await journal(client)
-    assert (first["status"], first["fault"], first["rule"]) == (None, "drop_before_response", first["rule"])
+    assert (first["status"], first["fault"]) == (None, "drop_before_response")
     assert first["rule"].endswith("#1")
     assert (second["status"], second["fault"]) == (200, None)
 

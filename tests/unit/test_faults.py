@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from emulator.faults import Fault, FaultPlan, malformed, parse_choice
+from emulator.faults import FAULT_KINDS, Fault, FaultPlan, malformed, parse_choice
 from emulator.ratelimit import RateLimiter, describe
+from emulator.resources import SCHEMA_DIR, load_json
 
 
 @pytest.mark.parametrize(
@@ -27,6 +28,12 @@ def test_a_malformed_event_is_half_its_json() -> None:
     assert event.startswith(b"data: " + payload)
     with pytest.raises(json.JSONDecodeError):
         json.loads(payload)
+
+
+def test_the_fault_kinds_are_the_fixture_schemas() -> None:
+    """Written twice (the type the code checks against, the schema users write to): they must agree."""
+    schema = load_json(SCHEMA_DIR / "fixtures.schema.json")
+    assert list(FAULT_KINDS) == schema["definitions"]["Fault"]["properties"]["kind"]["enum"]
 
 
 def test_global_choices_are_statuses_or_fault_kinds() -> None:
