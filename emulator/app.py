@@ -59,7 +59,14 @@ def journaled(handler: Handler) -> Handler:
     recorded in the journal with the status it was answered (see exchange.py)."""
 
     async def journaled_handler(request: web.Request) -> web.StreamResponse:
-        exchange = Exchange(request, request.app[handlers.CORE].journal, time.time(), time.perf_counter())
+        exchange = Exchange(
+            request.method,
+            request.path,
+            request.raw_headers,
+            request.app[handlers.CORE].journal,
+            time.time(),
+            time.perf_counter(),
+        )
         request[EXCHANGE] = exchange
         try:
             response = await answered(request, handler)

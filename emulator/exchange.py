@@ -16,7 +16,11 @@ from .journal import Journal
 
 @dataclass(slots=True)
 class Exchange:
-    request: web.Request
+    method: str
+    path: str
+    headers: tuple[tuple[bytes, bytes], ...]
+    """As received (`request.raw_headers`). The request itself is not kept: the request holds
+    its exchange, and a cycle between them would leave every request to the garbage collector."""
     journal: Journal
     received_at: float
     started: float
@@ -33,11 +37,10 @@ class Exchange:
         if self.recorded:
             return
         self.recorded = True
-        request = self.request
         self.journal.record(
-            method=request.method,
-            path=request.path,
-            headers=request.raw_headers,
+            method=self.method,
+            path=self.path,
+            headers=self.headers,
             body=body if body is not None else self.raw_body or b"",
             status=status,
             rule=self.rule,
