@@ -12,7 +12,6 @@ import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from .config import Config
 from .errors import AdminError
@@ -26,11 +25,15 @@ OPEN_PATHS = frozenset({f"{PREFIX}/health"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@web.middleware
-async def token_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path not in OPEN_PATHS:
-        check_token(request.config_dict[CORE].config, request.headers.get(TOKEN_HEADER))
-    return await handler(request)
+def token_guarded(handler: Handler) -> Handler:
+    """The handler behind the admin token check (all but OPEN_PATHS)."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if request.path not in OPEN_PATHS:
+            check_token(request.config_dict[CORE].config, request.headers.get(TOKEN_HEADER))
+        return await handler(request)
+
+    return guarded
 
 
 def check_token(config: Config, sent: str | None) -> None:
@@ -109,15 +112,14 @@ def _int_param(request: web.Request, name: str, minimum: int | None = None) -> i
     return value
 
 
-def create_admin_app(error_middleware: Middleware) -> web.Application:
-    """The admin sub-app; `error_middleware` answers its errors as JSON (app.error_middleware)."""
-    admin = web.Application(middlewares=[error_middleware, token_guard])
-    admin.router.add_get("/health", health)
-    admin.router.add_get("/journal", list_journal)
-    admin.router.add_delete("/journal", clear_journal)
-    admin.router.add_get("/rules", list_rules)
-    admin.router.add_post("/rules", add_rules)
-    admin.router.add_delete("/rules", clear_rules)
-    admin.router.add_delete("/rules/{name}", remove_rule)
-    admin.router.add_post("/reset", reset)
-    return admin
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/health", health),
+    ("GET", "/journal", list_journal),
+    ("DELETE", "/journal", clear_journal),
+    ("GET", "/rules", list_rules),
+    ("POST", "/rules", add_rules),
+    ("DELETE", "/rules", clear_rules),
+    ("DELETE", "/rules/{name}", remove_rule),
+    ("POST", "/reset", reset),
+]
+"""The admin API's routes (method, path under PREFIX, handler); app.create_app mounts them."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -28,8 +27,7 @@ _ROLE_ORDER_MSG = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Admitted:
+class Admitted(NamedTuple):
     """A request the emulator will answer, and what it noticed but let pass."""
 
     request: ChatRequest
@@ -44,7 +42,7 @@ def decode_body(raw: bytes) -> Any:
     a run of 19 digits may be an integer past 64 bits (orjson reads it as a float); and any body
     it rejects goes to Python's json, whose error the real service reports.
     """
-    if not _LONG_NUMBER.search(raw):
+    if _LONG_NUMBER not in raw.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -52,7 +50,10 @@ def decode_body(raw: bytes) -> Any:
     return decode_body_reference(raw)
 
 
-_LONG_NUMBER = re.compile(rb"\d{19}")
+# A run of 19 ASCII digits, found as 19 zeros once every digit reads 0 and every other byte a
+# space: about 5x faster than the regular expression \d{19} (bench/, issue 5).
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_NUMBER = b"0" * 19
 
 
 def decode_body_reference(raw: bytes) -> Any:
@@ -113,22 +114,23 @@ class Admission:
         model = self._contract.catalog.get(body["model"])
         if model is None:
             raise UnsupportedModel(body["model"])
+        sent = body["messages"]
         counted = tuple(
-            Message(m["role"], m["content"])
-            for m in body["messages"]
-            if m["role"] != "system" or m["content"]
+            Message(m["role"], m["content"]) for m in sent if m["content"] or m["role"] != "system"
         )
         prompt_tokens = self._template.prompt_tokens(counted, self._tokenizer)
-        role_problems = role_order_problems(body["messages"])
+        role_problems = role_order_problems(sent)
         problems = [*role_problems] if self._contract.strict else []
         if prompt_tokens > model.context_window:
             problems.append(_context_window_error(prompt_tokens, model))
         if problems:
             raise ValidationFailed(problems)
         return Admitted(
-            request=self._normalise(body, model, counted, prompt_tokens),
-            ignored_fields=tuple(self._contract.unknown_fields(body)),
-            warnings=tuple(f"{'.'.join(map(str, p.loc[1:]))}: {p.msg}" for p in role_problems),
+            self._normalise(body, model, counted, prompt_tokens),
+            self._contract.unknown_fields(body),
+            tuple(f"{'.'.join(map(str, p.loc[1:]))}: {p.msg}" for p in role_problems)
+            if role_problems
+            else (),
         )
 
     def _normalise(
@@ -138,22 +140,25 @@ class Admission:
         messages: tuple[Message, ...],
         prompt_tokens: int,
     ) -> ChatRequest:
-        def given(name: str, default: Any) -> Any:
-            value = body.get(name)
-            return default if value is None else value
-
+        # A field sent as null counts as not sent. (Written out, not as a helper: the hot path.)
         defaults = self._contract.defaults
-        stop = given("stop", ())
+        get = body.get
+        max_tokens = get("max_tokens")
+        temperature = get("temperature")
+        top_p = get("top_p")
+        stop = get("stop")
+        n = get("n")
+        stream = get("stream")
         return ChatRequest(
-            model=model.name,
-            messages=messages,
-            max_tokens=int(given("max_tokens", model.max_tokens_default)),
-            temperature=float(given("temperature", model.temperature_default)),
-            top_p=float(given("top_p", defaults["top_p"])),
-            stop=(stop,) if isinstance(stop, str) else tuple(stop),
-            n=int(given("n", defaults["n"])),
-            stream=bool(given("stream", defaults["stream"])),
-            prompt_tokens=prompt_tokens,
+            model.name,
+            messages,
+            int(model.max_tokens_default if max_tokens is None else max_tokens),
+            float(model.temperature_default if temperature is None else temperature),
+            float(defaults["top_p"] if top_p is None else top_p),
+            () if stop is None else (stop,) if isinstance(stop, str) else tuple(stop),
+            int(defaults["n"] if n is None else n),
+            bool(defaults["stream"] if stream is None else stream),
+            prompt_tokens,
         )
 
 

@@ -11,7 +11,8 @@ from aiohttp import hdrs, web
 
 from . import handlers
 from .admin import PREFIX as ADMIN_PREFIX
-from .admin import create_admin_app
+from .admin import ROUTES as ADMIN_ROUTES
+from .admin import token_guarded
 from .config import Config
 from .core import Core
 from .delivery import STOPPING
@@ -37,16 +38,23 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
     if config.fixtures and config.reload:
         app.cleanup_ctx.append(watcher(core))
     app[handlers.OPENAPI] = encode_json(bundle(load_document(), core.contract.published_schemas()))
-    # No middleware (each costs the API several microseconds a request, bench/): the routes are
-    # wrapped instead, and the last two catch wrong methods and unknown paths, so that every
+    # No middleware (each costs every request several microseconds, bench/): each route is
+    # wrapped instead, and fallback routes catch wrong methods and unknown paths, so that every
     # answer outside the admin API is journaled and every error is the real service's JSON.
-    routes = app.router
-    routes.add_post(API_PATH, journaled(handlers.create_chat_completion))
-    routes.add_route("*", API_PATH, journaled(method_not_allowed(hdrs.METH_POST)))
-    routes.add_get("/openapi.json", journaled(handlers.openapi_document))
-    routes.add_route("*", "/openapi.json", journaled(method_not_allowed(hdrs.METH_GET, hdrs.METH_HEAD)))
-    app.add_subapp(ADMIN_PREFIX, create_admin_app(error_middleware))
-    routes.add_route("*", "/{anything:.*}", journaled(not_found))
+    add_routes(
+        app.router,
+        [
+            ("POST", API_PATH, handlers.create_chat_completion),
+            ("GET", "/openapi.json", handlers.openapi_document),
+        ],
+        journaled,
+    )
+    admin = web.Application()
+    guarded = lambda handler: answering(token_guarded(handler))  # noqa: E731
+    add_routes(admin.router, ADMIN_ROUTES, guarded)
+    admin.router.add_route("*", "/{anything:.*}", guarded(not_found))
+    app.add_subapp(ADMIN_PREFIX, admin)
+    app.router.add_route("*", "/{anything:.*}", journaled(not_found))  # after the admin API's prefix
     return app
 
 
@@ -86,6 +94,22 @@ def journaled(handler: Handler) -> Handler:
     return journaled_handler
 
 
+def add_routes(
+    router: web.UrlDispatcher, routes: list[tuple[str, str, Handler]], wrap: Callable[[Handler], Handler]
+) -> None:
+    """Each route's handler wrapped by `wrap`; any other method on its path answers 405 with
+    `Allow`. (A GET route answers HEAD too.) Unknown paths are the caller's to catch."""
+    allowed: dict[str, list[str]] = {}
+    for method, path, handler in routes:
+        router.add_route(method, path, wrap(handler))
+        allowed.setdefault(path, []).append(method)
+        if method == hdrs.METH_GET:
+            router.add_route(hdrs.METH_HEAD, path, wrap(handler))
+            allowed[path].append(hdrs.METH_HEAD)
+    for path, methods in allowed.items():
+        router.add_route("*", path, wrap(method_not_allowed(*methods)))
+
+
 def method_not_allowed(*allowed: str) -> Handler:
     async def refuse(request: web.Request) -> web.StreamResponse:
         raise web.HTTPMethodNotAllowed(request.method, allowed)
@@ -97,10 +121,13 @@ async def not_found(request: web.Request) -> web.StreamResponse:
     raise web.HTTPNotFound
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """`answered` as a middleware, for the admin API's routes."""
-    return await answered(request, handler)
+def answering(handler: Handler) -> Handler:
+    """The handler, its errors answered as JSON (`answered`): the admin API's wrapper."""
+
+    async def answering_handler(request: web.Request) -> web.StreamResponse:
+        return await answered(request, handler)
+
+    return answering_handler
 
 
 async def answered(request: web.Request, handler: Handler) -> web.StreamResponse:

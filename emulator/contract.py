@@ -8,7 +8,7 @@ so the catalog stays the one place a model's limits are written.
 from __future__ import annotations
 
 import copy
-import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -78,6 +78,8 @@ class Contract:
         properties = self.request_schema["properties"]
         self.request_fields = tuple(properties)
         self.message_fields = tuple(self.request_schema["definitions"]["ChatMessage"]["properties"])
+        self._known_fields = frozenset(self.request_fields)
+        self._known_message_fields = frozenset(self.message_fields)
         self.defaults = {name: spec["default"] for name, spec in properties.items() if "default" in spec}
 
     def validate_request(self, body: Any) -> None:
@@ -133,14 +135,20 @@ class Contract:
             )
         return self._validators[schema_file]
 
-    def unknown_fields(self, body: Mapping[str, Any]) -> list[str]:
+    def unknown_fields(self, body: Mapping[str, Any]) -> tuple[str, ...]:
         """Names of fields the contract does not define (top level and in each message)."""
-        unknown = [name for name in body if name not in self.request_fields]
+        known, known_in_message = self._known_fields, self._known_message_fields
+        if body.keys() <= known and all(
+            not isinstance(message, dict) or message.keys() <= known_in_message
+            for message in body.get("messages") or ()
+        ):
+            return ()  # the common case, without building a list
+        unknown = [name for name in body if name not in known]
         messages = body.get("messages")
         for index, message in enumerate(messages if isinstance(messages, list) else ()):
             if isinstance(message, dict):
-                unknown += [f"messages[{index}].{k}" for k in message if k not in self.message_fields]
-        return unknown
+                unknown += [f"messages[{index}].{k}" for k in message if k not in known_in_message]
+        return tuple(unknown)
 
     def _field_order(self, item: ErrorItem) -> int:
         # pydantic lists errors in field declaration order.
@@ -204,7 +212,22 @@ def _at(document: Any, path: Iterable[Any]) -> Any:
 
 
 def _has_infinity(body: Any) -> bool:
-    return "Infinity" in json.dumps(body)  # a string holding the word only costs the slow path
+    """Whether an infinite float (a literal like 1e400) is anywhere in the body."""
+    pending = [body]
+    while pending:
+        value = pending.pop()
+        kind = type(value)
+        if kind is float:
+            if value in _INFINITIES:
+                return True
+        elif kind is dict:
+            pending.extend(value.values())
+        elif kind is list:
+            pending.extend(value)
+    return False
+
+
+_INFINITIES = (math.inf, -math.inf)
 
 
 def _items_for(error: ValidationError) -> list[ErrorItem]:

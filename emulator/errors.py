@@ -17,9 +17,8 @@ Pure: no aiohttp here, so the renderer can be unit-tested and reused by any tran
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 Loc = tuple[str | int, ...]
 
@@ -37,8 +36,7 @@ class ErrorItemBody(TypedDict):
     type: str
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorItem:
+class ErrorItem(NamedTuple):
     """One validation problem, as a pydantic-v1 error: where (`loc`), what (`msg`), which (`type`)."""
 
     loc: Loc
@@ -99,8 +97,11 @@ class ValidationFailed(EmulatorError):
     def __init__(self, items: list[ErrorItem]) -> None:
         if not items:
             raise ValueError("ValidationFailed needs at least one ErrorItem")
-        super().__init__("; ".join(f"{'.'.join(map(str, i.loc))}: {i.msg}" for i in items))
+        super().__init__()
         self.items = tuple(items)
+
+    def __str__(self) -> str:  # written when asked for, not for every 422
+        return "; ".join(f"{'.'.join(map(str, i.loc))}: {i.msg}" for i in self.items)
 
     def detail(self) -> list[ErrorItemBody]:
         return [item.to_json() for item in self.items]

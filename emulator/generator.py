@@ -61,7 +61,8 @@ class Generator:
     CACHE of them are kept, with their tokens: a test suite asks the same questions again and
     again, and a repeated question costs a dictionary lookup instead of ~60 µs of writing and
     tokenizing (bench/). The answers are keyed by their seed; the seeds of short conversations
-    (up to SHORT characters) by the conversation, so that no cache holds a long one."""
+    (up to SHORT characters) by the conversation, and their whole completions (cut by max_tokens
+    and stop) by the request, so that no cache holds a long conversation."""
 
     CACHE = 2048
     SHORT = 4096
@@ -72,12 +73,18 @@ class Generator:
         self._seed = server_seed
         self._written = lru_cache(maxsize=self.CACHE)(self._write)
         self._short_seed = lru_cache(maxsize=self.CACHE)(partial(_seed, server_seed))
+        self._short_completion = lru_cache(maxsize=self.CACHE)(self._complete)
 
     def answer(self, request: ChatRequest, index: int = 0) -> str:
         """The full, uncut answer for choice `index`."""
         return self._written(self._seed_of(request, index))[0]
 
     def complete(self, request: ChatRequest) -> Completion:
+        if sum(len(message.content) for message in request.messages) <= self.SHORT:
+            return self._short_completion(request)
+        return self._complete(request)
+
+    def _complete(self, request: ChatRequest) -> Completion:
         choices = []
         for index in range(request.n):
             text, tokens = self._written(self._seed_of(request, index))

@@ -13,8 +13,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 BODY_LIMIT = 64 * 1024
 REDACTED = "[redacted]"
@@ -22,8 +21,7 @@ REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset({"authorization", "x-emulator-admin-token", "cookie"})
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):  # a named tuple: made in C, on every request
     sequence: int
     method: str
     path: str

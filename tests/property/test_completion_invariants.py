@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,8 +15,7 @@ GENERATOR = Generator(load(), TOKENIZER, server_seed=2104)
 BASE = ChatRequest("jamba-instruct-preview", (Message("user", "hi"),), 4096, 1.0, 1.0, (), 1, False, 20)
 
 requests = st.builds(
-    lambda content, max_tokens, stop, temperature: dataclasses.replace(
-        BASE,
+    lambda content, max_tokens, stop, temperature: BASE._replace(
         messages=(Message("user", content),),
         max_tokens=max_tokens,
         stop=tuple(stop),

@@ -3,7 +3,6 @@ matching, and how often a rule fires."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -128,7 +127,7 @@ def test_a_sequence_gives_one_reply_per_call_and_is_then_used_up() -> None:
 
 
 def test_a_last_user_match_needs_a_user_message() -> None:
-    only_assistant = dataclasses.replace(REQUEST, messages=(Message("assistant", "hi"),))
+    only_assistant = REQUEST._replace(messages=(Message("assistant", "hi"),))
     s = script({"match": {"last_user": {"contains": "h"}}, "reply": {"content": "x"}})
     assert reply_to(s, only_assistant) is None
 
@@ -150,7 +149,7 @@ def test_timing_paces_a_reply() -> None:
 
 @pytest.mark.parametrize("stop", ["\n", ["\n"]])
 def test_a_stop_param_matches_whether_written_as_a_string_or_a_list(stop: Any) -> None:
-    with_stop = dataclasses.replace(REQUEST, stop=("\n",))
+    with_stop = REQUEST._replace(stop=("\n",))
     s = script({"match": {"params": {"stop": stop}}, "reply": {"content": "scripted"}})
     assert reply_to(s, with_stop) == "scripted"
     assert reply_to(s) is None
