@@ -18,6 +18,7 @@ from .core import Core
 from .delivery import STOPPING
 from .errors import EmulatorError, HttpStatusError, InternalError, render
 from .exchange import EXCHANGE, Exchange
+from .journal import Journal
 from .openapi import bundle, load_document
 from .reload import watcher
 from .streaming import encode_json
@@ -47,14 +48,14 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
             ("POST", API_PATH, handlers.create_chat_completion),
             ("GET", "/openapi.json", handlers.openapi_document),
         ],
-        journaled,
+        lambda handler: journaled(handler, core.journal),
     )
     admin = web.Application()
-    guarded = lambda handler: answering(token_guarded(handler))  # noqa: E731
     add_routes(admin.router, ADMIN_ROUTES, guarded)
     admin.router.add_route("*", "/{anything:.*}", guarded(not_found))
     app.add_subapp(ADMIN_PREFIX, admin)
-    app.router.add_route("*", "/{anything:.*}", journaled(not_found))  # after the admin API's prefix
+    # After the admin API's prefix: every other path.
+    app.router.add_route("*", "/{anything:.*}", journaled(not_found, core.journal))
     return app
 
 
@@ -62,20 +63,14 @@ async def _stopping(app: web.Application) -> None:
     app[STOPPING].set()
 
 
-def journaled(handler: Handler) -> Handler:
+def journaled(handler: Handler, journal: Journal) -> Handler:
     """The handler, its errors answered as the real service's JSON (`answered`), and the request
     recorded in the journal with the status it was answered (see exchange.py)."""
 
     async def journaled_handler(request: web.Request) -> web.StreamResponse:
-        exchange = Exchange(
-            request.method,
-            request.path,
-            request.raw_headers,
-            request.app[handlers.CORE].journal,
-            time.time(),
-            time.perf_counter(),
+        exchange = request[EXCHANGE] = Exchange(
+            request.method, request.path, request.raw_headers, journal, time.time(), time.perf_counter()
         )
-        request[EXCHANGE] = exchange
         try:
             response = await answered(request, handler)
         except asyncio.CancelledError:  # the client left, and this server cancels handlers when they do
@@ -121,13 +116,14 @@ async def not_found(request: web.Request) -> web.StreamResponse:
     raise web.HTTPNotFound
 
 
-def answering(handler: Handler) -> Handler:
-    """The handler, its errors answered as JSON (`answered`): the admin API's wrapper."""
+def guarded(handler: Handler) -> Handler:
+    """The admin API's wrapper: the handler behind the admin token, its errors answered as JSON."""
+    checked = token_guarded(handler)
 
-    async def answering_handler(request: web.Request) -> web.StreamResponse:
-        return await answered(request, handler)
+    async def guarded_handler(request: web.Request) -> web.StreamResponse:
+        return await answered(request, checked)
 
-    return answering_handler
+    return guarded_handler
 
 
 async def answered(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -79,6 +79,7 @@ class Contract:
         self.request_fields = tuple(properties)
         self.message_fields = tuple(self.request_schema["definitions"]["ChatMessage"]["properties"])
         self._known_fields = frozenset(self.request_fields)
+        self._field_positions = {name: position for position, name in enumerate(self.request_fields)}
         self._known_message_fields = frozenset(self.message_fields)
         self.defaults = {name: spec["default"] for name, spec in properties.items() if "default" in spec}
 
@@ -152,8 +153,12 @@ class Contract:
 
     def _field_order(self, item: ErrorItem) -> int:
         # pydantic lists errors in field declaration order.
-        field = item.loc[1] if len(item.loc) > 1 else None
-        return self.request_fields.index(field) if field in self.request_fields else len(self.request_fields)
+        loc = item.loc
+        return (
+            self._field_positions.get(loc[1], len(self.request_fields))
+            if len(loc) > 1
+            else len(self.request_fields)
+        )
 
 
 def request_schema_for(base: Mapping[str, Any], catalog: Catalog, *, strict: bool) -> dict[str, Any]:

@@ -51,7 +51,7 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     body = encode_json(completion.response_body(completion_id))
     if reply.fault is not None:
         return await faulty_json(request, body, headers, reply.fault)
-    return web.Response(body=body, content_type="application/json", headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers or None)
 
 
 def choose_reply(request: web.Request, core: Core, chat: ChatRequest) -> Reply:

@@ -7,7 +7,7 @@ sequence (with the worker index mixed in), making such a run reproducible end to
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import os
 import random
@@ -33,7 +33,9 @@ class CompletionIds:
     def next_id(self) -> str:
         # One draw of random bits, written in base64 (about 10x faster than 29 choices).
         raw = self._rng.getrandbits(_BYTES * 8).to_bytes(_BYTES, "big")
-        return PREFIX + base64.b64encode(raw).translate(_LETTERS_AND_DIGITS)[:LENGTH].decode()
+        return (
+            PREFIX + binascii.b2a_base64(raw, newline=False).translate(_LETTERS_AND_DIGITS)[:LENGTH].decode()
+        )
 
 
 def id_source(seed: int | None, worker: int = 0) -> CompletionIds:
