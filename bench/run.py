@@ -1,18 +1,22 @@
 """The benchmark suite: the emulator against a bare aiohttp reference, measured in the same run.
 
-    .venv/bin/python bench/run.py                 # the full table (about 3 minutes)
-    .venv/bin/python bench/run.py --duration 2    # shorter runs, noisier numbers
+    .venv/bin/python bench/run.py                 # the full table (about 6 minutes)
+    .venv/bin/python bench/run.py --duration 2 --rounds 1   # quicker, noisier
     .venv/bin/python bench/run.py --workers 2     # the emulator with --workers 2
 
 Each server runs pinned to core 0 and the load generator (`wrk`, installed from Debian's packages
-if missing) to core 1, on loopback, with access logs off for both. For each case and number of
-connections it prints requests/s and p50/p99 latency, and the ratio to the reference at the
-same number of connections; then peak RSS, and start-up times (launch to first 200, median of
-5) for the CLI, the reference and the pytest fixture.
+if missing) to core 1, on loopback, with access logs off for both. Both servers run for the whole
+table, and each round measures the reference and then every case at each number of connections:
+these shared machines drift by 10-20% within minutes, so a ratio is taken between measurements
+made moments apart, and the table prints the median of the rounds. For each case and number of
+connections it prints requests/s and p50/p99 latency, and the ratio to the reference; then peak
+RSS, the --workers scaling, 1,000 paced streams, and start-up times (launch to first 200, median
+of 5) for the CLI, the reference and the pytest fixture.
 
-Cases: a valid non-streaming request (the seed's example), an invalid one (422 with a full
-`detail`), and a streaming request of 200 tokens. The reference answers every case the same
-fixed 400-byte JSON: it is the cost of aiohttp itself.
+Cases: a valid non-streaming request (the seed's example); the same with a different prompt in
+every request (no cache helps: each answer is written and tokenized afresh); an invalid one (422
+with a full `detail`); and a streaming request of 200 tokens. The reference answers every case the
+same fixed 400-byte JSON: it is the cost of aiohttp itself.
 """
 
 from __future__ import annotations
@@ -56,8 +60,9 @@ def long_answer_prompt(tokens: int = 200) -> str:
     raise SystemExit(f"no prompt among 1000 has an answer of {tokens} tokens")
 
 
-CASES = {
+CASES: dict[str, dict[str, object]] = {
     "valid": SEED_EXAMPLE,  # the seed's example, byte for byte in meaning
+    "valid, new prompts": SEED_EXAMPLE,  # the prompt numbered afresh in every request (LUA_NUMBERED)
     "invalid (422)": {**SEED_EXAMPLE, "temperature": 5, "top_p": 0, "max_tokens": -1},
     "stream, 200 tokens": {
         **SEED_EXAMPLE,
@@ -71,6 +76,19 @@ wrk.body = {body}
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer bench-key"
 """
+# The same, with the first user message's content prefixed by a request number: no two alike.
+LUA_NUMBERED = (
+    LUA
+    + """
+local number = 0
+local head, tail = string.match(wrk.body, '^(.-"content": ")(.*)$')
+request = function()
+    number = number + 1
+    return wrk.format(nil, nil, nil, head .. "Request " .. number .. ". " .. tail)
+end
+"""
+)
+NUMBERED_CASES = {"valid, new prompts"}
 
 
 @dataclass
@@ -220,9 +238,11 @@ def reference(port: int) -> Server:
     )
 
 
-def drive(wrk: str, url: str, body: dict[str, object], connections: int, duration: float) -> Result:
+def drive(
+    wrk: str, url: str, body: dict[str, object], connections: int, duration: float, *, numbered: bool = False
+) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA.format(body=json.dumps(json.dumps(body))))
+        script.write((LUA_NUMBERED if numbered else LUA).format(body=json.dumps(json.dumps(body))))
     try:
         out = subprocess.run(
             ["taskset", "-c", LOAD_CORE, wrk, "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency",
@@ -268,11 +288,57 @@ def start_times(server_for_port: Callable[[int], Server], runs: int) -> list[flo
     return times
 
 
+def table(wrk: str, levels: list[int], rounds: int, duration: float) -> dict[int, float]:
+    """Print the table; returns the reference's median requests/s at each number of connections."""
+    ref, emu = reference(free_port()), emulator(free_port())
+    ref.start()
+    emu.start()
+    runs: dict[tuple[str, int], list[Result]] = {}
+    try:
+        for round_number in range(rounds):
+            print(f"round {round_number + 1} of {rounds} ...", file=sys.stderr)
+            for c in levels:
+                runs.setdefault(("reference", c), []).append(drive(wrk, ref.url, CASES["valid"], c, duration))
+                for case, body in CASES.items():
+                    result = drive(wrk, emu.url, body, c, duration, numbered=case in NUMBERED_CASES)
+                    runs.setdefault((case, c), []).append(result)
+        ref_rss, emu_rss = ref.peak_rss_mb(), emu.peak_rss_mb()
+    finally:
+        ref.stop()
+        emu.stop()
+
+    print(f"medians of {rounds} rounds of {duration:g} s; ratios to the reference measured alongside")
+    print(f"{'case':<20} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'p99 ratio':>9}")
+    for case in ["reference", *CASES]:
+        for c in levels:
+            results = runs[(case, c)]
+            rps = statistics.median(r.rps for r in results)
+            p50 = statistics.median(r.p50_ms for r in results)
+            p99 = statistics.median(r.p99_ms for r in results)
+            ratios = [r.rps / base.rps for r, base in zip(results, runs[("reference", c)], strict=True)]
+            p99_ratios = [
+                r.p99_ms / base.p99_ms for r, base in zip(results, runs[("reference", c)], strict=True)
+            ]
+            expected = sum(r.requests for r in results) if case.startswith("invalid") else 0
+            unexpected = sum(r.non_2xx for r in results)
+            flag = "" if unexpected == expected else f"  ({unexpected} unexpected statuses!)"
+            print(
+                f"{case:<20} {c:>5} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} "
+                f"{statistics.median(ratios):>6.2f} {statistics.median(p99_ratios):>9.2f}{flag}"
+            )
+    print(f"\npeak RSS: emulator {emu_rss:.0f} MB, reference {ref_rss:.0f} MB")
+    baseline = {c: statistics.median(r.rps for r in runs[("reference", c)]) for c in levels}
+    return baseline
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (default: 5)")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement (default: 3)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of the table; medians are printed (default: 3)"
+    )
     parser.add_argument("--connections", default="1,10,64", help="comma-separated (default: 1,10,64)")
     parser.add_argument(
         "--workers", default="1,2", help="worker counts for the scaling row, valid requests (default: 1,2)"
@@ -285,32 +351,7 @@ def main() -> None:
     wrk = ensure_wrk()
     levels = [int(c) for c in args.connections.split(",")]
 
-    print(f"{'case':<20} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'p99 ratio':>9}")
-    ref = reference(free_port())
-    ref.start()
-    baseline = {c: drive(wrk, ref.url, CASES["valid"], c, args.duration) for c in levels}
-    ref_rss = ref.peak_rss_mb()
-    ref.stop()
-    for c in levels:
-        r = baseline[c]
-        print(f"{'reference':<20} {c:>5} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {1:>6.2f} {1:>9.2f}")
-
-    emu = emulator(free_port())
-    emu.start()
-    try:
-        for case, body in CASES.items():
-            for c in levels:
-                r = drive(wrk, emu.url, body, c, args.duration)
-                expected_errors = r.requests if case.startswith("invalid") else 0
-                flag = "" if r.non_2xx == expected_errors else f"  ({r.non_2xx} unexpected statuses!)"
-                print(
-                    f"{case:<20} {c:>5} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-                    f"{r.rps / baseline[c].rps:>6.2f} {r.p99_ms / baseline[c].p99_ms:>9.2f}{flag}"
-                )
-        emu_rss = emu.peak_rss_mb()
-    finally:
-        emu.stop()
-    print(f"\npeak RSS: emulator {emu_rss:.0f} MB, reference {ref_rss:.0f} MB")
+    baseline = table(wrk, levels, args.rounds, args.duration)
 
     for count in (int(n) for n in args.workers.split(",")):
         scaled = emulator(free_port(), count)
@@ -321,7 +362,7 @@ def main() -> None:
             scaled.stop()
         print(
             f"--workers {count}: valid, {levels[-1]} connections: {r.rps:.0f} req/s "
-            f"({r.rps / baseline[levels[-1]].rps:.2f}x the one-process reference), p99 {r.p99_ms:.2f} ms"
+            f"({r.rps / baseline[levels[-1]]:.2f}x the one-process reference's median), p99 {r.p99_ms:.2f} ms"
         )
 
     paced_streams(wrk, args.streams, max(args.duration, 5))

@@ -14,7 +14,7 @@ import math
 import random
 import re
 from collections.abc import Sequence
-from functools import lru_cache, partial
+from functools import cache, lru_cache, partial
 
 from .chat import ChatRequest, Choice, Completion, FinishReason, Message
 from .tokenizer import Tokenizer
@@ -158,15 +158,21 @@ class _Writer:
         return "\n\n".join(paragraphs)
 
     def sentence(self, *, with_connector: bool) -> str:
-        text = _SLOT.sub(self._fill, self._rng.choice(self._pool.templates))
+        rng = self._rng
+        parts: list[str] = []
+        for literal, slot in _template_parts(rng.choice(self._pool.templates)):
+            parts.append(literal)
+            if slot:
+                parts.append(self._fill(slot))
+        text = "".join(parts)
         if with_connector:
-            text = f"{self._rng.choice(self._pool.connectors)} {text[0].lower()}{text[1:]}"
+            text = f"{rng.choice(self._pool.connectors)} {text[0].lower()}{text[1:]}"
         text = _ARTICLE.sub(r"\1n ", text)
         return text[0].upper() + text[1:]
 
-    def _fill(self, slot: re.Match[str]) -> str:
+    def _fill(self, slot: str) -> str:
         pool, rng = self._pool, self._rng
-        match slot.group(1):
+        match slot:
             case "noun":
                 return rng.choice(pool.nouns)
             case "nouns":
@@ -187,6 +193,18 @@ class _Writer:
                 return str(rng.randint(2, 2024))
             case other:
                 raise ValueError(f"unknown template slot {{{other}}} in the word pool")
+
+
+@cache
+def _template_parts(template: str) -> tuple[tuple[str, str], ...]:
+    """A sentence template as (literal text, slot name) pairs, slots filled left to right (the
+    last slot name is empty): parsed once, instead of a regular-expression pass per sentence."""
+    parts, start = [], 0
+    for slot in _SLOT.finditer(template):
+        parts.append((template[start : slot.start()], slot.group(1)))
+        start = slot.end()
+    parts.append((template[start:], ""))
+    return tuple(parts)
 
 
 def _plural(noun: str) -> str:

@@ -63,8 +63,17 @@ class ApproximateTokenizer:
         self._counted_long: dict[bytes, int] = {}
 
     def tokenize(self, text: str) -> list[str]:
+        pieces: list[str] = _PIECES.findall(text)
+        if text.isascii():  # the common case: only words over the ASCII limit split further
+            if max(map(len, pieces), default=0) <= _ASCII_WORD_LIMIT:
+                return pieces
+            return [
+                token
+                for piece in pieces
+                for token in ((piece,) if len(piece) <= _ASCII_WORD_LIMIT else _split_word(piece))
+            ]
         tokens: list[str] = []
-        for piece in _PIECES.findall(text):
+        for piece in pieces:
             tokens.extend(_split_word(piece))
         return tokens
 
