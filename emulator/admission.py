@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 import orjson
 
 from .catalog import ModelSpec
-from .chat import ChatRequest, Message
-from .contract import Contract
+from .chat import ChatRequest, Message, Tool
+from .contract import Contract, compiled_schema, encode_canonical
 from .errors import ErrorItem, UnsupportedModel, ValidationFailed
 from .tokenizer import ChatTemplate, Tokenizer
 
@@ -116,22 +116,65 @@ class Admission:
             raise UnsupportedModel(body["model"])
         sent = body["messages"]
         counted = tuple(
-            Message(m["role"], m["content"]) for m in sent if m["content"] or m["role"] != "system"
+            Message(m["role"], _called(m) if m.get("tool_calls") else m["content"])
+            for m in sent
+            if m.get("content") or m["role"] != "system"
         )
         prompt_tokens = self._template.prompt_tokens(counted, self._tokenizer)
+        tools: tuple[Tool, ...] = ()
+        documents: tuple[str, ...] = ()
+        problems: list[ErrorItem] = []
+        if body.get("tools") or body.get("documents") or any(m["role"] == "tool" for m in sent):
+            tools, documents, problems = self._extensions(body)  # the later API's fields
+            prompt_tokens += self._template.extra_tokens(
+                [*documents, *(f"{t.name} {t.description} {t.parameters}" for t in tools)], self._tokenizer
+            )
         role_problems = role_order_problems(sent)
-        problems = [*role_problems] if self._contract.strict else []
+        if self._contract.strict:
+            problems += role_problems
         if prompt_tokens > model.context_window:
             problems.append(_context_window_error(prompt_tokens, model))
         if problems:
             raise ValidationFailed(problems)
+        request = self._normalise(body, model, counted, prompt_tokens)
+        if tools or documents or body.get("response_format"):
+            response_format = body.get("response_format") or {}
+            request = request._replace(
+                tools=tools, documents=documents, json_mode=response_format.get("type") == "json_object"
+            )
         return Admitted(
-            self._normalise(body, model, counted, prompt_tokens),
+            request,
             self._contract.unknown_fields(body),
             tuple(f"{'.'.join(map(str, p.loc[1:]))}: {p.msg}" for p in role_problems)
             if role_problems
             else (),
         )
+
+    def _extensions(
+        self, body: Mapping[str, Any]
+    ) -> tuple[tuple[Tool, ...], tuple[str, ...], list[ErrorItem]]:
+        """The tools and documents of a request, and the phase-two problems with them: a tool
+        whose parameters are not a JSON Schema, a tool message answering no earlier call."""
+        problems: list[ErrorItem] = []
+        tools: list[Tool] = []
+        for index, tool in enumerate(body.get("tools") or ()):
+            function = tool["function"]
+            parameters = function.get("parameters") or {}
+            try:
+                compiled_schema(encode_canonical(parameters))
+            except ValueError as error:
+                loc = ("body", "tools", index, "function", "parameters")
+                problems.append(ErrorItem(loc, f"not a valid JSON Schema: {error}", "value_error.jsonschema"))
+                continue
+            tools.append(
+                Tool(function["name"], function.get("description") or "", encode_canonical(parameters))
+            )
+        documents = tuple(
+            " ".join([document["content"], *(document.get("metadata") or {}).values()])
+            for document in body.get("documents") or ()
+        )
+        problems += tool_call_problems(body["messages"])
+        return tuple(tools), documents, problems
 
     def _normalise(
         self,
@@ -163,13 +206,17 @@ class Admission:
 
 
 def role_order_problems(messages: list[Mapping[str, Any]]) -> list[ErrorItem]:
-    """Where the roles break "optional leading system, then user/assistant alternating"."""
+    """Where the roles break "optional leading system, then user/assistant alternating" (tool
+    results take the user's turn: they follow the assistant's call, one or more in a row)."""
     problems: list[ErrorItem] = []
     previous = "assistant"  # so that the first conversational message must be the user's
     for index, message in enumerate(messages):
         role = message["role"]
         if role == "system":
             broken = index > 0
+        elif role == "tool":
+            broken = previous not in ("assistant", "tool")
+            previous = role
         else:
             broken = role == previous
             previous = role
@@ -178,6 +225,30 @@ def role_order_problems(messages: list[Mapping[str, Any]]) -> list[ErrorItem]:
                 ErrorItem(("body", "messages", index, "role"), _ROLE_ORDER_MSG, "value_error.role_order")
             )
     return problems
+
+
+def tool_call_problems(messages: list[Mapping[str, Any]]) -> list[ErrorItem]:
+    """Tool messages whose tool_call_id no earlier assistant tool call has."""
+    problems: list[ErrorItem] = []
+    called: set[str] = set()
+    for index, message in enumerate(messages):
+        for call in message.get("tool_calls") or ():
+            called.add(call["id"])
+        if message["role"] == "tool" and message["tool_call_id"] not in called:
+            problems.append(
+                ErrorItem(
+                    ("body", "messages", index, "tool_call_id"),
+                    f"no earlier assistant message has a tool call with id {message['tool_call_id']!r}",
+                    "value_error.tool_call_id",
+                )
+            )
+    return problems
+
+
+def _called(message: Mapping[str, Any]) -> str:
+    """An assistant message's text as counted: its content, then each call as name(arguments)."""
+    calls = "".join(f"{c['function']['name']}({c['function']['arguments']})" for c in message["tool_calls"])
+    return (message.get("content") or "") + calls
 
 
 def _context_window_error(prompt_tokens: int, model: ModelSpec) -> ErrorItem:

@@ -22,6 +22,16 @@ class UsageBody(TypedDict):
 class Message(NamedTuple):
     role: str
     content: str
+    """The text that counts: an assistant's tool calls are written in as `name(arguments)`."""
+
+
+class Tool(NamedTuple):
+    """A function the model may call (`tools`)."""
+
+    name: str
+    description: str
+    parameters: str
+    """Its parameters' JSON Schema, as canonical JSON (hashable; "{}" when none was given)."""
 
 
 class ChatRequest(NamedTuple):
@@ -40,6 +50,11 @@ class ChatRequest(NamedTuple):
     n: int
     stream: bool
     prompt_tokens: int
+    tools: tuple[Tool, ...] = ()
+    documents: tuple[str, ...] = ()
+    """The documents' text as counted (content, then metadata)."""
+    json_mode: bool = False
+    """response_format {"type": "json_object"}: the content is a JSON object."""
 
 
 @dataclass(frozen=True, slots=True)

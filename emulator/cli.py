@@ -20,6 +20,7 @@ from .config import (
     parse_faults,
     parse_journal_size,
     parse_log_level,
+    parse_models,
     parse_port,
     parse_rate,
     parse_rate_limit,
@@ -93,6 +94,15 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         action="append",
         metavar="KEY",
         help="accept only this API key (repeat for several; default: any non-empty key)",
+    )
+    parser.add_argument(
+        "--model",
+        dest="models",
+        action="append",
+        type=_arg(parse_models, "--model"),
+        metavar="NAME",
+        help="accept this model (repeat for several, or NAME,NAME; default: every model in the "
+        "catalog, see the README's model table); others get the unsupported-model 422",
     )
     parser.add_argument(
         "--strict",
@@ -208,6 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         max_body_size=args.max_body_size,
         api_keys=tuple(args.api_keys) if args.api_keys else defaults.api_keys,
+        models=tuple(dict.fromkeys(n for names in args.models for n in names))
+        if args.models
+        else defaults.models,
         strict=args.strict,
         log_level=args.log_level,
         journal_size=args.journal_size,

@@ -60,6 +60,8 @@ class Config:
     """Processes serving the port (SO_REUSEPORT); each keeps its own journal and rules."""
     rate_limit: tuple[tuple[int, float], ...] = ()
     """Emulated rate limit per API key: (requests, per seconds) windows; none by default."""
+    models: tuple[str, ...] = ()
+    """The catalog's models the server accepts (others get the unsupported-model 422); empty: all."""
 
     @property
     def loopback(self) -> bool:
@@ -142,6 +144,19 @@ def parse_journal_size(text: str, source: str = "--journal-size") -> int:
     if size < 0:
         raise ConfigError(f"{source} must be 0 (keep nothing) or more, got {text!r}")
     return size
+
+
+def parse_models(text: str, source: str = "JAMBA_EMULATOR_MODELS") -> tuple[str, ...]:
+    """Comma-separated model names, each one of the catalog's (schemas/catalog.json)."""
+    from .catalog import load_catalog_document  # noqa: PLC0415  (config stays import-light)
+
+    known = [entry["name"] for entry in load_catalog_document()["models"]]
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        shown = repr(unknown[0]) if unknown else "nothing"
+        raise ConfigError(f"{source}: unknown model {shown}; the catalog has: {', '.join(known)}")
+    return names
 
 
 def parse_paths(text: str, source: str = "JAMBA_EMULATOR_FIXTURES") -> tuple[str, ...]:
@@ -234,4 +249,5 @@ PARSERS = {
     "faults": parse_faults,
     "rate_limit": parse_rate_limit,
     "workers": parse_workers,
+    "models": parse_models,
 }

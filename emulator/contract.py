@@ -8,9 +8,10 @@ so the catalog stays the one place a model's limits are written.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
     from referencing import Registry
 
-from .catalog import Catalog
+from .catalog import FEATURES, Catalog, ModelSpec
 from .errors import ErrorItem, Loc, ValidationFailed
 from .resources import SCHEMA_DIR, load_json
 
@@ -60,12 +61,15 @@ class SchemaFileError(RuntimeError):
 class Contract:
     """Compiled validators for the contract; build once per process and share."""
 
-    def __init__(self, catalog_document: Mapping[str, Any], *, strict: bool = False) -> None:
+    def __init__(
+        self, catalog_document: Mapping[str, Any], *, strict: bool = False, models: Sequence[str] = ()
+    ) -> None:
         # The schema files are checked against their metaschema by the tests
         # (tests/unit/test_contract_files.py), not at every start.
         self.schemas = {name: load_json(SCHEMA_DIR / name) for name in SCHEMA_FILES}
         _check_instance("catalog.json", catalog_document, self.schemas["catalog.schema.json"])
-        self.catalog = Catalog.from_document(catalog_document)
+        catalog = Catalog.from_document(catalog_document)
+        self.catalog = catalog.only(models) if models else catalog
         self.strict = strict
         self.request_schema = request_schema_for(
             self.schemas["chat-request.schema.json"], self.catalog, strict=strict
@@ -161,21 +165,58 @@ class Contract:
         )
 
 
+def encode_canonical(value: Any) -> str:
+    """JSON with sorted keys and no spaces: equal values, equal text (a hashable key)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@lru_cache(maxsize=256)
+def compiled_schema(text: str) -> jsonschema_rs.Draft7Validator:
+    """A tool's parameters schema (canonical JSON), compiled; ValueError if it is not one."""
+    try:
+        return jsonschema_rs.Draft7Validator(json.loads(text))
+    except (jsonschema_rs.ValidationError, TypeError) as error:
+        raise ValueError(str(error).splitlines()[0]) from None
+
+
 def request_schema_for(base: Mapping[str, Any], catalog: Catalog, *, strict: bool) -> dict[str, Any]:
     """The request schema with each catalog model's max_tokens cap, and strict mode's closure."""
     schema = copy.deepcopy(dict(base))
-    schema["allOf"] = [*schema.get("allOf", []), *(_model_clause(model) for model in catalog)]
+    schema["allOf"] = [*schema.get("allOf", []), *(_model_clause(model, catalog) for model in catalog)]
     if strict:
         schema["additionalProperties"] = False
         schema["definitions"]["ChatMessage"]["additionalProperties"] = False
     return schema
 
 
-def _model_clause(model: Any) -> dict[str, Any]:
+def _model_clause(model: ModelSpec, catalog: Catalog) -> dict[str, Any]:
+    """What a request to `model` may hold beyond the base schema: its max_tokens cap, and none of
+    the FEATURES it lacks (each a 422 that names the model and those that have the feature)."""
+    properties: dict[str, Any] = {"max_tokens": {"maximum": model.max_tokens_maximum}}
+    for feature in FEATURES:
+        if feature in model.features:
+            continue
+        having = [other.name for other in catalog if feature in other.features]
+        unsupported = {
+            "msg": f"{model.name} does not support {feature}"
+            + (f"; models that do: {', '.join(having)}" if having else ""),
+            "type": "value_error.unsupported_feature",
+        }
+        properties[feature] = {"type": "null", "x-errors": {"type": unsupported}}
+        if feature == "tools":  # nor the messages of a tool-calling conversation
+            properties["messages"] = {
+                "items": {
+                    "properties": {
+                        "role": {"enum": ["user", "assistant", "system"], "x-errors": {"enum": unsupported}},
+                        "tool_calls": {"type": "null", "x-errors": {"type": unsupported}},
+                        "tool_call_id": {"not": {}, "x-errors": {"not": unsupported}},
+                    }
+                }
+            }
     return {
-        "description": f"Limits of {model.name} (catalog.json)",
+        "description": f"Limits and features of {model.name} (catalog.json)",
         "if": {"properties": {"model": {"const": model.name}}, "required": ["model"]},
-        "then": {"properties": {"max_tokens": {"maximum": model.max_tokens_maximum}}},
+        "then": {"properties": properties},
     }
 
 

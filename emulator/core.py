@@ -33,7 +33,7 @@ class Core:
 
     @classmethod
     def build(cls, config: Config, *, worker: int = 0) -> Core:
-        contract = Contract(load_catalog_document(), strict=config.strict)
+        contract = Contract(load_catalog_document(), strict=config.strict, models=config.models)
         tokenizer = ApproximateTokenizer()
         return cls(
             config=config,

@@ -117,6 +117,10 @@ class ChatTemplate:
     per_message: int = 4
     per_request: int = 15
 
+    def extra_tokens(self, texts: Iterable[str], tokenizer: Tokenizer) -> int:
+        """Documents and tool definitions: each framed like a message (policy)."""
+        return sum(self.per_message + tokenizer.count(text) for text in texts)
+
     def prompt_tokens(self, messages: Iterable[Message], tokenizer: Tokenizer) -> int:
         return self.per_request + sum(
             self.per_message + tokenizer.count(message.content) for message in messages

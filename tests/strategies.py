@@ -19,14 +19,17 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from emulator.catalog import load_catalog_document
+from emulator.catalog import FEATURES, load_catalog_document
 from emulator.contract import Contract
 
 CONTRACT = Contract(load_catalog_document())
 CLOSED = Contract(load_catalog_document(), strict=True).request_schema
 MODELS = [model.name for model in CONTRACT.catalog]
-PARAMETERS = [name for name in CLOSED["properties"] if name not in ("model", "messages")]
-ROLES = CLOSED["definitions"]["ChatMessage"]["properties"]["role"]["enum"]
+# The seed's parameters; the later API's (tools, documents, response_format), which some models
+# lack, have strategies of their own (tests/property/test_later_features.py).
+PARAMETERS = [name for name in CLOSED["properties"] if name not in ("model", "messages", *FEATURES)]
+ALL_ROLES = CLOSED["definitions"]["ChatMessage"]["properties"]["role"]["enum"]
+ROLES = [role for role in ALL_ROLES if role != "tool"]  # the seed's
 SPEAKERS = ("user", "assistant")  # the roles that count for "at least one" and must not be empty
 
 EMOJI = [
@@ -48,7 +51,14 @@ EMOJI = [
 
 
 def _with_definitions(fragment: dict[str, Any]) -> dict[str, Any]:
-    return {**copy.deepcopy(fragment), "definitions": CLOSED["definitions"]}
+    """A fragment of the request schema with its definitions; messages as the seed has them (no
+    tool role, no tool calls: a tool conversation must also pass phase two's tool_call_id check)."""
+    definitions = copy.deepcopy(CLOSED["definitions"])
+    message = definitions["ChatMessage"]
+    message["properties"]["role"]["enum"] = ROLES
+    for name in ("tool_calls", "tool_call_id"):
+        del message["properties"][name]
+    return {**copy.deepcopy(fragment), "definitions": definitions}
 
 
 def _parameter_schema() -> dict[str, Any]:
@@ -282,7 +292,7 @@ def _non_object_message(draw: st.DrawFn, body: dict[str, Any]) -> Broken:
 def _unknown_role(draw: st.DrawFn, body: dict[str, Any]) -> Broken:
     body = _keeper(body)
     index = draw(st.integers(0, len(body["messages"]) - 2))
-    role = draw(st.text(max_size=12).filter(lambda text: text not in ROLES))
+    role = draw(st.text(max_size=12).filter(lambda text: text not in ALL_ROLES))
     body["messages"][index] = {**body["messages"][index], "role": role}
     loc = ("body", "messages", index, "role")
     return Broken(f"role {role!r}", body, loc, frozenset({"type_error.enum"}))

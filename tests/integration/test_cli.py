@@ -62,7 +62,7 @@ def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    flags = {"api_keys": "--api-key"}  # every other setting's flag is its name
+    flags = {"api_keys": "--api-key", "models": "--model"}  # every other setting's flag is its name
     for option in (flags.get(f.name, "--" + f.name.replace("_", "-")) for f in dataclasses.fields(Config)):
         assert option in out
     assert "JAMBA_EMULATOR_" in out and "AI21_API_HOST" in out
