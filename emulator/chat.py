@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, TypedDict
 
 Role = Literal["user", "assistant", "system"]
-FinishReason = Literal["stop", "length"]
+FinishReason = Literal["stop", "length", "tool_calls"]
 
 
 class UsageBody(TypedDict):
@@ -57,11 +57,26 @@ class ChatRequest(NamedTuple):
     """response_format {"type": "json_object"}: the content is a JSON object."""
 
 
+class ToolCall(NamedTuple):
+    """A call the answer makes (its id is given when the answer is sent: see call_id)."""
+
+    name: str
+    arguments: str
+    """JSON text that validates against the tool's parameters schema."""
+
+
+def call_id(completion_id: str, index: int, position: int) -> str:
+    """A tool call's id: new with every answer, as the completion id it is taken from."""
+    return f"call_{completion_id.removeprefix('chatcmpl-')[:20]}{index:02d}{position:02d}"
+
+
 @dataclass(frozen=True, slots=True)
 class Choice:  # not a named tuple: its field `index` would hide tuple.index
     index: int
     tokens: tuple[str, ...]
     finish_reason: FinishReason
+    tool_calls: tuple[ToolCall, ...] = ()
+    """When the answer calls tools: the calls (content is then null, and `tokens` counts them)."""
 
     @property
     def content(self) -> str:
@@ -91,7 +106,7 @@ class Completion(NamedTuple):
             "choices": [
                 {
                     "index": choice.index,
-                    "message": {"role": "assistant", "content": choice.content},
+                    "message": _message(choice, completion_id),
                     "finish_reason": choice.finish_reason,
                 }
                 for choice in self.choices
@@ -103,6 +118,20 @@ class Completion(NamedTuple):
         """The streamed chunks (schemas/chat-chunk.schema.json): role, one per token, finish + usage."""
         bodies: list[dict[str, Any]] = []
         for choice in self.choices:
+            if choice.tool_calls:  # as OpenAI streams them: id and name first, then the arguments
+                calls = [
+                    {"index": position, **wire, "function": {**wire["function"], "arguments": ""}}
+                    for position, wire in enumerate(_wire_calls(choice, completion_id))
+                ]
+                bodies.append(
+                    _chunk(completion_id, choice.index, {"role": "assistant", "tool_calls": calls}, None)
+                )
+                for position, call in enumerate(choice.tool_calls):
+                    for piece in _pieces(call.arguments):
+                        delta = {"tool_calls": [{"index": position, "function": {"arguments": piece}}]}
+                        bodies.append(_chunk(completion_id, choice.index, delta, None))
+                bodies.append(_chunk(completion_id, choice.index, {}, choice.finish_reason))
+                continue
             bodies.append(_chunk(completion_id, choice.index, {"role": "assistant"}, None))
             bodies.extend(
                 _chunk(completion_id, choice.index, {"content": token}, None) for token in choice.tokens
@@ -112,8 +141,29 @@ class Completion(NamedTuple):
         return bodies
 
 
+def _message(choice: Choice, completion_id: str) -> dict[str, Any]:
+    if choice.tool_calls:
+        return {"role": "assistant", "content": None, "tool_calls": _wire_calls(choice, completion_id)}
+    return {"role": "assistant", "content": choice.content}
+
+
+def _wire_calls(choice: Choice, completion_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": call_id(completion_id, choice.index, position),
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments},
+        }
+        for position, call in enumerate(choice.tool_calls)
+    ]
+
+
+def _pieces(text: str, size: int = 16) -> list[str]:
+    return [text[start : start + size] for start in range(0, len(text), size)] or [""]
+
+
 def _chunk(
-    completion_id: str, index: int, delta: dict[str, str], finish_reason: FinishReason | None
+    completion_id: str, index: int, delta: dict[str, Any], finish_reason: FinishReason | None
 ) -> dict[str, Any]:
     return {
         "id": completion_id,

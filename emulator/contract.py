@@ -84,6 +84,7 @@ class Contract:
         self.message_fields = tuple(self.request_schema["definitions"]["ChatMessage"]["properties"])
         self._known_fields = frozenset(self.request_fields)
         self._field_positions = {name: position for position, name in enumerate(self.request_fields)}
+        self._message_positions = {name: position for position, name in enumerate(self.message_fields)}
         self._known_message_fields = frozenset(self.message_fields)
         self.defaults = {name: spec["default"] for name, spec in properties.items() if "default" in spec}
 
@@ -155,14 +156,16 @@ class Contract:
                 unknown += [f"messages[{index}].{k}" for k in message if k not in known_in_message]
         return tuple(unknown)
 
-    def _field_order(self, item: ErrorItem) -> int:
-        # pydantic lists errors in field declaration order.
-        loc = item.loc
-        return (
-            self._field_positions.get(loc[1], len(self.request_fields))
-            if len(loc) > 1
-            else len(self.request_fields)
+    def _field_order(self, item: ErrorItem) -> tuple[Any, ...]:
+        # pydantic lists errors in field declaration order; within a message, by the message's
+        # fields (unknown ones after), so that both validators' orders agree.
+        loc, last = item.loc, len(self.request_fields)
+        top = self._field_positions.get(loc[1], last) if len(loc) > 1 else last
+        rest = tuple(
+            (0, part, "") if isinstance(part, int) else (1, self._message_positions.get(part, last), part)
+            for part in loc[2:]
         )
+        return (top, *rest)
 
 
 def encode_canonical(value: Any) -> str:

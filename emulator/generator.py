@@ -16,7 +16,9 @@ import re
 from collections.abc import Sequence
 from functools import cache, lru_cache, partial
 
-from .chat import ChatRequest, Choice, Completion, FinishReason, Message
+from .chat import ChatRequest, Choice, Completion, FinishReason, Message, ToolCall
+from .structured import arguments as structured_arguments
+from .structured import asked_keys, json_answer
 from .tokenizer import Tokenizer
 from .wordpool import WordPool
 
@@ -87,9 +89,41 @@ class Generator:
     def _complete(self, request: ChatRequest) -> Completion:
         choices = []
         for index in range(request.n):
-            text, tokens = self._written(self._seed_of(request, index))
+            seed = self._seed_of(request, index)
+            if request.tools and (called := self._tool_call(request, index, seed)) is not None:
+                choices.append(called)
+                continue
+            if request.json_mode:
+                prompt = _last_user_text(request)
+                text = json_answer(asked_keys(prompt), random.Random(seed), self._pool, prompt)
+                choices.append(self.cut(text, request, index))
+                continue
+            text, tokens = self._written(seed)
             choices.append(self.cut(text, request, index, tokens))
         return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
+
+    def _tool_call(self, request: ChatRequest, index: int, seed: int) -> Choice | None:
+        """Policy: the answer calls a tool when the user spoke last and a tool shares a word with
+        what they said (or there is only one tool); the one sharing the most words, the first on
+        a tie. Its arguments are generated from its parameters schema; a tool whose schema they
+        cannot satisfy is passed over. After a tool result, the answer is text."""
+        last = request.messages[-1]
+        if last.role != "user":
+            return None
+        said = set(_WORDS.findall(last.content.lower()))
+        scored = sorted(
+            ((len(said & _tool_words(tool.name, tool.description)), -position, tool)
+             for position, tool in enumerate(request.tools)),
+            reverse=True,
+        )  # fmt: skip
+        for score, _, tool in scored:
+            if score == 0 and len(request.tools) > 1:
+                return None
+            arguments = structured_arguments(tool.parameters, random.Random(seed), self._pool, last.content)
+            if arguments is not None:
+                tokens = tuple(self._tokenizer.tokenize(tool.name + arguments))
+                return Choice(index, tokens, "tool_calls", (ToolCall(tool.name, arguments),))
+        return None
 
     def _seed_of(self, request: ChatRequest, index: int) -> int:
         meaning = _meaning(request, index)
@@ -126,6 +160,18 @@ class Generator:
         if request.max_tokens == 0 or len(tokens) > request.max_tokens:
             tokens, reason = tokens[: request.max_tokens], "length"
         return Choice(index=index, tokens=tuple(tokens), finish_reason=reason)
+
+
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def _tool_words(name: str, description: str) -> set[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("_", " ").replace("-", " ")
+    return {word for word in _WORDS.findall(f"{spaced} {description}".lower()) if len(word) > 2}
+
+
+def _last_user_text(request: ChatRequest) -> str:
+    return next((m.content for m in reversed(request.messages) if m.role == "user"), "")
 
 
 def _first_stop(text: str, stops: tuple[str, ...]) -> int:

@@ -1,0 +1,191 @@
+"""Structured answers: JSON-mode content, and tool-call arguments generated from the tool's own
+parameters schema. Pure and deterministic: the same random generator gives the same JSON.
+
+`instance(schema, rng, ...)` writes a JSON value for the subset of JSON Schema that function
+parameters use (types, properties/required, enum/const, bounds, lengths, items, anyOf/oneOf,
+local $ref, default, common formats). The result is checked against the schema with the
+compiled validator; a schema it cannot satisfy (a `pattern`, say) gives None, and the caller
+answers in text instead of calling that tool.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .contract import compiled_schema
+from .wordpool import WordPool
+
+_MAX_DEPTH = 6
+_ATTEMPTS = 4
+_QUOTED = re.compile(r"""["'`]([A-Za-z_][A-Za-z0-9_ ]{0,30})["'`]""")
+_KEYS_LISTED = re.compile(r"\b(?:keys|fields|properties)\b\s*:?\s*([A-Za-z_][\w ,]*)", re.IGNORECASE)
+_NUMERIC = ("age", "count", "year", "price", "number", "total", "amount", "quantity", "score", "id")
+_PROPER_NOUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)*)")
+
+
+def asked_keys(prompt: str) -> tuple[str, ...]:
+    """The keys a prompt asks a JSON answer to have: quoted names (`"name"`, 'age'), or a list
+    after "keys"/"fields"/"properties"; none: ("answer",)."""
+    quoted = [key.strip() for key in _QUOTED.findall(prompt) if key.strip()]
+    if not quoted and (listed := _KEYS_LISTED.search(prompt)):
+        quoted = [part.strip() for part in re.split(r",|\band\b", listed.group(1)) if part.strip()]
+    return tuple(dict.fromkeys(quoted)) or ("answer",)
+
+
+def json_answer(keys: Sequence[str], rng: random.Random, pool: WordPool, prompt: str) -> str:
+    """A JSON object with `keys`, each value shaped by its name."""
+    return json.dumps({key: _value_for(key, rng, pool, prompt) for key in keys}, ensure_ascii=False)
+
+
+def arguments(parameters: str, rng: random.Random, pool: WordPool, prompt: str) -> str | None:
+    """JSON arguments that validate against `parameters` (canonical JSON of a JSON Schema), or
+    None when a few tries cannot satisfy it."""
+    schema = json.loads(parameters)
+    validator = compiled_schema(parameters)
+    for _ in range(_ATTEMPTS):
+        value = instance(schema, rng, pool, prompt)
+        if validator.is_valid(value):
+            return json.dumps(value, ensure_ascii=False)
+    return None
+
+
+def instance(schema: Mapping[str, Any], rng: random.Random, pool: WordPool, prompt: str = "") -> Any:
+    """One JSON value written for `schema`, unchecked: valid by construction for the keywords
+    listed above (the tests hold it to that); `arguments` checks it and tries again."""
+    return _Instance(schema, rng, pool, prompt).of(schema, "", 0)
+
+
+def _value_for(key: str, rng: random.Random, pool: WordPool, prompt: str) -> Any:
+    name = key.lower()
+    if name.startswith(("is_", "has_")) or name in ("ok", "valid", "success"):
+        return rng.random() < 0.5
+    if any(word in name for word in _NUMERIC):
+        return rng.randint(1, 100)
+    if name.endswith("s") and not name.endswith("ss"):
+        return [rng.choice(pool.nouns) for _ in range(rng.randint(2, 3))]
+    return _phrase(name, rng, pool, prompt)
+
+
+def _phrase(name: str, rng: random.Random, pool: WordPool, prompt: str) -> str:
+    if name in ("query", "q", "question", "text", "prompt", "input"):
+        return prompt[:200]
+    if name in ("name", "person"):
+        return rng.choice(pool.names)
+    if name in ("city", "location", "place", "town"):
+        named = _PROPER_NOUN.findall(prompt)
+        return named[0] if named else rng.choice(pool.cities)
+    if name in ("company", "organization", "organisation"):
+        return rng.choice(pool.companies)
+    return f"{rng.choice(pool.adjectives)} {rng.choice(pool.nouns)}"
+
+
+class _Instance:
+    def __init__(self, root: Mapping[str, Any], rng: random.Random, pool: WordPool, prompt: str) -> None:
+        self._root, self._rng, self._pool, self._prompt = root, rng, pool, prompt
+
+    def of(self, schema: Any, name: str, depth: int) -> Any:
+        rng = self._rng
+        if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+            return None
+        if "$ref" in schema:
+            return self.of(self._resolve(schema["$ref"]), name, depth + 1)
+        if "const" in schema:
+            return schema["const"]
+        if schema.get("enum"):
+            return rng.choice(schema["enum"])
+        if "default" in schema and rng.random() < 0.3:
+            return schema["default"]
+        for combinator in ("oneOf", "anyOf"):
+            if schema.get(combinator):
+                return self.of(rng.choice(schema[combinator]), name, depth + 1)
+        if schema.get("allOf"):
+            merged: dict[str, Any] = {}
+            for part in schema["allOf"]:
+                merged.update(part if isinstance(part, Mapping) else {})
+            return self.of({**merged, **{k: v for k, v in schema.items() if k != "allOf"}}, name, depth + 1)
+        return self._typed(schema, name, depth)
+
+    def _typed(self, schema: Mapping[str, Any], name: str, depth: int) -> Any:
+        rng = self._rng
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind is None:
+            kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
+        match kind:
+            case "object":
+                return self._object(schema, depth)
+            case "array":
+                low = schema.get("minItems", 1)
+                high = max(low, min(schema.get("maxItems", low + 2), low + 2))
+                return [
+                    self.of(schema.get("items", {}), name, depth + 1) for _ in range(rng.randint(low, high))
+                ]
+            case "integer":
+                low, high = _bounds(schema, integer=True)
+                return rng.randint(low, high)
+            case "number":
+                low, high = _bounds(schema, integer=False)
+                return round(rng.uniform(low, high), 2)
+            case "boolean":
+                return rng.random() < 0.5
+            case "null":
+                return None
+            case _:
+                return self._string(schema, name)
+
+    def _object(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
+        properties: Mapping[str, Any] = schema.get("properties") or {}
+        required = set(schema.get("required") or ())
+        value = {}
+        for key, child in properties.items():
+            if key in required or self._rng.random() < 0.5:
+                value[key] = self.of(child, key, depth + 1)
+        for key in required - value.keys():  # required but not described
+            value[key] = _phrase(key.lower(), self._rng, self._pool, self._prompt)
+        return value
+
+    def _string(self, schema: Mapping[str, Any], name: str) -> str:
+        rng = self._rng
+        text = {
+            "date": lambda: f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "date-time": lambda: (
+                f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z"
+            ),
+            "email": lambda: f"{rng.choice(self._pool.names).split()[0].lower()}@example.com",
+            "uri": lambda: f"https://example.com/{rng.choice(self._pool.nouns)}",
+        }.get(schema.get("format", ""), lambda: _phrase(name.lower(), rng, self._pool, self._prompt))()
+        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        if high is not None:
+            text = text[:high]
+        while len(text) < low:
+            text += " " + rng.choice(self._pool.nouns)
+        return text[:high] if high is not None else text
+
+    def _resolve(self, reference: str) -> Any:
+        if not reference.startswith("#"):
+            return {}  # remote references are not fetched (no network): an empty schema
+        node: Any = self._root
+        for part in reference.lstrip("#").strip("/").split("/"):
+            if not part:
+                continue
+            node = (
+                node.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(node, Mapping) else {}
+            )
+        return node
+
+
+def _bounds(schema: Mapping[str, Any], *, integer: bool) -> tuple[Any, Any]:
+    low = schema.get("minimum", 0 if integer else 0.0)
+    high = schema.get("maximum", low + 100)
+    if "exclusiveMinimum" in schema:
+        low = schema["exclusiveMinimum"] + (1 if integer else 0.01)
+    if "exclusiveMaximum" in schema:
+        high = schema["exclusiveMaximum"] - (1 if integer else 0.01)
+    if integer:
+        low, high = int(-(-low // 1)), int(high // 1)
+    return low, max(low, high)

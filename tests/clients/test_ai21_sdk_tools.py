@@ -1,0 +1,126 @@
+"""The ai21 SDK's later-API paths, unmodified, against the emulator: a tool-calling round trip
+(the model asks for a tool, the client runs it and sends the result, the model answers), tool
+calls streamed, JSON mode, and the preview model refusing what the seed does not have."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import jsonschema
+import pytest
+from ai21 import AI21Client
+from ai21.errors import UnprocessableEntity
+from ai21.models.chat import ToolMessage, UserMessage
+
+from emulator.server import BackgroundServer
+
+pytestmark = pytest.mark.clients
+
+WEATHER = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        "days": {"type": "integer", "minimum": 1, "maximum": 7},
+    },
+    "required": ["city", "unit"],
+}
+TOOLS = [
+    {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "The weather in a city", "parameters": WEATHER},
+    },
+    {
+        "type": "function",
+        "function": {"name": "send_email", "description": "Send an email", "parameters": {"type": "object"}},
+    },
+]
+
+
+@pytest.fixture
+def client(emulator: BackgroundServer) -> Iterator[AI21Client]:
+    with httpx.Client() as http:
+        yield AI21Client(api_key="any-key", api_host=emulator.api_host, http_client=http)
+
+
+def test_a_tool_calling_round_trip(client: AI21Client) -> None:
+    messages = [UserMessage(content="What is the weather in Paris?")]
+    first = client.chat.completions.create(model="jamba-large", messages=messages, tools=TOOLS)
+    choice = first.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content is None
+    [call] = choice.message.tool_calls
+    assert call.type == "function" and call.function.name == "get_weather"
+    arguments = json.loads(call.function.arguments)
+    jsonschema.validate(arguments, WEATHER)  # generated from the tool's own schema
+    assert arguments["city"] == "Paris"  # taken from what the user said
+    assert first.usage.completion_tokens > 0
+
+    result = json.dumps({"city": arguments["city"], "sky": "sunny"})
+    messages += [choice.message, ToolMessage(content=result, tool_call_id=call.id)]
+    final = client.chat.completions.create(model="jamba-large", messages=messages, tools=TOOLS)
+    assert final.choices[0].finish_reason == "stop"
+    assert final.choices[0].message.content
+    assert not final.choices[0].message.tool_calls
+
+
+def test_a_result_for_a_call_never_made_is_a_422(client: AI21Client) -> None:
+    messages = [UserMessage(content="What is the weather in Paris?")]
+    first = client.chat.completions.create(model="jamba-mini", messages=messages, tools=TOOLS)
+    messages += [first.choices[0].message, ToolMessage(content="sunny", tool_call_id="call_unknown")]
+    with pytest.raises(UnprocessableEntity, match="call_unknown"):
+        client.chat.completions.create(model="jamba-mini", messages=messages, tools=TOOLS)
+
+
+def test_a_streamed_tool_call_joins_into_the_plain_one(client: AI21Client) -> None:
+    messages = [UserMessage(content="What is the weather in Paris?")]
+    plain = client.chat.completions.create(model="jamba-large", messages=messages, tools=TOOLS)
+    chunks = list(
+        client.chat.completions.create(model="jamba-large", messages=messages, tools=TOOLS, stream=True)
+    )
+    first = chunks[0].choices[0].delta.tool_calls[0]  # id and name first, arguments after
+    assert first["function"] == {"name": "get_weather", "arguments": ""} and first["id"].startswith("call_")
+    arguments = "".join(
+        call["function"].get("arguments", "")
+        for chunk in chunks[1:]
+        for call in getattr(chunk.choices[0].delta, "tool_calls", None) or []  # the SDK keeps it as an extra
+    )
+    assert arguments == plain.choices[0].message.tool_calls[0].function.arguments
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+    assert chunks[-1].usage is not None
+
+
+def test_json_mode_answers_a_json_object_with_the_keys_asked_for(client: AI21Client) -> None:
+    messages = [UserMessage(content='Describe a person as JSON with keys "name", "age" and "hobbies".')]
+    answer = client.chat.completions.create(
+        model="jamba-mini", messages=messages, response_format={"type": "json_object"}
+    )
+    content = json.loads(answer.choices[0].message.content)
+    assert list(content) == ["name", "age", "hobbies"]
+    assert isinstance(content["age"], int) and isinstance(content["hobbies"], list)
+
+
+def test_the_preview_model_refuses_tools_documents_and_json_mode(client: AI21Client) -> None:
+    messages = [UserMessage(content="What is the weather in Paris?")]
+    for extra in (
+        {"tools": TOOLS},
+        {"documents": [{"content": "x"}]},
+        {"response_format": {"type": "json_object"}},
+    ):
+        with pytest.raises(UnprocessableEntity, match="jamba-instruct-preview does not support"):
+            client.chat.completions.create(model="jamba-instruct-preview", messages=messages, **extra)
+
+
+def test_documents_count_in_the_prompt(client: AI21Client) -> None:
+    messages = [UserMessage(content="Summarise the documents.")]
+    bare = client.chat.completions.create(model="jamba-mini", messages=messages)
+    documents = [
+        {
+            "content": "Paris is sunny today, with a light breeze from the west.",
+            "metadata": {"source": "forecast"},
+        }
+    ]
+    grounded = client.chat.completions.create(model="jamba-mini", messages=messages, documents=documents)
+    assert grounded.usage.prompt_tokens > bare.usage.prompt_tokens
