@@ -29,6 +29,11 @@ def test_schemathesis_finds_nothing_against_the_served_openapi_document(tmp_path
             # Rules it added would answer its later requests with the errors they script
             # (a scripted 500 is no server bug); tests/integration/test_admin.py covers it.
             "--exclude-operation-id", "addRules",
+            # A tool message's tool_call_id must answer an earlier call: a rule JSON Schema cannot
+            # state, so a schema-valid request may rightly get a 422 (value_error.tool_call_id).
+            # The conformance cases cover that rule; this check is off until a generation hook
+            # keeps tool messages consistent (issue 6, left for its next step).
+            "--exclude-checks", "positive_data_acceptance",
             "--max-examples", "2000" if fuzzing else "100",
             # CI: a fixed seed and deterministic generation; fuzzing: a new seed every run.
             *([] if fuzzing else ["--seed", "2104", "--generation-deterministic"]),
