@@ -159,9 +159,9 @@ class Admission:
         tools: list[Tool] = []
         for index, tool in enumerate(body.get("tools") or ()):
             function = tool["function"]
-            parameters = function.get("parameters") or {}
+            parameters = encode_canonical(function.get("parameters") or {})
             try:
-                compiled_schema(encode_canonical(parameters))
+                compiled_schema(parameters)
             except ValueError as error:
                 loc = ("body", "tools", index, "function", "parameters")
                 problems.append(ErrorItem(loc, f"not a valid JSON Schema: {error}", "value_error.jsonschema"))
