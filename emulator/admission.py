@@ -166,9 +166,7 @@ class Admission:
                 loc = ("body", "tools", index, "function", "parameters")
                 problems.append(ErrorItem(loc, f"not a valid JSON Schema: {error}", "value_error.jsonschema"))
                 continue
-            tools.append(
-                Tool(function["name"], function.get("description") or "", encode_canonical(parameters))
-            )
+            tools.append(Tool(function["name"], function.get("description") or "", parameters))
         documents = tuple(
             " ".join([document["content"], *(document.get("metadata") or {}).values()])
             for document in body.get("documents") or ()
