@@ -148,6 +148,28 @@ class Generator:
             choices.append(choice)
         return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
 
+    def called(self, request: ChatRequest, calls: Sequence[tuple[str, str | None]]) -> Completion:
+        """A scripted answer that makes these tool calls (name, arguments as JSON text) in every
+        choice; arguments given as None are generated from the named tool's parameters schema
+        (`{}` when the request offers no such tool, or its schema cannot be met)."""
+        choices = []
+        for index in range(request.n):
+            seed = self._seed_of(request, index)
+            made = tuple(
+                ToolCall(name, self._arguments_for(request, name, seed) if arguments is None else arguments)
+                for name, arguments in calls
+            )
+            tokens = tuple(self._tokenizer.tokenize("".join(call.name + call.arguments for call in made)))
+            choices.append(Choice(index, tokens, "tool_calls", made))
+        return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
+
+    def _arguments_for(self, request: ChatRequest, name: str, seed: int) -> str:
+        tool = next((tool for tool in request.tools if tool.name == name), None)
+        if tool is None:
+            return "{}"
+        prompt = _last_user_text(request)
+        return structured_arguments(tool.parameters, random.Random(seed), self._pool, prompt) or "{}"
+
     def cut(
         self, text: str, request: ChatRequest, index: int = 0, tokens: Sequence[str] | None = None
     ) -> Choice:

@@ -41,10 +41,12 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         await asyncio.sleep(reply.pacing.delay_ms / 1000)
     if reply.error is not None:
         raise ScriptedError(reply.error.status, reply.error.detail, dict(reply.error.headers))
-    if reply.content is None:
-        completion = core.generator.complete(chat)
-    else:
+    if reply.content is not None:
         completion = core.generator.scripted(chat, reply.content, reply.finish_reason)
+    elif reply.tool_calls:
+        completion = core.generator.called(chat, reply.tool_calls)
+    else:
+        completion = core.generator.complete(chat)
     completion_id = core.ids.next_id()
     if chat.stream:
         return await stream(request, frames(completion.chunk_bodies(completion_id)), headers, reply)

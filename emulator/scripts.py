@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .chat import ChatRequest, FinishReason, Message
 from .contract import Contract
@@ -115,12 +115,22 @@ class Pacing:
 NO_PACING = Pacing()
 
 
+class ScriptedCall(NamedTuple):
+    """A tool call a reply makes: `arguments` as JSON text, or None to generate them from the
+    tool's parameters schema."""
+
+    name: str
+    arguments: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A content, an error, or neither (the generated answer), given with its pacing and fault."""
+    """A content, tool calls, an error, or none of them (the generated answer), given with its
+    pacing and fault."""
 
     content: str | None = None
     finish_reason: FinishReason | None = None
+    tool_calls: tuple[ScriptedCall, ...] = ()
     error: ErrorReply | None = None
     pacing: Pacing = NO_PACING
     fault: Fault | None = None
@@ -344,6 +354,18 @@ def _reply(spec: Mapping[str, Any]) -> Reply:
         failure = ErrorReply(error["status"], error.get("detail"), dict(error.get("headers", {})))
         return Reply(error=failure, pacing=pacing)
     fault = Fault(**spec["fault"]) if "fault" in spec else None
+    calls = tuple(_call(call) for call in spec.get("tool_calls", ()))
     return Reply(
-        content=spec.get("content"), finish_reason=spec.get("finish_reason"), pacing=pacing, fault=fault
+        content=spec.get("content"),
+        finish_reason=spec.get("finish_reason"),
+        tool_calls=calls,
+        pacing=pacing,
+        fault=fault,
     )
+
+
+def _call(spec: Mapping[str, Any]) -> ScriptedCall:
+    arguments = spec.get("arguments")
+    if isinstance(arguments, dict):
+        arguments = json.dumps(arguments, ensure_ascii=False)  # as generated ones are written
+    return ScriptedCall(spec["name"], arguments)

@@ -76,6 +76,22 @@ class JambaEmulator:
         counted); `reply` takes the other reply fields: finish_reason, timing, fault."""
         return self._add({**_given(content=content), **reply}, match, times)
 
+    def tool_call(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | str | None = None,
+        *,
+        match: Mapping[str, Any] | None = None,
+        times: int | None = None,
+        **reply: Any,
+    ) -> str:
+        """Answer matching requests by calling the tool `name` (content null, finish_reason
+        tool_calls). `arguments`: an object (sent as JSON), a string (sent as written, valid JSON or
+        not), or None to generate them from the tool's parameters schema in the request. For several
+        calls in one answer: `reply(tool_calls=[{"name": ...}, ...])`."""
+        call = {"name": name, **_given(arguments=arguments)}
+        return self._add({"tool_calls": [call], **reply}, match, times)
+
     def error(
         self,
         status: int,

@@ -15,6 +15,7 @@ from ai21.errors import UnprocessableEntity
 from ai21.models.chat import ToolMessage, UserMessage
 
 from emulator.server import BackgroundServer
+from emulator.testing import JambaEmulator
 
 pytestmark = pytest.mark.clients
 
@@ -124,3 +125,22 @@ def test_documents_count_in_the_prompt(client: AI21Client) -> None:
     ]
     grounded = client.chat.completions.create(model="jamba-mini", messages=messages, documents=documents)
     assert grounded.usage.prompt_tokens > bare.usage.prompt_tokens
+
+
+def test_the_plugin_can_force_a_tool_call(jamba_emulator: JambaEmulator) -> None:
+    """The ai21 SDK against the pytest plugin's emulator, told to call `send_email` with given
+    arguments where it would have answered with text."""
+    jamba_emulator.tool_call(
+        "send_email", {"to": "ops@example.com"}, match={"last_user": {"contains": "hello"}}
+    )
+    messages = [UserMessage(content="Say hello")]
+    with httpx.Client() as http:
+        client = AI21Client(http_client=http)  # the fixture set AI21_API_HOST and AI21_API_KEY
+        first = client.chat.completions.create(model="jamba-mini", messages=messages, tools=TOOLS)
+    [call] = first.choices[0].message.tool_calls
+    assert (call.function.name, json.loads(call.function.arguments)) == (
+        "send_email",
+        {"to": "ops@example.com"},
+    )
+    assert first.choices[0].finish_reason == "tool_calls"
+    assert jamba_emulator.requests[-1].rule == jamba_emulator.rules[0]["name"]

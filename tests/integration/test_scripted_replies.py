@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from emulator.app import API_PATH
@@ -168,3 +169,114 @@ async def test_reload_can_be_turned_off(make_client: Any, tmp_path: Path) -> Non
     await asyncio.sleep(1.2)
     _, body, _ = await post(client, chat())
     assert body["choices"][0]["message"]["content"] == "before"
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string"},
+                "days": {"type": "integer", "minimum": 1, "maximum": 7},
+            },
+            "required": ["city", "days"],
+        },
+    },
+}
+TIME = {"type": "function", "function": {"name": "get_time", "description": "The time now"}}
+
+
+def offering_tools(content: str = "Tell me a joke", **fields: Any) -> dict[str, Any]:
+    """A request to a model with tools, whose prompt shares no word with either tool: left to
+    itself, the emulator answers it with text."""
+    return {**chat(content, **fields), "model": "jamba-mini", "tools": [TIME, WEATHER]}
+
+
+async def test_a_scripted_tool_call_is_made_even_where_the_emulator_would_answer_text(scripted: Any) -> None:
+    client = await scripted(
+        {"match": {"last_user": {"contains": "joke"}}, "reply": {"tool_calls": [{"name": "get_weather"}]}}
+    )
+    _, unscripted, _ = await post(client, offering_tools("Tell me a story"))
+    assert unscripted["choices"][0]["finish_reason"] == "stop", "the premise: no call unless scripted"
+    status, body, _ = await post(client, offering_tools())
+    assert status == 200
+    (choice,) = body["choices"]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["content"] is None
+    (call,) = choice["message"]["tool_calls"]
+    assert call["type"] == "function" and call["id"].startswith("call_")
+    assert call["function"]["name"] == "get_weather"
+    jsonschema.validate(json.loads(call["function"]["arguments"]), WEATHER["function"]["parameters"])
+    assert body["usage"]["completion_tokens"] > 0
+    assert (
+        body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"]
+    )
+    _, again, _ = await post(client, offering_tools())
+    assert again["choices"][0]["message"]["tool_calls"][0]["function"] == call["function"], "deterministic"
+
+
+async def test_scripted_arguments_are_sent_as_given_even_when_they_break_the_schema(scripted: Any) -> None:
+    client = await scripted(
+        {
+            "reply": {
+                "tool_calls": [
+                    {"name": "get_weather", "arguments": {"city": "Paris"}},  # `days` missing
+                    {"name": "get_time", "arguments": '{"tz": '},  # not even JSON
+                ]
+            }
+        }
+    )
+    _, body, _ = await post(client, offering_tools(n=2))
+    for choice in body["choices"]:
+        first, second = choice["message"]["tool_calls"]
+        assert first["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+        assert second["function"] == {"name": "get_time", "arguments": '{"tz": '}
+        assert first["id"] != second["id"]
+    ids = {call["id"] for choice in body["choices"] for call in choice["message"]["tool_calls"]}
+    assert len(ids) == 4, "every call of every choice has an id of its own"
+
+
+async def test_a_scripted_call_of_a_tool_the_request_does_not_offer_gets_empty_arguments(
+    scripted: Any,
+) -> None:
+    client = await scripted({"reply": {"tool_calls": [{"name": "book_flight"}]}})
+    _, body, _ = await post(client, offering_tools())
+    (call,) = body["choices"][0]["message"]["tool_calls"]
+    assert call["function"] == {"name": "book_flight", "arguments": "{}"}
+
+
+async def test_a_scripted_tool_call_streams_like_a_generated_one(scripted: Any) -> None:
+    client = await scripted({"reply": {"tool_calls": [{"name": "get_weather"}]}})
+    _, plain, _ = await post(client, offering_tools())
+    response = await client.post(API_PATH, json=offering_tools(stream=True), headers=AUTH)
+    chunks = [json.loads(p) for p in sse_payloads(await response.text())[:-1]]
+    deltas = [chunk["choices"][0]["delta"] for chunk in chunks if chunk["choices"]]
+    first = deltas[0]["tool_calls"][0]
+    assert first["function"] == {"name": "get_weather", "arguments": ""}
+    arguments = "".join(
+        call["function"]["arguments"] for delta in deltas[1:] for call in delta.get("tool_calls", [])
+    )
+    assert arguments == plain["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    assert chunks[-1]["usage"]["completion_tokens"] == plain["usage"]["completion_tokens"]
+
+
+async def test_a_rule_can_match_the_tool_result_and_answer_from_it(scripted: Any) -> None:
+    client = await scripted(
+        {
+            "match": {"any_message": {"role": "tool", "contains": "sunny"}},
+            "reply": {"content": "Take sunglasses."},
+        }
+    )
+    _, asked, _ = await post(client, offering_tools("What is the weather in Paris?"))
+    (call,) = asked["choices"][0]["message"]["tool_calls"]
+    follow_up = offering_tools("What is the weather in Paris?")
+    follow_up["messages"] += [
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "sunny, 24 degrees"},
+    ]
+    _, answer, _ = await post(client, follow_up)
+    assert answer["choices"][0]["message"]["content"] == "Take sunglasses."

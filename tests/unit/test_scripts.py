@@ -66,6 +66,23 @@ BAD_FIXTURES = [
         "test.json: rule 1: reply.fault: stall_ms goes with kind stall only",
     ),
     (
+        {"rules": [{"reply": {"content": "x", "tool_calls": [{"name": "f"}]}}]},
+        "test.json: rule 1: reply: a reply has a content or tool_calls, not both",
+    ),
+    (
+        {"rules": [{"reply": {"error": {"status": 500}, "tool_calls": [{"name": "f"}]}}]},
+        "test.json: rule 1: reply: a reply has tool_calls or an error, not both",
+    ),
+    ({"rules": [{"reply": {"tool_calls": []}}]}, "rule 1: reply.tool_calls: [] should be non-empty"),
+    (
+        {"rules": [{"reply": {"tool_calls": [{"arguments": {}}]}}]},
+        "test.json: rule 1: reply.tool_calls.0: 'name' is a required property",
+    ),
+    (
+        {"rules": [{"reply": {"tool_calls": [{"name": "f", "arguments": 3}]}}]},
+        "test.json: rule 1: reply.tool_calls.0.arguments: 3 is not of type 'object', 'string'",
+    ),
+    (
         {"rules": [{"reply": {"fault": {"kind": "explode"}}}]},
         "test.json: rule 1: reply.fault.kind: 'explode' is not one of",
     ),
@@ -210,3 +227,24 @@ def test_a_reply_without_content_or_error_is_the_generated_answer_with_its_fault
     (reply,) = rule.replies
     assert (reply.content, reply.error) == (None, None)
     assert reply.fault is not None and (reply.fault.kind, reply.fault.after_events) == ("drop_mid_stream", 2)
+
+
+def test_a_scripted_tool_call_keeps_its_arguments_as_json_text() -> None:
+    s = script(
+        {
+            "reply": {
+                "tool_calls": [
+                    {"name": "get_weather", "arguments": {"city": "Zürich"}},
+                    {"name": "get_time", "arguments": "{not json"},
+                    {"name": "get_news"},
+                ]
+            }
+        }
+    )
+    found = s.answer(REQUEST, {})
+    assert found is not None
+    assert [(call.name, call.arguments) for call in found[1].tool_calls] == [
+        ("get_weather", '{"city": "Zürich"}'),
+        ("get_time", "{not json"),
+        ("get_news", None),
+    ]
