@@ -1,0 +1,148 @@
+"""litellm, unmodified, calling the emulator as `ai21_chat/<model>`: pointed at it by `api_base`
+or by AI21_API_BASE. A plain answer, a stream, a tool-calling round trip, JSON mode and a 422,
+each held against what the emulator journaled and answers."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+
+# litellm fetches its model price list from GitHub on import unless told to use its own copy:
+# no network at run time.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+import litellm
+
+from emulator.server import BackgroundServer
+
+pytestmark = [
+    pytest.mark.clients,
+    # litellm's own TypedDicts, seen by pydantic when litellm first builds a response: not ours.
+    pytest.mark.filterwarnings("ignore:Items? .* using the `ReadOnly` qualifier:UserWarning"),
+]
+
+MODEL = "ai21_chat/jamba-mini"
+WEATHER = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1, "maximum": 7}},
+    "required": ["city", "days"],
+}
+TOOLS = [
+    {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "The weather in a city", "parameters": WEATHER},
+    }
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def close_litellms_clients() -> Iterator[None]:
+    """litellm keeps the HTTP clients it makes in a cache for the life of the process; close them
+    when this module is done, so their sockets are not left to the interpreter's exit."""
+    yield
+    cache = litellm.in_memory_llm_clients_cache
+    for client in list(cache.cache_dict.values()):
+        if callable(close := getattr(client, "close", None)) and not inspect.iscoroutinefunction(close):
+            close()
+    cache.flush_cache()
+
+
+@pytest.fixture
+def server(emulator: BackgroundServer) -> BackgroundServer:
+    emulator.core.reset()
+    return emulator
+
+
+def ask(server: BackgroundServer, content: str, **options: Any) -> Any:
+    messages = options.pop("messages", [{"role": "user", "content": content}])
+    return litellm.completion(
+        model=MODEL, messages=messages, api_base=server.api_host, api_key="any-key", **options
+    )
+
+
+def answered(server: BackgroundServer, body: dict[str, Any]) -> dict[str, Any]:
+    """The emulator's answer to this body, asked again directly (answers are deterministic)."""
+    response = httpx.post(
+        f"{server.api_host}/chat/completions", json=body, headers={"Authorization": "Bearer k"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_a_plain_answer_is_the_emulators(server: BackgroundServer) -> None:
+    response = ask(server, "Tell me something I don't know")
+    [entry] = server.core.journal.entries()
+    assert (entry.status, entry.body["model"]) == (200, "jamba-mini")
+    whole = answered(server, entry.body)
+    assert response.choices[0].message.content == whole["choices"][0]["message"]["content"]
+    assert response.choices[0].finish_reason == whole["choices"][0]["finish_reason"]
+    assert response.usage.prompt_tokens == whole["usage"]["prompt_tokens"]
+    assert response.usage.completion_tokens == whole["usage"]["completion_tokens"]
+
+
+def test_ai21_api_base_in_the_environment_is_enough(
+    server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AI21_API_BASE", server.api_host)
+    monkeypatch.setenv("AI21_API_KEY", "any-key")
+    response = litellm.completion(model=MODEL, messages=[{"role": "user", "content": "Hello"}])
+    assert response.choices[0].message.content
+    assert [entry.status for entry in server.core.journal.entries()] == [200]
+
+
+def test_a_stream_joins_into_the_answer_with_its_usage(server: BackgroundServer) -> None:
+    chunks = list(ask(server, "Tell me a story", stream=True, stream_options={"include_usage": True}))
+    [entry] = server.core.journal.entries()
+    assert entry.body["stream"] is True
+    whole = answered(server, {**entry.body, "stream": False})
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert len(chunks) > 3
+    assert text == whole["choices"][0]["message"]["content"]
+    usage = chunks[-1].usage
+    assert (usage.prompt_tokens, usage.completion_tokens) == (
+        whole["usage"]["prompt_tokens"],
+        whole["usage"]["completion_tokens"],
+    )
+
+
+def test_a_tool_calling_round_trip(server: BackgroundServer) -> None:
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "What is the weather in Oslo?"}]
+    first = ask(server, "", messages=messages, tools=TOOLS)
+    assert first.choices[0].finish_reason == "tool_calls"
+    [call] = first.choices[0].message.tool_calls
+    arguments = json.loads(call.function.arguments)
+    jsonschema.validate(arguments, WEATHER)
+    assert call.function.name == "get_weather" and arguments["city"] == "Oslo"
+    messages += [
+        first.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "Snow, -3 degrees"},
+    ]
+    final = ask(server, "", messages=messages, tools=TOOLS)
+    assert final.choices[0].finish_reason == "stop" and final.choices[0].message.content
+    sent = server.core.journal.entries()[-1].body["messages"]
+    assert [message["role"] for message in sent] == ["user", "assistant", "tool"]
+    assert sent[1]["tool_calls"][0]["id"] == sent[2]["tool_call_id"] == call.id
+
+
+def test_json_mode_answers_a_json_object(server: BackgroundServer) -> None:
+    response = ask(
+        server,
+        'Describe a city as JSON with the keys "name" and "country"',
+        response_format={"type": "json_object"},
+    )
+    assert set(json.loads(response.choices[0].message.content)) == {"name", "country"}
+
+
+def test_a_refused_request_is_litellms_error_with_the_422(server: BackgroundServer) -> None:
+    with pytest.raises(litellm.BadRequestError) as caught:
+        ask(server, "Hello", max_tokens=5000, num_retries=0)
+    assert caught.value.status_code == 422
+    [item] = caught.value.response.json()["detail"]
+    assert (item["loc"], item["type"]) == (["body", "max_tokens"], "value_error.number.not_le")
+    assert [entry.status for entry in server.core.journal.entries()] == [422]
