@@ -119,6 +119,115 @@ unknown_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True).fi
 )
 
 
+names = st.from_regex(r"[a-z][a-z_]{0,11}", fullmatch=True)
+
+
+def _scalar() -> st.SearchStrategy[dict[str, Any]]:
+    """JSON Schemas of one value, with the keywords the argument writer knows."""
+    bounded = st.integers(-50, 50).flatmap(
+        lambda low: st.fixed_dictionaries(
+            {"type": st.just("integer"), "minimum": st.just(low)},
+            optional={"maximum": st.integers(low, low + 10)},  # tight: a value past it shows
+        )
+    )
+    return st.one_of(
+        st.fixed_dictionaries(
+            {"type": st.just("string")},
+            optional={
+                "minLength": st.integers(0, 5),
+                "maxLength": st.integers(5, 40),
+                "description": st.text(max_size=20),
+            },
+        ),
+        st.fixed_dictionaries(
+            {"type": st.just("string"), "format": st.sampled_from(["date", "date-time", "email", "uri"])}
+        ),
+        bounded,
+        st.fixed_dictionaries(
+            {"type": st.just("number")}, optional={"minimum": st.just(0.5), "exclusiveMaximum": st.just(9.5)}
+        ),
+        st.just({"type": "boolean"}),
+        st.lists(st.one_of(st.text(max_size=8), st.integers()), min_size=1, max_size=4, unique=True).map(
+            lambda values: {"enum": values}
+        ),
+        st.one_of(st.text(max_size=8), st.integers(), st.booleans()).map(lambda value: {"const": value}),
+    )
+
+
+scalar_schemas = _scalar()
+# A tool's parameters: an object schema with nested arrays, objects and anyOf (all satisfiable).
+tool_parameters = st.recursive(
+    scalar_schemas,
+    lambda inner: st.one_of(
+        st.fixed_dictionaries(
+            {"type": st.just("array"), "items": inner},
+            optional={"minItems": st.integers(0, 2), "maxItems": st.integers(2, 4)},
+        ),
+        st.dictionaries(names, inner, max_size=5).flatmap(
+            lambda properties: st.fixed_dictionaries(
+                {"type": st.just("object"), "properties": st.just(properties)},
+                optional={
+                    "required": st.lists(st.sampled_from(sorted(properties)), unique=True)
+                    if properties
+                    else st.just([])
+                },
+            )
+        ),
+        st.lists(inner, min_size=1, max_size=3).map(lambda options: {"anyOf": options}),
+    ),
+    max_leaves=8,
+).map(lambda schema: {"type": "object", "properties": {"value": schema}, "required": ["value"]})
+
+
+# --- The later API: tools, documents and JSON mode ------------------------------------------
+
+LATER_MODELS = [model.name for model in CONTRACT.catalog if "tools" in model.features]
+documents = from_schema(
+    {"type": "array", "items": {"$ref": "#/definitions/Document"}, "minItems": 1, "maxItems": 3,
+     "definitions": CLOSED["definitions"]}
+)  # fmt: skip
+
+
+@st.composite
+def tools(draw: st.DrawFn, max_size: int = 3) -> list[dict[str, Any]]:
+    """1 to `max_size` function tools with distinct names and generated parameters schemas."""
+    tool_names = draw(st.lists(names, min_size=1, max_size=max_size, unique=True))
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": draw(st.text(max_size=40)),
+                "parameters": draw(tool_parameters),
+            },
+        }
+        for name in tool_names
+    ]
+
+
+@st.composite
+def tool_requests(draw: st.DrawFn, max_tools: int = 3) -> dict[str, Any]:
+    """A request to a model with the later features: tools, and perhaps documents and a
+    response_format; the user's words sometimes name a tool, so both answers (a call, text) occur."""
+    offered = draw(tools(max_tools))
+    said = draw(unicode_text)
+    if draw(st.booleans()):
+        said += " " + draw(st.sampled_from(offered))["function"]["name"].replace("_", " ")
+    body: dict[str, Any] = {
+        "model": draw(st.sampled_from(LATER_MODELS)),
+        "messages": [{"role": "user", "content": said}],
+        "tools": offered,
+    }
+    for name, values in (
+        ("documents", documents),
+        ("response_format", st.sampled_from([{"type": "text"}, {"type": "json_object"}])),
+        ("n", st.integers(1, 2)),
+    ):
+        if draw(st.booleans()):
+            body[name] = draw(values)
+    return body
+
+
 def without_cuts(body: dict[str, Any]) -> dict[str, Any]:
     """The same request with neither `max_tokens` nor `stop`: its answers are the uncut ones."""
     return {key: value for key, value in body.items() if key not in ("max_tokens", "stop", "stream")}

@@ -13,10 +13,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from emulator.admission import tool_call_problems
+from emulator.catalog import load_catalog_document
 from emulator.config import Config
+from emulator.contract import Contract
 from emulator.server import BackgroundServer
+from tests.conformance.schemathesis_hooks import map_body
 
 KEY = "schemathesis-key"
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACT = Contract(load_catalog_document())
 
 
 def test_schemathesis_finds_nothing_against_the_served_openapi_document(tmp_path: Path) -> None:
@@ -29,16 +35,17 @@ def test_schemathesis_finds_nothing_against_the_served_openapi_document(tmp_path
             # Rules it added would answer its later requests with the errors they script
             # (a scripted 500 is no server bug); tests/integration/test_admin.py covers it.
             "--exclude-operation-id", "addRules",
-            # A tool message's tool_call_id must answer an earlier call: a rule JSON Schema cannot
-            # state, so a schema-valid request may rightly get a 422 (value_error.tool_call_id).
-            # The conformance cases cover that rule; this check is off until a generation hook
-            # keeps tool messages consistent (issue 6, left for its next step).
-            "--exclude-checks", "positive_data_acceptance",
             "--max-examples", "2000" if fuzzing else "100",
             # CI: a fixed seed and deterministic generation; fuzzing: a new seed every run.
             *([] if fuzzing else ["--seed", "2104", "--generation-deterministic"]),
         ]  # fmt: skip
-        run = subprocess.run(command, check=False, cwd=tmp_path, capture_output=True, text=True, timeout=1800)
+        # A tool message must answer an earlier call, which the schema cannot say: the hook
+        # keeps generated conversations to that rule (schemathesis_hooks.py).
+        hooks = {"SCHEMATHESIS_HOOKS": "tests.conformance.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
+        run = subprocess.run(
+            command, check=False, cwd=tmp_path, capture_output=True, text=True, timeout=1800,
+            env={**os.environ, **hooks},
+        )  # fmt: skip
     report = run.stdout + run.stderr
     assert run.returncode == 0, report
     generated = re.search(r"(\d+) generated, (\d+) passed", report)
@@ -46,3 +53,23 @@ def test_schemathesis_finds_nothing_against_the_served_openapi_document(tmp_path
     assert int(generated.group(1)) >= 50 and generated.group(1) == generated.group(2), report
     seed = re.search(r"Seed: (\d+)", report)
     print(generated.group(0), seed.group(0) if seed else "")
+
+
+def test_the_hook_makes_every_tool_message_answer_a_call_and_adds_nothing_else() -> None:
+    sent = [
+        {"role": "user", "content": "Weather?"},
+        {"role": "tool", "content": "sunny", "tool_call_id": "never-made"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "made", "type": "function",
+                                                              "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "content": "rain", "tool_call_id": "made"},
+        {"role": "tool", "content": "snow", "tool_call_id": "also-never-made"},
+    ]  # fmt: skip
+    body = {"model": "jamba-mini", "messages": sent}
+    assert tool_call_problems(sent), "the premise: two results answer no call"
+    mapped = map_body(None, body)
+    CONTRACT.validate_request(mapped)  # still valid against the schema
+    assert tool_call_problems(mapped["messages"]) == []
+    assert [m for m in mapped["messages"] if m in sent] == sent, "every message kept, in order"
+    added = [m for m in mapped["messages"] if m not in sent]
+    assert [m["tool_calls"][0]["id"] for m in added] == ["never-made", "also-never-made"]
+    assert map_body(None, {"messages": "not a list"}) == {"messages": "not a list"}

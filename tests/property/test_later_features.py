@@ -15,67 +15,13 @@ from hypothesis import strategies as st
 from emulator.contract import encode_canonical
 from emulator.structured import arguments, asked_keys, instance, json_answer
 from emulator.wordpool import load
+from tests.strategies import names, scalar_schemas, tool_parameters
 
 POOL = load()
 FORMATS = jsonschema.Draft7Validator.FORMAT_CHECKER
-names = st.from_regex(r"[a-z][a-z_]{0,11}", fullmatch=True)
 
 
-def _scalar() -> st.SearchStrategy[dict[str, Any]]:
-    bounded = st.integers(-50, 50).flatmap(
-        lambda low: st.fixed_dictionaries(
-            {"type": st.just("integer"), "minimum": st.just(low)},
-            optional={"maximum": st.integers(low, low + 10)},  # tight: a value past it shows
-        )
-    )
-    return st.one_of(
-        st.fixed_dictionaries(
-            {"type": st.just("string")},
-            optional={
-                "minLength": st.integers(0, 5),
-                "maxLength": st.integers(5, 40),
-                "description": st.text(max_size=20),
-            },
-        ),
-        st.fixed_dictionaries(
-            {"type": st.just("string"), "format": st.sampled_from(["date", "date-time", "email", "uri"])}
-        ),
-        bounded,
-        st.fixed_dictionaries(
-            {"type": st.just("number")}, optional={"minimum": st.just(0.5), "exclusiveMaximum": st.just(9.5)}
-        ),
-        st.just({"type": "boolean"}),
-        st.lists(st.one_of(st.text(max_size=8), st.integers()), min_size=1, max_size=4, unique=True).map(
-            lambda values: {"enum": values}
-        ),
-        st.one_of(st.text(max_size=8), st.integers(), st.booleans()).map(lambda value: {"const": value}),
-    )
-
-
-parameter_schemas = st.recursive(
-    _scalar(),
-    lambda inner: st.one_of(
-        st.fixed_dictionaries(
-            {"type": st.just("array"), "items": inner},
-            optional={"minItems": st.integers(0, 2), "maxItems": st.integers(2, 4)},
-        ),
-        st.dictionaries(names, inner, max_size=5).flatmap(
-            lambda properties: st.fixed_dictionaries(
-                {"type": st.just("object"), "properties": st.just(properties)},
-                optional={
-                    "required": st.lists(st.sampled_from(sorted(properties)), unique=True)
-                    if properties
-                    else st.just([])
-                },
-            )
-        ),
-        st.lists(inner, min_size=1, max_size=3).map(lambda options: {"anyOf": options}),
-    ),
-    max_leaves=8,
-).map(lambda schema: {"type": "object", "properties": {"value": schema}, "required": ["value"]})
-
-
-@given(parameter_schemas, st.integers(0, 2**32), st.text(max_size=80))
+@given(tool_parameters, st.integers(0, 2**32), st.text(max_size=80))
 def test_generated_arguments_validate_against_the_tool_schema(
     schema: dict[str, Any], seed: int, prompt: str
 ) -> None:
@@ -84,14 +30,14 @@ def test_generated_arguments_validate_against_the_tool_schema(
     jsonschema.validate(json.loads(text), schema, format_checker=FORMATS)
 
 
-@given(_scalar(), st.integers(0, 2**32))
+@given(scalar_schemas, st.integers(0, 2**32))
 def test_each_supported_keyword_is_met_by_construction(schema: dict[str, Any], seed: int) -> None:
     """One value, unchecked and not retried, already validates (`arguments` retries only for
     keywords the writer does not know, such as `pattern`)."""
     jsonschema.validate(instance(schema, random.Random(seed), POOL), schema, format_checker=FORMATS)
 
 
-@given(parameter_schemas, st.integers(0, 2**32))
+@given(tool_parameters, st.integers(0, 2**32))
 def test_generated_arguments_are_deterministic(schema: dict[str, Any], seed: int) -> None:
     parameters = encode_canonical(schema)
     assert arguments(parameters, random.Random(seed), POOL, "hi") == arguments(
