@@ -1,5 +1,5 @@
 """Scripted replies: rules read from fixture files (schemas/fixtures.schema.json) that answer
-matching requests with a given content or error instead of the generated answer.
+matching requests with a given content, tool calls or error instead of the generated answer.
 
 Rules are tried in order; the first that fits and is not used up answers. Pure: the handler
 passes the admitted request and the request headers (names lower-cased); thread-safe, since a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -57,3 +58,30 @@ async def test_flaky_upstream(make_client: Any) -> None:
     ]  # fmt: skip
     assert entries[2]["duration_ms"] >= 1500, "the slow answer"
     assert entries[5]["rule"] is None, "the sequence is used up: healthy answers are generated"
+
+
+async def test_tool_agent(make_client: Any) -> None:
+    client = await start(make_client, "tool-agent.json")
+    lookup = {
+        "type": "function",
+        "function": {
+            "name": "lookup_order",
+            "description": "Find an order",
+            "parameters": {
+                "type": "object",
+                "properties": {"order_id": {"type": "string"}},
+                "required": ["order_id"],
+            },
+        },
+    }
+    asked = {**chat("Where is my order 1234?"), "model": "jamba-mini", "tools": [lookup]}
+    _, first, _ = await post(client, asked)
+    [call] = first["choices"][0]["message"]["tool_calls"]
+    assert call["function"]["name"] == "lookup_order"
+    assert isinstance(json.loads(call["function"]["arguments"])["order_id"], str)
+    result = {"role": "tool", "tool_call_id": call["id"], "content": '{"status": "shipped"}'}
+    follow_up = {**asked, "messages": [*asked["messages"], first["choices"][0]["message"], result]}
+    _, final, _ = await post(client, follow_up)
+    assert final["choices"][0]["message"]["content"].startswith("Good news: your order has shipped")
+    entries = (await (await client.get("/_emulator/journal")).json())["entries"]
+    assert [entry["rule"] for entry in entries] == ["look the order up", "answer from the lookup"]
