@@ -15,8 +15,9 @@ of 5) for the CLI, the reference and the pytest fixture.
 
 Cases: a valid non-streaming request (the seed's example); the same with a different prompt in
 every request (no cache helps: each answer is written and tokenized afresh); an invalid one (422
-with a full `detail`); and a streaming request of 200 tokens. The reference answers every case the
-same fixed 400-byte JSON: it is the cost of aiohttp itself.
+with a full `detail`); a request offering two tools, answered with a tool call; and a streaming
+request of 200 tokens. The reference answers every case the same fixed 400-byte JSON: it is the
+cost of aiohttp itself.
 """
 
 from __future__ import annotations
@@ -60,10 +61,36 @@ def long_answer_prompt(tokens: int = 200) -> str:
     raise SystemExit(f"no prompt among 1000 has an answer of {tokens} tokens")
 
 
+WEATHER = {
+    "type": "object",
+    "required": ["city"],
+    "properties": {
+        "city": {"type": "string"},
+        "unit": {"enum": ["celsius", "fahrenheit"]},
+        "days": {"type": "integer", "minimum": 1, "maximum": 7},
+    },
+}
+EMAIL = {"type": "object", "properties": {"to": {"type": "string", "format": "email"}}}
+TOOLS = [
+    {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "The weather in a city", "parameters": WEATHER},
+    },
+    {
+        "type": "function",
+        "function": {"name": "send_email", "description": "Send an email", "parameters": EMAIL},
+    },
+]
 CASES: dict[str, dict[str, object]] = {
     "valid": SEED_EXAMPLE,  # the seed's example, byte for byte in meaning
     "valid, new prompts": SEED_EXAMPLE,  # the prompt numbered afresh in every request (LUA_NUMBERED)
     "invalid (422)": {**SEED_EXAMPLE, "temperature": 5, "top_p": 0, "max_tokens": -1},
+    # The later API's path: two tools offered, the answer calls one with arguments from its schema.
+    "tool call (jamba-mini)": {
+        "model": "jamba-mini",
+        "messages": [{"role": "user", "content": "What is the weather in Paris this weekend?"}],
+        "tools": TOOLS,
+    },
     "stream, 200 tokens": {
         **SEED_EXAMPLE,
         "messages": [{"role": "user", "content": long_answer_prompt()}],
