@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 from aiohttp.test_utils import TestClient
 
 from emulator.app import API_PATH
 from emulator.resources import FIXTURE_DIR
+from emulator.server import BackgroundServer
 
 AUTH = {"Authorization": "Bearer test-key"}
 MODEL = "jamba-instruct-preview"
@@ -40,3 +42,11 @@ def sse_payloads(raw: str) -> list[str]:
         payloads.append(line[len("data: ") :])
     assert raw.endswith("\n\n"), "stream must end with a blank line"
     return payloads
+
+
+def asked_again(server: BackgroundServer, body: dict[str, Any]) -> dict[str, Any]:
+    """The emulator's answer to this body, asked again directly: answers are deterministic, so a
+    client's result can be held against what the emulator gives for the request it journaled."""
+    response = httpx.post(f"{server.api_host}/chat/completions", json=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]

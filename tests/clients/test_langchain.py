@@ -15,13 +15,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jsonschema
 import pytest
 
 from emulator.journal import Entry
 from emulator.server import BackgroundServer
 from tests.clients import side_env
+from tests.support import asked_again
 
 pytestmark = pytest.mark.clients
 
@@ -51,15 +51,6 @@ def run(emulator: BackgroundServer) -> tuple[dict[str, Any], list[Entry]]:
     return json.loads(done.stdout), emulator.core.journal.entries()
 
 
-def answered(emulator: BackgroundServer, body: dict[str, Any]) -> dict[str, Any]:
-    """The emulator's answer to this body, asked again directly (answers are deterministic)."""
-    response = httpx.post(
-        f"{emulator.api_host}/chat/completions", json=body, headers={"Authorization": "Bearer k"}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
 def test_every_call_reached_the_emulator(run: tuple[dict[str, Any], list[Entry]]) -> None:
     _, journal = run
     assert [(entry.path, entry.status) for entry in journal] == [("/studio/v1/chat/completions", 200)] * 4 + [
@@ -75,7 +66,7 @@ def test_a_plain_answer_is_the_emulators(
     assert report["plain"]["type"] == "AIMessage"
     sent = journal[0].body
     assert sent["messages"] == [{"role": "user", "content": "Tell me something I don't know"}]
-    assert report["plain"]["content"] == answered(emulator, sent)["choices"][0]["message"]["content"]
+    assert report["plain"]["content"] == asked_again(emulator, sent)["choices"][0]["message"]["content"]
 
 
 def test_a_stream_joins_into_the_answer_with_its_usage(
@@ -84,7 +75,7 @@ def test_a_stream_joins_into_the_answer_with_its_usage(
     report, journal = run
     sent = journal[1].body
     assert sent["stream"] is True
-    whole = answered(emulator, {**sent, "stream": False})
+    whole = asked_again(emulator, {**sent, "stream": False})
     streamed = report["streamed"]
     assert streamed["chunks"] > 3
     assert streamed["content"] == whole["choices"][0]["message"]["content"]

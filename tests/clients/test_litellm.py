@@ -10,7 +10,6 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import jsonschema
 import pytest
 
@@ -20,6 +19,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import litellm
 
 from emulator.server import BackgroundServer
+from tests.support import asked_again
 
 pytestmark = [
     pytest.mark.clients,
@@ -66,20 +66,11 @@ def ask(server: BackgroundServer, content: str, **options: Any) -> Any:
     )
 
 
-def answered(server: BackgroundServer, body: dict[str, Any]) -> dict[str, Any]:
-    """The emulator's answer to this body, asked again directly (answers are deterministic)."""
-    response = httpx.post(
-        f"{server.api_host}/chat/completions", json=body, headers={"Authorization": "Bearer k"}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
 def test_a_plain_answer_is_the_emulators(server: BackgroundServer) -> None:
     response = ask(server, "Tell me something I don't know")
     [entry] = server.core.journal.entries()
     assert (entry.status, entry.body["model"]) == (200, "jamba-mini")
-    whole = answered(server, entry.body)
+    whole = asked_again(server, entry.body)
     assert response.choices[0].message.content == whole["choices"][0]["message"]["content"]
     assert response.choices[0].finish_reason == whole["choices"][0]["finish_reason"]
     assert response.usage.prompt_tokens == whole["usage"]["prompt_tokens"]
@@ -100,7 +91,7 @@ def test_a_stream_joins_into_the_answer_with_its_usage(server: BackgroundServer)
     chunks = list(ask(server, "Tell me a story", stream=True, stream_options={"include_usage": True}))
     [entry] = server.core.journal.entries()
     assert entry.body["stream"] is True
-    whole = answered(server, {**entry.body, "stream": False})
+    whole = asked_again(server, {**entry.body, "stream": False})
     text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
     assert len(chunks) > 3
     assert text == whole["choices"][0]["message"]["content"]
