@@ -4,8 +4,9 @@ parameters schema. Pure and deterministic: the same random generator gives the s
 `instance(schema, rng, ...)` writes a JSON value for the subset of JSON Schema that function
 parameters use (types, properties/required, enum/const, bounds, lengths, items, anyOf/oneOf,
 local $ref, default, common formats). The result is checked against the schema with the
-compiled validator; a schema it cannot satisfy (a `pattern`, say) gives None, and the caller
-answers in text instead of calling that tool.
+compiled validator; a schema it cannot satisfy (a `pattern`, say), or one that asks for more than
+SIZE_LIMIT (a `minLength` of a billion), gives None, and the caller answers in text instead of
+calling that tool. The limit keeps one request from costing the server unbounded memory or time.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from .wordpool import WordPool
 
 _MAX_DEPTH = 6
 _ATTEMPTS = 4
+SIZE_LIMIT = 65_536
+"""Most values and characters one set of arguments may have (real ones have tens)."""
 _QUOTED = re.compile(r"""["'`]([A-Za-z_][A-Za-z0-9_ ]{0,30})["'`]""")
 _KEYS_LISTED = re.compile(r"\b(?:keys|fields|properties)\b\s*:?\s*([A-Za-z_][\w ,]*)", re.IGNORECASE)
 _NUMERIC = ("age", "count", "year", "price", "number", "total", "amount", "quantity", "score", "id")
@@ -47,15 +50,23 @@ def arguments(parameters: str, rng: random.Random, pool: WordPool, prompt: str) 
     schema = json.loads(parameters)
     validator = compiled_schema(parameters)
     for _ in range(_ATTEMPTS):
-        value = instance(schema, rng, pool, prompt)
+        try:
+            value = instance(schema, rng, pool, prompt)
+        except TooLarge:
+            return None  # every attempt would ask as much
         if validator.is_valid(value):
             return json.dumps(value, ensure_ascii=False)
     return None
 
 
+class TooLarge(Exception):
+    """The schema asks for a value past SIZE_LIMIT."""
+
+
 def instance(schema: Mapping[str, Any], rng: random.Random, pool: WordPool, prompt: str = "") -> Any:
     """One JSON value written for `schema`, unchecked: valid by construction for the keywords
-    listed above (the tests hold it to that); `arguments` checks it and tries again."""
+    listed above (the tests hold it to that); `arguments` checks it and tries again. Raises
+    TooLarge when the schema's lengths or item counts add up past SIZE_LIMIT."""
     return _Instance(schema, rng, pool, prompt).of(schema, "", 0)
 
 
@@ -86,11 +97,19 @@ def _phrase(name: str, rng: random.Random, pool: WordPool, prompt: str) -> str:
 class _Instance:
     def __init__(self, root: Mapping[str, Any], rng: random.Random, pool: WordPool, prompt: str) -> None:
         self._root, self._rng, self._pool, self._prompt = root, rng, pool, prompt
+        self._left = SIZE_LIMIT
+
+    def _spend(self, amount: int) -> None:
+        """Take `amount` from the size budget before making that much, or raise TooLarge."""
+        if amount > self._left:
+            raise TooLarge
+        self._left -= amount
 
     def of(self, schema: Any, name: str, depth: int) -> Any:
         rng = self._rng
         if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
             return None
+        self._spend(1)
         if "$ref" in schema:
             return self.of(self._resolve(schema["$ref"]), name, depth + 1)
         if "const" in schema:
@@ -122,6 +141,7 @@ class _Instance:
             case "array":
                 low = schema.get("minItems", 1)
                 high = max(low, min(schema.get("maxItems", low + 2), low + 2))
+                self._spend(low)  # before the list is made, however many the schema asks for
                 return [
                     self.of(schema.get("items", {}), name, depth + 1) for _ in range(rng.randint(low, high))
                 ]
@@ -160,10 +180,15 @@ class _Instance:
             "uri": lambda: f"https://example.com/{rng.choice(self._pool.nouns)}",
         }.get(schema.get("format", ""), lambda: _phrase(name.lower(), rng, self._pool, self._prompt))()
         low, high = schema.get("minLength", 0), schema.get("maxLength")
+        self._spend(max(low, len(text)))  # before the text is made
         if high is not None:
             text = text[:high]
-        while len(text) < low:
-            text += " " + rng.choice(self._pool.nouns)
+        if len(text) < low:  # the text, then nouns, one space apart (joined once: linear)
+            words, length = [text], len(text)
+            while length < low:
+                words.append(rng.choice(self._pool.nouns))
+                length += 1 + len(words[-1])
+            text = " ".join(words)
         return text[:high] if high is not None else text
 
     def _resolve(self, reference: str) -> Any:

@@ -14,7 +14,7 @@ import pytest
 from emulator.app import API_PATH
 from emulator.handlers import CORE
 from emulator.server import BackgroundServer
-from tests.support import AUTH, chat
+from tests.support import AUTH, chat, post
 
 MALFORMED = {
     "empty": (b"", 422),
@@ -72,6 +72,53 @@ async def test_client_disconnecting_mid_stream_leaves_server_healthy(client: Any
         response.close()
     await asyncio.sleep(0.05)
     await assert_still_serving(client)
+
+
+HUGE_ARGUMENTS = {
+    "a billion characters": {"type": "string", "minLength": 1_000_000_000},
+    "a million items": {"type": "array", "minItems": 1_000_000, "items": {"type": "string"}},
+    "a billion items, nested": {
+        "type": "array",
+        "minItems": 1000,
+        "items": {"type": "array", "minItems": 1000, "items": {"type": "array", "minItems": 1000}},
+    },
+}
+
+
+@pytest.mark.parametrize("schema", HUGE_ARGUMENTS.values(), ids=list(HUGE_ARGUMENTS))
+async def test_a_tool_whose_arguments_would_be_huge_is_passed_over(client: Any, schema: Any) -> None:
+    """A small request must not make the server write gigabytes: the tool passes its turn and
+    the answer is text (structured.SIZE_LIMIT), at once."""
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "f",
+            "parameters": {"type": "object", "properties": {"x": schema}, "required": ["x"]},
+        },
+    }
+    body = {**chat(), "model": "jamba-mini", "tools": [tool]}
+    status, payload, _ = await asyncio.wait_for(post(client, body), timeout=10)
+    assert status == 200
+    assert payload["choices"][0]["finish_reason"] == "stop"
+    assert payload["choices"][0]["message"]["content"]
+    small = {
+        **body,
+        "tools": [
+            {
+                "type": "function",
+                "function": {
+                    "name": "f",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"x": {"type": "string", "minLength": 60_000}},
+                        "required": ["x"],
+                    },
+                },
+            }
+        ],
+    }
+    _, called, _ = await post(client, small)
+    assert called["choices"][0]["finish_reason"] == "tool_calls", "below the limit, the call is made"
 
 
 async def test_many_unknown_fields_make_a_bounded_safe_header(client: Any) -> None:
