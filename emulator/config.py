@@ -148,14 +148,16 @@ def parse_journal_size(text: str, source: str = "--journal-size") -> int:
 
 def parse_models(text: str, source: str = "JAMBA_EMULATOR_MODELS") -> tuple[str, ...]:
     """Comma-separated model names, each one of the catalog's (schemas/catalog.json)."""
-    from .catalog import load_catalog_document  # noqa: PLC0415  (config stays import-light)
+    from .catalog import Catalog, load_catalog_document  # noqa: PLC0415  (config stays import-light)
 
-    known = [entry["name"] for entry in load_catalog_document()["models"]]
+    catalog = Catalog.from_document(load_catalog_document())
     names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
-    unknown = [name for name in names if name not in known]
-    if unknown or not names:
-        shown = repr(unknown[0]) if unknown else "nothing"
-        raise ConfigError(f"{source}: unknown model {shown}; the catalog has: {', '.join(known)}")
+    if not names:
+        raise ConfigError(f"{source}: no model named; the catalog has: {', '.join(catalog.names)}")
+    try:
+        catalog.only(names)  # the one check of the names (Contract makes it too, for Config(models=...))
+    except ValueError as error:
+        raise ConfigError(f"{source}: {error}") from None
     return names
 
 

@@ -38,6 +38,7 @@ def test_every_option_from_the_environment() -> None:
             "JAMBA_EMULATOR_FAULT_RATE": "0.25",
             "JAMBA_EMULATOR_FAULTS": "408, stall",
             "JAMBA_EMULATOR_RATE_LIMIT": "2/s,60/min",
+            "JAMBA_EMULATOR_MODELS": "jamba-mini, jamba-large,jamba-mini",
         }
     )
     assert config == Config(
@@ -55,6 +56,7 @@ def test_every_option_from_the_environment() -> None:
         fault_rate=0.25,
         faults=("408", "stall"),
         rate_limit=((2, 1.0), (60, 60.0)),
+        models=("jamba-mini", "jamba-large"),
     )
 
 
@@ -78,6 +80,12 @@ def test_every_option_from_the_environment() -> None:
         ("JAMBA_EMULATOR_FAULTS", "explode", "nor one of drop_before_response, drop_mid_stream"),
         ("JAMBA_EMULATOR_RATE_LIMIT", "2 per second", "windows such as 2/s,60/min"),
         ("JAMBA_EMULATOR_RATE_LIMIT", "0/s", "windows such as"),
+        (
+            "JAMBA_EMULATOR_MODELS",
+            "jamba-mini,jamba-huge",
+            "JAMBA_EMULATOR_MODELS: unknown model 'jamba-huge'; the catalog has: jamba-instruct-preview, ",
+        ),
+        ("JAMBA_EMULATOR_MODELS", " , ", "no model named; the catalog has: jamba-instruct-preview"),
     ],
 )
 def test_bad_values_name_the_variable_and_the_value(variable: str, value: str, message: str) -> None:
