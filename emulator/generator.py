@@ -121,9 +121,13 @@ class Generator:
                 return None
             arguments = structured_arguments(tool.parameters, random.Random(seed), self._pool, last.content)
             if arguments is not None:
-                tokens = tuple(self._tokenizer.tokenize(tool.name + arguments))
-                return Choice(index, tokens, "tool_calls", (ToolCall(tool.name, arguments),))
+                return self._calling(index, (ToolCall(tool.name, arguments),))
         return None
+
+    def _calling(self, index: int, calls: tuple[ToolCall, ...]) -> Choice:
+        """A choice that makes these calls; its tokens count each call's name and arguments."""
+        tokens = self._tokenizer.tokenize("".join(call.name + call.arguments for call in calls))
+        return Choice(index, tuple(tokens), "tool_calls", calls)
 
     def _seed_of(self, request: ChatRequest, index: int) -> int:
         meaning = _meaning(request, index)
@@ -159,8 +163,7 @@ class Generator:
                 ToolCall(name, self._arguments_for(request, name, seed) if arguments is None else arguments)
                 for name, arguments in calls
             )
-            tokens = tuple(self._tokenizer.tokenize("".join(call.name + call.arguments for call in made)))
-            choices.append(Choice(index, tokens, "tool_calls", made))
+            choices.append(self._calling(index, made))
         return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
 
     def _arguments_for(self, request: ChatRequest, name: str, seed: int) -> str:
