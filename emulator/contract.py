@@ -185,23 +185,25 @@ def compiled_schema(text: str) -> jsonschema_rs.Draft7Validator:
 def request_schema_for(base: Mapping[str, Any], catalog: Catalog, *, strict: bool) -> dict[str, Any]:
     """The request schema with each catalog model's max_tokens cap, and strict mode's closure."""
     schema = copy.deepcopy(dict(base))
-    schema["allOf"] = [*schema.get("allOf", []), *_model_clauses(catalog)]
+    roles = schema["definitions"]["ChatMessage"]["properties"]["role"]["enum"]
+    seed_roles = [role for role in roles if role != "tool"]  # a model without tools has these only
+    schema["allOf"] = [*schema.get("allOf", []), *_model_clauses(catalog, seed_roles)]
     if strict:
         schema["additionalProperties"] = False
         schema["definitions"]["ChatMessage"]["additionalProperties"] = False
     return schema
 
 
-def _model_clauses(catalog: Catalog) -> list[dict[str, Any]]:
+def _model_clauses(catalog: Catalog, seed_roles: list[str]) -> list[dict[str, Any]]:
     """One clause per group of models with the same max_tokens cap and features (a clause per
     model made validation ~1 µs slower with nine models; bench/)."""
     groups: dict[tuple[int, frozenset[str]], list[ModelSpec]] = {}
     for model in catalog:
         groups.setdefault((model.max_tokens_maximum, model.features), []).append(model)
-    return [_model_clause(models, catalog) for models in groups.values()]
+    return [_model_clause(models, catalog, seed_roles) for models in groups.values()]
 
 
-def _model_clause(models: list[ModelSpec], catalog: Catalog) -> dict[str, Any]:
+def _model_clause(models: list[ModelSpec], catalog: Catalog, seed_roles: list[str]) -> dict[str, Any]:
     """What a request to these models may hold beyond the base schema: their max_tokens cap, and
     none of the FEATURES they lack (each a 422 that names them and the models that have it)."""
     first, names = models[0], [model.name for model in models]
@@ -220,7 +222,7 @@ def _model_clause(models: list[ModelSpec], catalog: Catalog) -> dict[str, Any]:
             properties["messages"] = {
                 "items": {
                     "properties": {
-                        "role": {"enum": ["user", "assistant", "system"], "x-errors": {"enum": unsupported}},
+                        "role": {"enum": seed_roles, "x-errors": {"enum": unsupported}},
                         "tool_calls": {"type": "null", "x-errors": {"type": unsupported}},
                         "tool_call_id": {"not": {}, "x-errors": {"not": unsupported}},
                     }
