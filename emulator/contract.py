@@ -173,13 +173,24 @@ def encode_canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-@lru_cache(maxsize=256)
+COMPILED_CACHE, CACHED_SCHEMA_SIZE = 256, 4096
+
+
 def compiled_schema(text: str) -> jsonschema_rs.Draft7Validator:
-    """A tool's parameters schema (canonical JSON), compiled; ValueError if it is not one."""
+    """A tool's parameters schema (canonical JSON), compiled; ValueError if it is not one. A
+    test suite sends the same tools again and again, so the last COMPILED_CACHE are kept; only
+    those up to CACHED_SCHEMA_SIZE characters, so that the cache never holds a long text."""
+    return _compiled_cached(text) if len(text) <= CACHED_SCHEMA_SIZE else _compile(text)
+
+
+def _compile(text: str) -> jsonschema_rs.Draft7Validator:
     try:
         return jsonschema_rs.Draft7Validator(json.loads(text))
     except (jsonschema_rs.ValidationError, TypeError) as error:
         raise ValueError(str(error).splitlines()[0]) from None
+
+
+_compiled_cached = lru_cache(maxsize=COMPILED_CACHE)(_compile)
 
 
 def request_schema_for(base: Mapping[str, Any], catalog: Catalog, *, strict: bool) -> dict[str, Any]:

@@ -10,7 +10,14 @@ import jsonschema
 import pytest
 
 from emulator.catalog import load_catalog_document
-from emulator.contract import SCHEMA_FILES, Contract, SchemaFileError
+from emulator.contract import (
+    SCHEMA_FILES,
+    Contract,
+    SchemaFileError,
+    _compiled_cached,
+    compiled_schema,
+    encode_canonical,
+)
 from emulator.errors import ErrorItem, ValidationFailed, render
 from emulator.openapi import bundle, load_document
 from emulator.resources import SCHEMA_DIR
@@ -106,3 +113,13 @@ def test_served_openapi_request_schema_names_the_catalog_models() -> None:
     served = bundle(load_document(), CONTRACT.published_schemas())
     model = served["components"]["schemas"]["ChatRequest"]["properties"]["model"]
     assert model["enum"] == [spec.name for spec in CONTRACT.catalog]
+
+
+def test_a_long_parameters_schema_is_compiled_but_not_kept() -> None:
+    short = encode_canonical({"type": "object", "description": "short"})
+    long = encode_canonical({"type": "object", "description": "word " * 2000})
+    assert compiled_schema(long).is_valid({}) and not compiled_schema(long).is_valid([])
+    held = _compiled_cached.cache_info().currsize
+    compiled_schema(long)
+    assert _compiled_cached.cache_info().currsize == held, "a long schema is not a cache key"
+    assert compiled_schema(short) is compiled_schema(short), "a short one is kept"

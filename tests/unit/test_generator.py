@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from emulator.chat import ChatRequest, Message
+from emulator.chat import ChatRequest, Message, Tool
 from emulator.generator import Generator, seed_for
 from emulator.tokenizer import ApproximateTokenizer
 from emulator.wordpool import load
@@ -114,6 +114,21 @@ def test_cached_answers_are_the_answers_and_long_conversations_are_not_held() ->
     held = GENERATOR._short_seed.cache_info().currsize
     GENERATOR.complete(request(long + "more"))
     assert GENERATOR._short_seed.cache_info().currsize == held, "a long conversation is not a cache key"
+
+
+def test_long_documents_or_tools_keep_a_request_out_of_the_completion_cache() -> None:
+    long = "word " * 2000  # past Generator.SHORT characters
+    bulky = [
+        request(documents=(long,)),
+        request(tools=(Tool("f", long, "{}"),)),
+        request(tools=(Tool("f", "", '{"description": "' + long + '"}'),)),
+    ]
+    held = GENERATOR._short_completion.cache_info().currsize
+    for asked in bulky:
+        assert GENERATOR.complete(asked) == GENERATOR.complete(asked)
+    assert GENERATOR._short_completion.cache_info().currsize == held, "no request holding a long text is kept"
+    GENERATOR.complete(request(documents=("short",)))
+    assert GENERATOR._short_completion.cache_info().currsize == held + 1, "a short one is"
 
 
 def test_counts_of_long_texts_are_kept_by_digest_and_bounded() -> None:
