@@ -82,7 +82,10 @@ class Generator:
         return self._written(self._seed_of(request, index))[0]
 
     def complete(self, request: ChatRequest) -> Completion:
-        if _held_size(request) <= self.SHORT:
+        size = sum(len(message.content) for message in request.messages)
+        if request.tools or request.documents:
+            size += _extra_size(request)
+        if size <= self.SHORT:  # the cache never holds a long text
             return self._short_completion(request)
         return self._complete(request)
 
@@ -190,13 +193,10 @@ class Generator:
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
-def _held_size(request: ChatRequest) -> int:
-    """Characters a cache keyed by the request would hold: messages, documents and tools."""
-    size = sum(len(message.content) for message in request.messages)
-    if request.tools or request.documents:
-        size += sum(map(len, request.documents))
-        size += sum(len(tool.name) + len(tool.description) + len(tool.parameters) for tool in request.tools)
-    return size
+def _extra_size(request: ChatRequest) -> int:
+    """Characters of a request's documents and tools (which a cache keyed by it would hold)."""
+    tools = sum(len(tool.name) + len(tool.description) + len(tool.parameters) for tool in request.tools)
+    return sum(map(len, request.documents)) + tools
 
 
 def _tool_words(name: str, description: str) -> set[str]:
