@@ -8,17 +8,23 @@ service), the context window (needs the tokenizer), and strict mode's role order
 from __future__ import annotations
 
 import json
+import math
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import orjson
 
+from .budget import Budget
 from .catalog import ModelSpec
 from .chat import ChatRequest, Message, Tool
-from .contract import Contract, compiled_schema, encode_canonical
+from .contract import Contract, encode_canonical
 from .errors import ErrorItem, UnsupportedModel, ValidationFailed
+from .readable import needs_reading
 from .tokenizer import ChatTemplate, Tokenizer
+from .toolschema import RefusedReference, compiled_schema
+from .violations import Found
 
 _JSONDECODE = "value_error.jsondecode"
 _ROLE_ORDER_MSG = (
@@ -33,9 +39,21 @@ class Admitted(NamedTuple):
     request: ChatRequest
     ignored_fields: tuple[str, ...]
     warnings: tuple[str, ...]
+    """The first WARNINGS_KEPT of them; `more_warnings` counts the rest."""
+    more_warnings: int = 0
 
 
-def decode_body(raw: bytes) -> Any:
+WARNINGS_KEPT = 20
+
+
+class Decoded(NamedTuple):
+    body: Any
+    readable: bool
+    """Whether the schema validator can take the body as it is: no lone surrogate, no infinity
+    (orjson refuses both, so only a body Python's json read can hold them)."""
+
+
+def decode(raw: bytes) -> Decoded:
     """Parse a body as strict JSON (UTF-8, no NaN/Infinity) or raise a jsondecode error.
 
     orjson parses (about 5x faster) whenever it gives exactly what Python's json gives: not when
@@ -44,11 +62,23 @@ def decode_body(raw: bytes) -> Any:
     """
     if _LONG_NUMBER not in raw.translate(_DIGITS_AS_ZERO):
         try:
-            return orjson.loads(raw)
+            return Decoded(orjson.loads(raw), True)
         except orjson.JSONDecodeError:
             pass
-    return decode_body_reference(raw)
+    body = decode_body_reference(raw)
+    suspect = _SURROGATE_ESCAPE.search(raw) or _HUGE_NUMBER.search(raw)  # else none can be there
+    return Decoded(body, not (suspect and needs_reading(body)))
 
+
+def decode_body(raw: bytes) -> Any:
+    """The parsed body (see `decode`)."""
+    return decode(raw).body
+
+
+# What a lone surrogate or an infinity needs in the text: an escape \\uD800-\\uDFFF; an exponent of
+# three digits or a run of 309 digits (1e308 is the largest double).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_HUGE_NUMBER = re.compile(rb"[eE]\+?0*[1-9][0-9]{2}|[0-9]{309}")
 
 # A run of 19 ASCII digits, found as 19 zeros once every digit reads 0 and every other byte a
 # space: about 5x faster than the regular expression \d{19} (bench/, issue 5).
@@ -63,7 +93,7 @@ def decode_body_reference(raw: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise _decode_error(error.start, f"invalid UTF-8 at byte {error.start}: {error.reason}") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_integer)
     except json.JSONDecodeError as error:
         raise _decode_error(error.pos, str(error)) from None
     except _NonStandardConstant as error:
@@ -71,6 +101,17 @@ def decode_body_reference(raw: bytes) -> Any:
         raise _decode_error(position, f"{error.name} is not valid JSON: (char {position})") from None
     except RecursionError:
         raise _decode_error(0, "JSON nested too deeply") from None
+
+
+def _integer(digits: str) -> int | float:
+    """An integer literal; one past Python's 4,300-digit limit is infinite (and so "too large"
+    wherever a bound applies), as a float literal past the double range is (1e400)."""
+    if len(digits.lstrip("-")) <= _INT_DIGITS:
+        return int(digits)
+    return -math.inf if digits.startswith("-") else math.inf
+
+
+_INT_DIGITS = min(4300, sys.get_int_max_str_digits() or 4300)
 
 
 class _NonStandardConstant(ValueError):
@@ -109,62 +150,69 @@ class Admission:
         self._tokenizer = tokenizer
         self._template = template or ChatTemplate()
 
-    def admit(self, body: Any) -> Admitted:
-        self._contract.validate_request(body)
+    def admit(self, body: Any, budget: Budget | None = None, *, readable: bool | None = None) -> Admitted:
+        """`body` admitted, or the 422 it gets; `readable` as `decode` found it (None: look)."""
+        budget = budget or Budget()
+        self._contract.validate_request(body, budget, readable=readable)
         model = self._contract.catalog.get(body["model"])
         if model is None:
             raise UnsupportedModel(body["model"])
+        window = budget.prompt_tokens = model.context_window
         sent = body["messages"]
         counted = tuple(
             Message(m["role"], _called(m) if m.get("tool_calls") else m["content"])
             for m in sent
             if m.get("content") or m["role"] != "system"
         )
-        prompt_tokens = self._template.prompt_tokens(counted, self._tokenizer)
+        # Counting stops past the window: a prompt of 8 MiB costs no more than one of the window.
+        prompt_tokens = self._template.prompt_tokens(counted, self._tokenizer, window)
         tools: tuple[Tool, ...] = ()
         documents: tuple[str, ...] = ()
         problems: list[ErrorItem] = []
         if body.get("tools") or body.get("documents") or any(m["role"] == "tool" for m in sent):
-            tools, documents, problems = self._extensions(body)  # the later API's fields
-            prompt_tokens += self._template.extra_tokens(
-                [*documents, *(f"{t.name} {t.description} {t.parameters}" for t in tools)], self._tokenizer
-            )
+            tools, documents, problems = self._extensions(body, budget)  # the later API's fields
+            texts = [*documents, *(f"{t.name} {t.description} {t.parameters}" for t in tools)]
+            prompt_tokens += self._template.extra_tokens(texts, self._tokenizer, window - prompt_tokens)
         role_problems = role_order_problems(sent)
         if self._contract.strict:
             problems += role_problems
-        if prompt_tokens > model.context_window:
+        budget.tokens = prompt_tokens
+        if prompt_tokens > window:
             problems.append(_context_window_error(prompt_tokens, model))
         if problems:
-            raise ValidationFailed(problems)
+            raise ValidationFailed(_capped(problems, budget).answered())
         request = self._normalise(body, model, counted, prompt_tokens)
         if tools or documents or body.get("response_format"):
             response_format = body.get("response_format") or {}
             request = request._replace(
                 tools=tools, documents=documents, json_mode=response_format.get("type") == "json_object"
             )
+        warnings = (
+            tuple(f"{'.'.join(map(str, p.loc[1:]))}: {p.msg}" for p in role_problems[:WARNINGS_KEPT])
+            if role_problems
+            else ()
+        )
         return Admitted(
             request,
             self._contract.unknown_fields(body),
-            tuple(f"{'.'.join(map(str, p.loc[1:]))}: {p.msg}" for p in role_problems)
-            if role_problems
-            else (),
+            warnings,
+            max(0, len(role_problems) - WARNINGS_KEPT),
         )
 
     def _extensions(
-        self, body: Mapping[str, Any]
+        self, body: Mapping[str, Any], budget: Budget
     ) -> tuple[tuple[Tool, ...], tuple[str, ...], list[ErrorItem]]:
         """The tools and documents of a request, and the phase-two problems with them: a tool
-        whose parameters are not a JSON Schema, a tool message answering no earlier call."""
+        whose parameters are not a JSON Schema (or refer outside themselves, or are more than the
+        budget compiles), a tool message answering no earlier call."""
         problems: list[ErrorItem] = []
         tools: list[Tool] = []
         for index, tool in enumerate(body.get("tools") or ()):
             function = tool["function"]
             parameters = encode_canonical(function.get("parameters") or {})
-            try:
-                compiled_schema(parameters)
-            except ValueError as error:
-                loc = ("body", "tools", index, "function", "parameters")
-                problems.append(ErrorItem(loc, f"not a valid JSON Schema: {error}", "value_error.jsonschema"))
+            problem = _schema_problem(parameters, budget)
+            if problem is not None:
+                problems.append(ErrorItem(("body", "tools", index, "function", "parameters"), *problem))
                 continue
             tools.append(Tool(function["name"], function.get("description") or "", parameters))
         documents = tuple(
@@ -250,9 +298,37 @@ def _called(message: Mapping[str, Any]) -> str:
 
 
 def _context_window_error(prompt_tokens: int, model: ModelSpec) -> ErrorItem:
-    return ErrorItem(
+    return ErrorItem(  # "at least": counting stops once past the window
         ("body", "messages"),
-        f"the prompt is {prompt_tokens} tokens, more than {model.name}'s context window "
+        f"the prompt has at least {prompt_tokens} tokens, more than {model.name}'s context window "
         f"of {model.context_window} tokens",
         "value_error.context_window",
     )
+
+
+def _schema_problem(parameters: str, budget: Budget) -> tuple[str, str] | None:
+    """(msg, type) when a tool's parameters cannot be used: not compiled past the budget, a
+    reference outside the schema (refused before anything is read), not a JSON Schema."""
+    if not budget.compile(len(parameters)):
+        return (
+            f"not read: the tools' parameters schemas of one request may hold {budget.schema_characters} "
+            "characters in all",
+            "value_error.jsonschema",
+        )
+    try:
+        compiled_schema(parameters)
+    except RefusedReference as error:
+        return (
+            f"the schema refers outside itself ({error}); only local references (#/...) are followed",
+            "value_error.schema_ref",
+        )
+    except ValueError as error:
+        return f"not a valid JSON Schema: {error}", "value_error.jsonschema"
+    return None
+
+
+def _capped(problems: list[ErrorItem], budget: Budget) -> Found:
+    """Phase two's problems, listed up to the same cap as the schema's."""
+    budget.errors += len(problems)
+    listed = list(dict.fromkeys(problems))
+    return Found(listed[: budget.errors_listed], max(0, len(listed) - budget.errors_listed), True)

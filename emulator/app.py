@@ -48,14 +48,14 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
             ("POST", API_PATH, handlers.create_chat_completion),
             ("GET", "/openapi.json", handlers.openapi_document),
         ],
-        lambda handler: journaled(handler, core.journal),
+        lambda handler: journaled(handler, core.journal, config.request_timeout),
     )
     admin = web.Application()
     add_routes(admin.router, ADMIN_ROUTES, guarded)
     admin.router.add_route("*", "/{anything:.*}", guarded(not_found))
     app.add_subapp(ADMIN_PREFIX, admin)
     # After the admin API's prefix: every other path.
-    app.router.add_route("*", "/{anything:.*}", journaled(not_found, core.journal))
+    app.router.add_route("*", "/{anything:.*}", journaled(not_found, core.journal, config.request_timeout))
     return app
 
 
@@ -63,7 +63,20 @@ async def _stopping(app: web.Application) -> None:
     app[STOPPING].set()
 
 
-def journaled(handler: Handler, journal: Journal) -> Handler:
+async def _unread_body(request: web.Request, response: web.StreamResponse, timeout: float) -> bytes:
+    """The body the handler did not read (e.g. a 401's), for the journal: read within `timeout`,
+    else the connection closes rather than wait."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await request.read()
+    except (web.HTTPException, ConnectionError):
+        return b""
+    except TimeoutError:
+        response.force_close()
+        return b""
+
+
+def journaled(handler: Handler, journal: Journal, timeout: float) -> Handler:
     """The handler, its errors answered as the real service's JSON (`answered`), and the request
     recorded in the journal with the status it was answered (see exchange.py)."""
 
@@ -78,11 +91,8 @@ def journaled(handler: Handler, journal: Journal) -> Handler:
             raise
         if not exchange.recorded:  # a stream records itself before its last event goes out
             body = exchange.raw_body
-            if body is None and request.can_read_body and response.status != 413:
-                try:  # not read by the handler (e.g. a 401): the journal still shows what was sent
-                    body = await request.read()
-                except (web.HTTPException, ConnectionError):
-                    body = b""
+            if body is None and request.can_read_body and response.keep_alive is not False:
+                body = await _unread_body(request, response, timeout)
             exchange.record(response.status, body)
         return response
 
@@ -146,6 +156,9 @@ async def answered(request: web.Request, handler: Handler) -> web.StreamResponse
 
 def error_response(error: EmulatorError) -> web.Response:
     status, body = render(error)
-    return web.Response(
+    response = web.Response(
         status=status, body=encode_json(body), content_type="application/json", headers=error.headers()
     )
+    if error.close_connection:
+        response.force_close()
+    return response

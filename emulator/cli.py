@@ -20,10 +20,13 @@ from .config import (
     parse_faults,
     parse_journal_size,
     parse_log_level,
+    parse_max_connections,
+    parse_max_errors,
     parse_models,
     parse_port,
     parse_rate,
     parse_rate_limit,
+    parse_seconds,
     parse_seed,
     parse_size,
     parse_unmatched,
@@ -193,6 +196,50 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--max-errors",
+        type=_arg(parse_max_errors, "--max-errors"),
+        default=defaults.max_errors,
+        metavar="N",
+        help="validation errors a 422 lists at most; a last item counts the rest (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--keepalive-timeout",
+        type=_arg(parse_seconds, "--keepalive-timeout"),
+        default=defaults.keepalive_timeout,
+        metavar="SECONDS",
+        help="close a keep-alive connection idle this long (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=_arg(parse_seconds, "--request-timeout"),
+        default=defaults.request_timeout,
+        metavar="SECONDS",
+        help=(
+            "time a request's head may take once begun, and its body once the head is in; past it "
+            "408 and the connection closes (default: %(default)g)"
+        ),
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_arg(parse_max_connections, "--max-connections"),
+        default=defaults.max_connections,
+        metavar="N",
+        help=(
+            "open connections at most; at the cap the connection that has waited longest for a "
+            "request head is closed, so slow clients cannot shut out others (default: %(default)s)"
+        ),
+    )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=_arg(parse_seconds, "--shutdown-timeout"),
+        default=defaults.shutdown_timeout,
+        metavar="SECONDS",
+        help=(
+            "on Ctrl+C or SIGTERM, time given to answers in progress; paced and stalled streams end "
+            "at once (default: %(default)g)"
+        ),
+    )
+    parser.add_argument(
         "--log-level",
         type=_arg(parse_log_level, "--log-level"),
         default=defaults.log_level,
@@ -232,6 +279,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults=args.faults,
         rate_limit=args.rate_limit,
         workers=args.workers,
+        max_errors=args.max_errors,
+        keepalive_timeout=args.keepalive_timeout,
+        request_timeout=args.request_timeout,
+        max_connections=args.max_connections,
+        shutdown_timeout=args.shutdown_timeout,
     )
     logging.basicConfig(
         level=config.log_level.upper(),

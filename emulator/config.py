@@ -62,6 +62,16 @@ class Config:
     """Emulated rate limit per API key: (requests, per seconds) windows; none by default."""
     models: tuple[str, ...] = ()
     """The catalog's models the server accepts (others get the unsupported-model 422); empty: all."""
+    max_errors: int = 1000
+    """The most validation errors a 422 lists; one more item counts the rest."""
+    keepalive_timeout: float = 75.0
+    """Seconds an idle keep-alive connection stays open."""
+    request_timeout: float = 15.0
+    """Seconds a request's head may take to arrive once begun, and its body once the head is in."""
+    max_connections: int = 1000
+    """Open connections at most; at the cap, the one waiting longest for a request head is closed."""
+    shutdown_timeout: float = 3.0
+    """Seconds the server waits for answers in progress (streams included) when it stops."""
 
     @property
     def loopback(self) -> bool:
@@ -176,6 +186,30 @@ def parse_workers(text: str, source: str = "--workers") -> int:
     return workers
 
 
+def parse_max_errors(text: str, source: str = "--max-errors") -> int:
+    count = _parse_int(text, source)
+    if count < 1:
+        raise ConfigError(f"{source} must be 1 or more (validation errors a 422 lists), got {text!r}")
+    return count
+
+
+def parse_max_connections(text: str, source: str = "--max-connections") -> int:
+    count = _parse_int(text, source)
+    if count < 1:
+        raise ConfigError(f"{source} must be 1 or more (open connections at most), got {text!r}")
+    return count
+
+
+def parse_seconds(text: str, source: str) -> float:
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 86_400:
+        raise ConfigError(f"{source} must be a number of seconds above 0 (e.g. 15 or 0.5), got {text!r}")
+    return seconds
+
+
 def parse_unmatched(text: str, source: str = "--unmatched") -> str:
     return _parse_one_of(text, source, UNMATCHED_MODES)
 
@@ -252,4 +286,9 @@ PARSERS = {
     "rate_limit": parse_rate_limit,
     "workers": parse_workers,
     "models": parse_models,
+    "max_errors": parse_max_errors,
+    "keepalive_timeout": parse_seconds,
+    "request_timeout": parse_seconds,
+    "max_connections": parse_max_connections,
+    "shutdown_timeout": parse_seconds,
 }

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import copy
 import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from functools import cached_property, lru_cache
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
 if TYPE_CHECKING:
     from jsonschema import Draft7Validator
-    from jsonschema.exceptions import ValidationError
     from referencing import Registry
 
+from .budget import Budget
 from .catalog import FEATURES, Catalog, ModelSpec
-from .errors import ErrorItem, Loc, ValidationFailed
+from .errors import ErrorItem, ValidationFailed
+from .readable import needs_reading
+from .readable import readable as validator_readable
 from .resources import SCHEMA_DIR, load_json
+from .violations import Searcher, reference_items
 
 SCHEMA_FILES = (
     "chat-request.schema.json",
@@ -33,25 +35,6 @@ SCHEMA_FILES = (
     "catalog.schema.json",
     "fixtures.schema.json",
 )
-
-_TYPE_ERRORS = {
-    "integer": ("value is not a valid integer", "type_error.integer"),
-    "number": ("value is not a valid float", "type_error.float"),
-    "string": ("str type expected", "type_error.str"),
-    "boolean": ("value could not be parsed to a boolean", "type_error.bool"),
-    "array": ("value is not a valid list", "type_error.list"),
-    "object": ("value is not a valid dict", "type_error.dict"),
-}
-_BOUND_ERRORS = {
-    "minimum": ("ensure this value is greater than or equal to {}", "value_error.number.not_ge"),
-    "maximum": ("ensure this value is less than or equal to {}", "value_error.number.not_le"),
-    "exclusiveMinimum": ("ensure this value is greater than {}", "value_error.number.not_gt"),
-    "exclusiveMaximum": ("ensure this value is less than {}", "value_error.number.not_lt"),
-    "minLength": ("ensure this value has at least {} characters", "value_error.any_str.min_length"),
-    "maxLength": ("ensure this value has at most {} characters", "value_error.any_str.max_length"),
-    "minItems": ("ensure this value has at least {} items", "value_error.list.min_items"),
-    "maxItems": ("ensure this value has at most {} items", "value_error.list.max_items"),
-}
 
 
 class SchemaFileError(RuntimeError):
@@ -78,6 +61,7 @@ class Contract:
         # here), which also locates each violation. `jsonschema` remains the reference and reads
         # fixture files; it is imported when first needed, which keeps it out of the start-up.
         self._fast = jsonschema_rs.Draft7Validator(self.request_schema)
+        self._searcher = Searcher(self._fast, self.request_schema)
         self._validators: dict[str, Draft7Validator] = {}
         properties = self.request_schema["properties"]
         self.request_fields = tuple(properties)
@@ -88,20 +72,29 @@ class Contract:
         self._known_message_fields = frozenset(self.message_fields)
         self.defaults = {name: spec["default"] for name, spec in properties.items() if "default" in spec}
 
-    def validate_request(self, body: Any) -> None:
-        """Raise ValidationFailed listing every schema violation of `body` (phase one)."""
+    def validate_request(
+        self, body: Any, budget: Budget | None = None, *, readable: bool | None = None
+    ) -> None:
+        """Raise ValidationFailed listing the schema violations of `body` (phase one): every one
+        up to the budget's `errors_listed`, then an item counting the rest (violations.py).
+        `readable`: whether the body holds no lone surrogate or infinity (None: look)."""
+        if readable is None:
+            readable = not needs_reading(body)
+        if not readable:  # jsonschema-rs cannot take a lone surrogate, and reads inf (1e400) as null
+            body = validator_readable(body)
         if self._fast.is_valid(body):
             return
-        if _has_infinity(body):  # jsonschema-rs reads inf (1e400 in JSON) as null: ask jsonschema
-            items = self.reference_errors(body)
-        else:
-            items = fast_error_items(self._fast.iter_errors(body), self.request_schema, body)
-        raise ValidationFailed(sorted(items, key=self._field_order))
+        budget = budget or Budget()
+        found = self._searcher.search(body, listed=budget.errors_listed, found_at_most=budget.errors_found)
+        budget.errors += len(found.items) + found.more
+        raise ValidationFailed(found.answered(order=self._field_order))
 
     def reference_errors(self, body: Any) -> list[ErrorItem]:
-        """The violations as the `jsonschema` library finds them: the slow path's reference,
-        which the tests hold the fast path to."""
-        return error_items(self._request.iter_errors(body))
+        """The violations as the `jsonschema` library finds them, all of them, sorted: the
+        reference the tests hold the fast path to (not bounded: for tests only)."""
+        return sorted(
+            reference_items(self._request.iter_errors(validator_readable(body))), key=self._field_order
+        )
 
     @cached_property
     def _registry(self) -> Registry[Any]:
@@ -173,26 +166,6 @@ def encode_canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-COMPILED_CACHE, CACHED_SCHEMA_SIZE = 256, 4096
-
-
-def compiled_schema(text: str) -> jsonschema_rs.Draft7Validator:
-    """A tool's parameters schema (canonical JSON), compiled; ValueError if it is not one. A
-    test suite sends the same tools again and again, so the last COMPILED_CACHE are kept; only
-    those up to CACHED_SCHEMA_SIZE characters, so that the cache never holds a long text."""
-    return _compiled_cached(text) if len(text) <= CACHED_SCHEMA_SIZE else _compile(text)
-
-
-def _compile(text: str) -> jsonschema_rs.Draft7Validator:
-    try:
-        return jsonschema_rs.Draft7Validator(json.loads(text))
-    except (jsonschema_rs.ValidationError, TypeError) as error:
-        raise ValueError(str(error).splitlines()[0]) from None
-
-
-_compiled_cached = lru_cache(maxsize=COMPILED_CACHE)(_compile)
-
-
 def request_schema_for(base: Mapping[str, Any], catalog: Catalog, *, strict: bool) -> dict[str, Any]:
     """The request schema with each catalog model's max_tokens cap, and strict mode's closure."""
     schema = copy.deepcopy(dict(base))
@@ -245,116 +218,6 @@ def _model_clause(models: list[ModelSpec], catalog: Catalog, seed_roles: list[st
         "if": {"properties": {"model": model}, "required": ["model"]},
         "then": {"properties": properties},
     }
-
-
-def error_items(errors: Iterable[ValidationError]) -> list[ErrorItem]:
-    """Translate jsonschema errors into pydantic-v1 style items, one per problem."""
-    items: list[ErrorItem] = []
-    for error in errors:
-        for item in _items_for(error):
-            if item not in items:
-                items.append(item)
-    return items
-
-
-def fast_error_items(errors: Iterable[Any], schema: Mapping[str, Any], body: Any) -> list[ErrorItem]:
-    """The same items from jsonschema-rs errors: each names where the failing keyword sits in the
-    schema (`schema_path`) and where the value sits in the body (`instance_path`)."""
-    items: list[ErrorItem] = []
-    for error in errors:
-        where: Sequence[Any] = error.schema_path
-        subschema = _at(schema, where[:-1])
-        keyword = str(where[-1])
-        for item in _items(
-            ("body", *error.instance_path),
-            keyword,
-            subschema[keyword],
-            _at(body, error.instance_path),
-            subschema,
-            message=error.message,
-        ):
-            if item not in items:
-                items.append(item)
-    return items
-
-
-def _at(document: Any, path: Iterable[Any]) -> Any:
-    for part in path:
-        document = document[part]
-    return document
-
-
-def _has_infinity(body: Any) -> bool:
-    """Whether an infinite float (a literal like 1e400) is anywhere in the body."""
-    pending = [body]
-    while pending:
-        value = pending.pop()
-        kind = type(value)
-        if kind is float:
-            if value in _INFINITIES:
-                return True
-        elif kind is dict:
-            pending.extend(value.values())
-        elif kind is list:
-            pending.extend(value)
-    return False
-
-
-_INFINITIES = (math.inf, -math.inf)
-
-
-def _items_for(error: ValidationError) -> list[ErrorItem]:
-    # jsonschema types these as "maybe unset"; on an error from iter_errors they are always set.
-    schema: Any = error.schema if isinstance(error.schema, dict) else {}
-    return _items(
-        ("body", *error.absolute_path),
-        str(error.validator),
-        error.validator_value,
-        error.instance,
-        schema,
-        message=error.message,
-    )
-
-
-def _items(
-    loc: Loc, validator: str, limit: Any, instance: Any, schema: Mapping[str, Any], *, message: str
-) -> list[ErrorItem]:
-    """One violation as pydantic-v1 items: `validator` (the keyword) failed with `limit` (its
-    value) on `instance`; `schema` is the schema object holding the keyword."""
-    custom = schema.get("x-errors", {}).get(validator)
-    if custom:
-        return [ErrorItem(loc, custom["msg"], custom["type"])]
-    if validator == "required":
-        present = instance if isinstance(instance, dict) else {}
-        return [
-            ErrorItem((*loc, name), "field required", "value_error.missing")
-            for name in limit
-            if name not in present
-        ]
-    if validator == "additionalProperties":
-        known = schema.get("properties", {})
-        return [
-            ErrorItem((*loc, name), "extra fields not permitted", "value_error.extra")
-            for name in instance
-            if name not in known
-        ]
-    if validator == "type":
-        expected = [t for t in ([limit] if isinstance(limit, str) else limit) if t != "null"]
-        msg, kind = _TYPE_ERRORS.get(expected[0], (message, "type_error"))
-        return [ErrorItem(loc, msg, kind)]
-    if validator == "enum":
-        permitted = ", ".join(repr(value) for value in limit)
-        return [
-            ErrorItem(
-                loc,
-                f"value is not a valid enumeration member; permitted: {permitted}",
-                "type_error.enum",
-            )
-        ]
-    if validator in _BOUND_ERRORS:
-        template, kind = _BOUND_ERRORS[validator]
-        return [ErrorItem(loc, template.format(limit), kind)]
-    return [ErrorItem(loc, message, f"value_error.{validator.lower()}")]
 
 
 def _check_instance(name: str, document: Any, schema: dict[str, Any]) -> None:

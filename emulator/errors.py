@@ -3,7 +3,8 @@
     EmulatorError                 status + detail, rendered by render()
     ├── Unauthorized              401, missing or rejected API key
     ├── HttpStatusError           404, 405...: routing errors, FastAPI's default wording
-    ├── BodyTooLarge              413
+    ├── BodyTooLarge              413, the connection closed (the rest of the body is not read)
+    ├── RequestTimeout            408, the body did not arrive in time; the connection closed
     ├── UnsupportedModel          422, string detail
     ├── ValidationFailed          422, list of {loc, msg, type} items
     ├── AdminError                400/401/403 from the admin API, in the emulator's own words
@@ -49,6 +50,8 @@ class ErrorItem(NamedTuple):
 
 class EmulatorError(Exception):
     status: int = 500
+    close_connection: bool = False
+    """Whether the connection closes after the answer (the request was not read to its end)."""
 
     def detail(self) -> Any:
         return str(self)
@@ -75,11 +78,23 @@ class HttpStatusError(EmulatorError):
 
 class BodyTooLarge(EmulatorError):
     status = 413
+    close_connection = True
 
     def __init__(self, limit: int) -> None:
         super().__init__(
             f"Request body is larger than the emulator's limit of {limit} bytes "
             "(raise it with --max-body-size or JAMBA_EMULATOR_MAX_BODY_SIZE)"
+        )
+
+
+class RequestTimeout(EmulatorError):
+    status = 408
+    close_connection = True
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"Request Timeout: the request body did not arrive within {seconds:g} s "
+            "(raise the limit with --request-timeout or JAMBA_EMULATOR_REQUEST_TIMEOUT)"
         )
 
 

@@ -14,9 +14,11 @@ import math
 import random
 import re
 from collections.abc import Sequence
-from functools import cache, lru_cache, partial
+from functools import cache
 
-from .chat import ChatRequest, Choice, Completion, FinishReason, Message, ToolCall
+from .budget import Budget
+from .cache import SizedCache
+from .chat import ChatRequest, Choice, Completion, FinishReason, Message, Tool, ToolCall
 from .structured import arguments as structured_arguments
 from .structured import asked_keys, json_answer
 from .tokenizer import Tokenizer
@@ -59,41 +61,52 @@ def _seed(server_seed: int, meaning: Meaning) -> int:
 
 
 class Generator:
-    """Answers are a pure function of the seed derived from the request's meaning, so the last
-    CACHE of them are kept, with their tokens: a test suite asks the same questions again and
-    again, and a repeated question costs a dictionary lookup instead of ~60 µs of writing and
-    tokenizing (bench/). The answers are keyed by their seed; the seeds of short conversations
-    (up to SHORT characters) by the conversation, and their whole completions (cut by max_tokens
-    and stop) by the request, so that no cache holds a long conversation."""
+    """Answers are a pure function of the seed derived from the request's meaning, so some are
+    kept: a test suite asks the same questions again and again, and a repeated question costs a
+    dictionary lookup instead of ~60 µs of writing and tokenizing (bench/). Answers are kept by
+    their seed; the seeds of short conversations (up to SHORT characters) by the conversation,
+    and whole completions (cut by max_tokens and stop) by the request when everything it holds
+    (messages, stop, tools, documents) is short. Each cache is bounded by the size of what it
+    holds (cache.py): at most ANSWERS, SEEDS and COMPLETIONS bytes (an estimate)."""
 
-    CACHE = 2048
     SHORT = 4096
+    ANSWERS = 16 << 20
+    SEEDS = 4 << 20
+    COMPLETIONS = 32 << 20
 
     def __init__(self, pool: WordPool, tokenizer: Tokenizer, server_seed: int) -> None:
         self._pool = pool
         self._tokenizer = tokenizer
         self._seed = server_seed
-        self._written = lru_cache(maxsize=self.CACHE)(self._write)
-        self._short_seed = lru_cache(maxsize=self.CACHE)(partial(_seed, server_seed))
-        self._short_completion = lru_cache(maxsize=self.CACHE)(self._complete)
+        self._answers: SizedCache[int, tuple[str, tuple[str, ...]]] = SizedCache(self.ANSWERS)
+        self._seeds: SizedCache[Meaning, int] = SizedCache(self.SEEDS)
+        self._completions: SizedCache[ChatRequest, Completion] = SizedCache(self.COMPLETIONS)
+
+    def clear_caches(self) -> None:
+        self._answers.clear()
+        self._seeds.clear()
+        self._completions.clear()
 
     def answer(self, request: ChatRequest, index: int = 0) -> str:
         """The full, uncut answer for choice `index`."""
         return self._written(self._seed_of(request, index))[0]
 
-    def complete(self, request: ChatRequest) -> Completion:
-        size = sum(len(message.content) for message in request.messages)
-        if request.tools or request.documents:
-            size += _extra_size(request)
-        if size <= self.SHORT:  # the cache never holds a long text
-            return self._short_completion(request)
-        return self._complete(request)
+    def complete(self, request: ChatRequest, budget: Budget | None = None) -> Completion:
+        """The answer to `request`; tool-call arguments are written within `budget`."""
+        if _size(request) > self.SHORT:  # the cache never holds a long text
+            return self._complete(request, budget or Budget())
+        completion = self._completions.get(request)
+        if completion is None:
+            completion = self._complete(request, budget or Budget())
+            self._completions.put(request, completion, _size(request) + _weight(completion))
+        return completion
 
-    def _complete(self, request: ChatRequest) -> Completion:
+    def _complete(self, request: ChatRequest, budget: Budget) -> Completion:
         choices = []
+        offered = _Offered(request) if request.tools else None
         for index in range(request.n):
             seed = self._seed_of(request, index)
-            if request.tools and (called := self._tool_call(request, index, seed)) is not None:
+            if offered and (called := self._tool_call(request, offered, index, seed, budget)) is not None:
                 choices.append(called)
                 continue
             if request.json_mode:
@@ -105,24 +118,17 @@ class Generator:
             choices.append(self.cut(text, request, index, tokens))
         return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
 
-    def _tool_call(self, request: ChatRequest, index: int, seed: int) -> Choice | None:
+    def _tool_call(
+        self, request: ChatRequest, offered: _Offered, index: int, seed: int, budget: Budget
+    ) -> Choice | None:
         """Policy: the answer calls a tool when the user spoke last and a tool shares a word with
         what they said (or there is only one tool); the one sharing the most words, the first on
         a tie. Its arguments are generated from its parameters schema; a tool whose schema they
-        cannot satisfy is passed over. After a tool result, the answer is text."""
-        last = request.messages[-1]
-        if last.role != "user":
-            return None
-        said = set(_WORDS.findall(last.content.lower()))
-        scored = sorted(
-            ((len(said & _tool_words(tool.name, tool.description)), -position, tool)
-             for position, tool in enumerate(request.tools)),
-            reverse=True,
-        )  # fmt: skip
-        for score, _, tool in scored:
-            if score == 0 and len(request.tools) > 1:
-                return None
-            arguments = structured_arguments(tool.parameters, random.Random(seed), self._pool, last.content)
+        cannot satisfy (or that the budget has no room left for) is passed over. After a tool
+        result, the answer is text."""
+        prompt = request.messages[-1].content
+        for tool in offered.candidates:
+            arguments = structured_arguments(tool.parameters, random.Random(seed), self._pool, prompt, budget)
             if arguments is not None:
                 return self._calling(index, (ToolCall(tool.name, arguments),))
         return None
@@ -134,13 +140,22 @@ class Generator:
 
     def _seed_of(self, request: ChatRequest, index: int) -> int:
         meaning = _meaning(request, index)
-        if sum(len(message.content) for message in request.messages) <= self.SHORT:
-            return self._short_seed(meaning)
-        return _seed(self._seed, meaning)
+        size = sum(len(message.content) for message in request.messages)
+        if size > self.SHORT:
+            return _seed(self._seed, meaning)
+        seed = self._seeds.get(meaning)
+        if seed is None:
+            seed = _seed(self._seed, meaning)
+            self._seeds.put(meaning, seed, size + _OBJECT * (len(request.messages) + 1))
+        return seed
 
-    def _write(self, seed: int) -> tuple[str, tuple[str, ...]]:
-        text = _Writer(self._pool, random.Random(seed)).answer()
-        return text, tuple(self._tokenizer.tokenize(text))
+    def _written(self, seed: int) -> tuple[str, tuple[str, ...]]:
+        written = self._answers.get(seed)
+        if written is None:
+            text = _Writer(self._pool, random.Random(seed)).answer()
+            written = text, tuple(self._tokenizer.tokenize(text))
+            self._answers.put(seed, written, len(text) + _OBJECT * len(written[1]))
+        return written
 
     def scripted(
         self, request: ChatRequest, text: str, finish_reason: FinishReason | None = None
@@ -155,33 +170,39 @@ class Generator:
             choices.append(choice)
         return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
 
-    def called(self, request: ChatRequest, calls: Sequence[tuple[str, str | None]]) -> Completion:
+    def called(
+        self, request: ChatRequest, calls: Sequence[tuple[str, str | None]], budget: Budget | None = None
+    ) -> Completion:
         """A scripted answer that makes these tool calls (name, arguments as JSON text) in every
         choice; arguments given as None are generated from the named tool's parameters schema
-        (`{}` when the request offers no such tool, or its schema cannot be met)."""
+        (`{}` when the request offers no such tool, or its schema or the budget cannot be met)."""
+        budget = budget or Budget()
         choices = []
         for index in range(request.n):
             seed = self._seed_of(request, index)
             made = tuple(
-                ToolCall(name, self._arguments_for(request, name, seed) if arguments is None else arguments)
+                ToolCall(
+                    name, self._arguments_for(request, name, seed, budget) if arguments is None else arguments
+                )
                 for name, arguments in calls
             )
             choices.append(self._calling(index, made))
         return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
 
-    def _arguments_for(self, request: ChatRequest, name: str, seed: int) -> str:
+    def _arguments_for(self, request: ChatRequest, name: str, seed: int, budget: Budget) -> str:
         tool = next((tool for tool in request.tools if tool.name == name), None)
         if tool is None:
             return "{}"
         prompt = _last_user_text(request)
-        return structured_arguments(tool.parameters, random.Random(seed), self._pool, prompt) or "{}"
+        written = structured_arguments(tool.parameters, random.Random(seed), self._pool, prompt, budget)
+        return written or "{}"
 
     def cut(
         self, text: str, request: ChatRequest, index: int = 0, tokens: Sequence[str] | None = None
     ) -> Choice:
         """Apply `stop` then `max_tokens` to an answer, as a model generating token by token would
         (`tokens`: the whole text's, when known)."""
-        end = _first_stop(text, request.stop)
+        end = first_stop(text, request.stop)
         if tokens is None or end < len(text):
             tokens = self._tokenizer.tokenize(text[:end])
         reason: FinishReason = "stop"
@@ -191,12 +212,46 @@ class Generator:
 
 
 _WORDS = re.compile(r"[a-z0-9]+")
+_OBJECT = 64
+"""Bytes a cache entry's each token, message or choice costs beside its characters (an estimate)."""
 
 
-def _extra_size(request: ChatRequest) -> int:
-    """Characters of a request's documents and tools (which a cache keyed by it would hold)."""
-    tools = sum(len(tool.name) + len(tool.description) + len(tool.parameters) for tool in request.tools)
-    return sum(map(len, request.documents)) + tools
+def _size(request: ChatRequest) -> int:
+    """Characters of everything a request holds (what a cache keyed by it would hold)."""
+    size = sum(len(message.content) for message in request.messages) + sum(map(len, request.stop))
+    if request.tools or request.documents:
+        tools = sum(len(tool.name) + len(tool.description) + len(tool.parameters) for tool in request.tools)
+        size += sum(map(len, request.documents)) + tools
+    return size + _OBJECT * (len(request.messages) + len(request.stop))
+
+
+def _weight(completion: Completion) -> int:
+    """An estimate of a completion's bytes: its tokens' characters, and a cost per token."""
+    return sum(
+        len(choice.content) + _OBJECT * (len(choice.tokens) + 1)
+        + sum(len(call.name) + len(call.arguments) for call in choice.tool_calls)
+        for choice in completion.choices
+    )  # fmt: skip
+
+
+class _Offered:
+    """The tools a request offers, in the order the answer would try them (computed once for all
+    its choices: what the user said and each tool's words are read once)."""
+
+    def __init__(self, request: ChatRequest) -> None:
+        last = request.messages[-1]
+        self.candidates: tuple[Tool, ...] = ()
+        if last.role != "user":
+            return
+        said = set(_WORDS.findall(last.content.lower()))
+        scored = sorted(
+            ((len(said & _tool_words(tool.name, tool.description)), -position, tool)
+             for position, tool in enumerate(request.tools)),
+            key=lambda entry: entry[:2],
+            reverse=True,
+        )  # fmt: skip
+        several = len(request.tools) > 1
+        self.candidates = tuple(tool for score, _, tool in scored if score > 0 or not several)
 
 
 def _tool_words(name: str, description: str) -> set[str]:
@@ -208,7 +263,8 @@ def _last_user_text(request: ChatRequest) -> str:
     return next((m.content for m in reversed(request.messages) if m.role == "user"), "")
 
 
-def _first_stop(text: str, stops: tuple[str, ...]) -> int:
+def first_stop(text: str, stops: tuple[str, ...]) -> int:
+    """Where the first stop sequence in `text` starts (len(text): none is there)."""
     positions = [at for stop in stops if stop and (at := text.find(stop)) >= 0]
     return min(positions, default=len(text))
 

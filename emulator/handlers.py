@@ -7,12 +7,13 @@ import logging
 
 from aiohttp import hdrs, web
 
-from .admission import Admitted, decode_body
+from .admission import Admitted, decode
 from .auth import authorize
+from .budget import Budget
 from .chat import ChatRequest
 from .core import Core
 from .delivery import faulty_json, stream
-from .errors import BodyTooLarge, RateLimited, ScriptedError, Unmatched
+from .errors import BodyTooLarge, RateLimited, RequestTimeout, ScriptedError, Unmatched
 from .exchange import EXCHANGE
 from .faults import RETRY_AFTER
 from .ratelimit import describe as describe_limits
@@ -33,7 +34,9 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     key = authorize(request.headers.get(hdrs.AUTHORIZATION), core.config.api_keys)
     if core.limiter and (retry_after := core.limiter.admit(key)) is not None:
         raise RateLimited(retry_after, describe_limits(core.limiter.limits))
-    admitted = core.admission.admit(decode_body(await read_body(request, core.config.max_body_size)))
+    budget = Budget(errors_listed=core.config.max_errors)
+    decoded = decode(await read_body(request, core.config.max_body_size, core.config.request_timeout))
+    admitted = core.admission.admit(decoded.body, budget, readable=decoded.readable)
     headers = notice_headers(admitted)
     chat = admitted.request
     reply = choose_reply(request, core, chat)
@@ -44,9 +47,9 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     if reply.content is not None:
         completion = core.generator.scripted(chat, reply.content, reply.finish_reason)
     elif reply.tool_calls:
-        completion = core.generator.called(chat, reply.tool_calls)
+        completion = core.generator.called(chat, reply.tool_calls, budget)
     else:
-        completion = core.generator.complete(chat)
+        completion = core.generator.complete(chat, budget)
     completion_id = core.ids.next_id()
     if chat.stream:
         return await stream(request, frames(completion.chunk_bodies(completion_id)), headers, reply)
@@ -83,13 +86,18 @@ def choose_reply(request: web.Request, core: Core, chat: ChatRequest) -> Reply:
     return GENERATED
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
+async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
+    """The body, read within `timeout` seconds (else 408) and `limit` bytes (else 413); either
+    way the connection is closed after the answer, not read to its end."""
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLarge(limit)
     try:
-        raw = await request.read()
+        async with asyncio.timeout(timeout):
+            raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise BodyTooLarge(limit) from None
+    except TimeoutError:
+        raise RequestTimeout(timeout) from None
     request[EXCHANGE].raw_body = raw
     return raw
 
@@ -98,12 +106,19 @@ def notice_headers(admitted: Admitted) -> dict[str, str]:
     """Name what the emulator let pass (unknown fields, role-order warnings), in headers and the log."""
     headers: dict[str, str] = {}
     if admitted.ignored_fields:
-        log.info("ignored unknown fields: %s", ", ".join(admitted.ignored_fields))
+        log.info("ignored unknown fields: %s", _header_list(admitted.ignored_fields, ", "))
         headers[IGNORED_FIELDS_HEADER] = _header_list(admitted.ignored_fields)
-    for warning in admitted.warnings:
-        log.warning("request accepted, but in --strict mode it would fail: %s", warning)
-    if admitted.warnings:
-        headers[WARNINGS_HEADER] = _header_list(admitted.warnings, separator="; ")
+    if admitted.warnings:  # one line per request, however many there are
+        shown = "; ".join(ascii(warning)[1:-1] for warning in admitted.warnings[:3])
+        others = len(admitted.warnings) - 3 + admitted.more_warnings
+        log.warning(
+            "request accepted, but in --strict mode it would fail: %s%s",
+            shown,
+            f" (and {others} more)" if others > 0 else "",
+        )
+        headers[WARNINGS_HEADER] = _header_list(admitted.warnings, separator="; ") + (
+            f"; ... ({admitted.more_warnings} more)" if admitted.more_warnings else ""
+        )
     return headers
 
 

@@ -6,7 +6,9 @@ parameters use (types, properties/required, enum/const, bounds, lengths, items, 
 local $ref, default, common formats). The result is checked against the schema with the
 compiled validator; a schema it cannot satisfy (a `pattern`, say), or one that asks for more than
 SIZE_LIMIT (a `minLength` of a billion), gives None, and the caller answers in text instead of
-calling that tool. The limit keeps one request from costing the server unbounded memory or time.
+calling that tool. SIZE_LIMIT bounds one attempt; the request's Budget bounds them all (every
+tool, choice and attempt of a request spend from `Budget.argument_values`), so no request costs
+the server unbounded memory or time.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import json
 import random
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from .contract import compiled_schema
+from .budget import Budget
+from .toolschema import compiled_schema
 from .wordpool import WordPool
 
 _MAX_DEPTH = 6
@@ -28,15 +32,25 @@ _QUOTED = re.compile(r"""["'`]([A-Za-z_][A-Za-z0-9_ ]{0,30})["'`]""")
 _KEYS_LISTED = re.compile(r"\b(?:keys|fields|properties)\b\s*:?\s*([A-Za-z_][\w ,]*)", re.IGNORECASE)
 _NUMERIC = ("age", "count", "year", "price", "number", "total", "amount", "quantity", "score", "id")
 _PROPER_NOUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)*)")
+MAX_KEYS = 64
+"""The most keys a JSON-mode answer takes from its prompt."""
+PROMPT_READ = 64 * 1024
+"""Characters of the prompt that arguments are taken from."""
 
 
 def asked_keys(prompt: str) -> tuple[str, ...]:
     """The keys a prompt asks a JSON answer to have: quoted names (`"name"`, 'age'), or a list
-    after "keys"/"fields"/"properties"; none: ("answer",)."""
-    quoted = [key.strip() for key in _QUOTED.findall(prompt) if key.strip()]
+    after "keys"/"fields"/"properties"; none: ("answer",). At most MAX_KEYS of them."""
+    quoted: list[str] = []
+    for match in _QUOTED.finditer(prompt):
+        if key := match.group(1).strip():
+            quoted.append(key)
+            if len(dict.fromkeys(quoted)) >= MAX_KEYS:
+                break
     if not quoted and (listed := _KEYS_LISTED.search(prompt)):
-        quoted = [part.strip() for part in re.split(r",|\band\b", listed.group(1)) if part.strip()]
-    return tuple(dict.fromkeys(quoted)) or ("answer",)
+        parts = re.split(r",|\band\b", listed.group(1)[: 64 * MAX_KEYS])
+        quoted = [part.strip() for part in parts if part.strip()]
+    return tuple(dict.fromkeys(quoted))[:MAX_KEYS] or ("answer",)
 
 
 def json_answer(keys: Sequence[str], rng: random.Random, pool: WordPool, prompt: str) -> str:
@@ -44,19 +58,33 @@ def json_answer(keys: Sequence[str], rng: random.Random, pool: WordPool, prompt:
     return json.dumps({key: _value_for(key, rng, pool, prompt) for key in keys}, ensure_ascii=False)
 
 
-def arguments(parameters: str, rng: random.Random, pool: WordPool, prompt: str) -> str | None:
+def arguments(
+    parameters: str, rng: random.Random, pool: WordPool, prompt: str, budget: Budget | None = None
+) -> str | None:
     """JSON arguments that validate against `parameters` (canonical JSON of a JSON Schema), or
-    None when a few tries cannot satisfy it."""
+    None when a few tries cannot satisfy it, or the budget has no room for them."""
+    budget = budget or Budget()
+    prompt = prompt[:PROMPT_READ]  # one object for every lookup below (its hash computed once)
     schema = json.loads(parameters)
     validator = compiled_schema(parameters)
     for _ in range(_ATTEMPTS):
+        writer = _Instance(schema, rng, pool, prompt, min(SIZE_LIMIT, budget.values_left))
         try:
-            value = instance(schema, rng, pool, prompt)
+            value = writer.of(schema, "", 0)
         except TooLarge:
             return None  # every attempt would ask as much
-        if validator.is_valid(value):
+        finally:
+            budget.values += writer.spent
+        if _valid(validator, value):
             return json.dumps(value, ensure_ascii=False)
     return None
+
+
+def _valid(validator: Any, value: Any) -> bool:
+    try:
+        return bool(validator.is_valid(value))
+    except UnicodeEncodeError:  # a lone surrogate taken from the prompt, compared with the schema's text
+        return False
 
 
 class TooLarge(Exception):
@@ -67,7 +95,7 @@ def instance(schema: Mapping[str, Any], rng: random.Random, pool: WordPool, prom
     """One JSON value written for `schema`, unchecked: valid by construction for the keywords
     listed above (the tests hold it to that); `arguments` checks it and tries again. Raises
     TooLarge when the schema's lengths or item counts add up past SIZE_LIMIT."""
-    return _Instance(schema, rng, pool, prompt).of(schema, "", 0)
+    return _Instance(schema, rng, pool, prompt, SIZE_LIMIT).of(schema, "", 0)
 
 
 def _value_for(key: str, rng: random.Random, pool: WordPool, prompt: str) -> Any:
@@ -87,23 +115,34 @@ def _phrase(name: str, rng: random.Random, pool: WordPool, prompt: str) -> str:
     if name in ("name", "person"):
         return rng.choice(pool.names)
     if name in ("city", "location", "place", "town"):
-        named = _PROPER_NOUN.findall(prompt)
-        return named[0] if named else rng.choice(pool.cities)
+        return _first_name(prompt) or rng.choice(pool.cities)
     if name in ("company", "organization", "organisation"):
         return rng.choice(pool.companies)
     return f"{rng.choice(pool.adjectives)} {rng.choice(pool.nouns)}"
 
 
+@lru_cache(maxsize=64)
+def _first_name(prompt: str) -> str | None:
+    """The first capitalised name in the prompt (a city, say), looked for once per prompt: a
+    schema may ask for thousands of cities. The cache holds at most 64 prompts of PROMPT_READ."""
+    named = _PROPER_NOUN.search(prompt)
+    return named.group(1) if named else None
+
+
 class _Instance:
-    def __init__(self, root: Mapping[str, Any], rng: random.Random, pool: WordPool, prompt: str) -> None:
+    def __init__(
+        self, root: Mapping[str, Any], rng: random.Random, pool: WordPool, prompt: str, limit: int
+    ) -> None:
         self._root, self._rng, self._pool, self._prompt = root, rng, pool, prompt
-        self._left = SIZE_LIMIT
+        self._left = limit
+        self.spent = 0
 
     def _spend(self, amount: int) -> None:
         """Take `amount` from the size budget before making that much, or raise TooLarge."""
         if amount > self._left:
             raise TooLarge
         self._left -= amount
+        self.spent += amount
 
     def of(self, schema: Any, name: str, depth: int) -> Any:
         rng = self._rng

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -26,6 +26,10 @@ class Tokenizer(Protocol):
         ...
 
     def count(self, text: str) -> int: ...
+
+    def count_upto(self, text: str, limit: int) -> int:
+        """`count(text)`, or any number above `limit` once counting passes it."""
+        ...
 
 
 _PIECES = re.compile(
@@ -57,6 +61,7 @@ class ApproximateTokenizer:
 
     COUNT_CACHE = 8192
     SHORT = 1024
+    PIECE = 64 * 1024
 
     def __init__(self) -> None:
         self._counted = lru_cache(maxsize=self.COUNT_CACHE)(self._count)
@@ -88,8 +93,36 @@ class ApproximateTokenizer:
             counted = self._counted_long[key] = self._count(text)
         return counted
 
+    def count_upto(self, text: str, limit: int) -> int:
+        """Long texts are counted a piece at a time (cut where a token must end), stopping once
+        past `limit`: an 8 MiB prompt costs what the context window does."""
+        if len(text) <= self.PIECE:
+            return self.count(text)
+        total = 0
+        for piece in _pieces(text, self.PIECE):
+            total += self._count(piece)
+            if total > limit:
+                break
+        return total
+
     def _count(self, text: str) -> int:
         return len(self.tokenize(text))
+
+
+def _pieces(text: str, size: int) -> Iterator[str]:
+    """`text` in pieces of about `size` characters, each cut before a space that follows some
+    other character. No token holds a space after another character (a space only leads a token
+    or runs with other spaces), so the pieces' tokens are exactly the whole text's."""
+    start = 0
+    while len(text) - start > size:
+        cut = text.find(" ", start + size)
+        while cut > 0 and text[cut - 1] == " ":
+            cut = text.find(" ", cut + 1)
+        if cut < 0:
+            break
+        yield text[start:cut]
+        start = cut
+    yield text[start:]
 
 
 def _split_word(piece: str) -> list[str]:
@@ -117,11 +150,26 @@ class ChatTemplate:
     per_message: int = 4
     per_request: int = 15
 
-    def extra_tokens(self, texts: Iterable[str], tokenizer: Tokenizer) -> int:
-        """Documents and tool definitions: each framed like a message (policy)."""
-        return sum(self.per_message + tokenizer.count(text) for text in texts)
+    def extra_tokens(self, texts: Iterable[str], tokenizer: Tokenizer, limit: int | None = None) -> int:
+        """Documents and tool definitions: each framed like a message (policy). With `limit`,
+        counting stops once past it (the result is then some number above it)."""
+        if limit is None:
+            return sum(self.per_message + tokenizer.count(text) for text in texts)
+        total = 0
+        for text in texts:
+            total += self.per_message + tokenizer.count_upto(text, limit - total - self.per_message)
+            if total > limit:
+                break
+        return total
 
-    def prompt_tokens(self, messages: Iterable[Message], tokenizer: Tokenizer) -> int:
-        return self.per_request + sum(
-            self.per_message + tokenizer.count(message.content) for message in messages
+    def prompt_tokens(
+        self, messages: Iterable[Message], tokenizer: Tokenizer, limit: int | None = None
+    ) -> int:
+        """The whole prompt's tokens; with `limit`, counting stops once past it."""
+        if limit is None:
+            return self.per_request + sum(
+                self.per_message + tokenizer.count(message.content) for message in messages
+            )
+        return self.per_request + self.extra_tokens(
+            (message.content for message in messages), tokenizer, limit - self.per_request
         )

@@ -136,7 +136,7 @@ async def test_an_unexpected_failure_is_a_json_500_and_the_server_survives(
     generator = client.server.app[CORE].generator
     original = generator.complete
 
-    def fail_once(request: Any) -> Any:
+    def fail_once(request: Any, budget: Any = None) -> Any:
         monkeypatch.setattr(generator, "complete", original)
         raise RuntimeError("boom")
 

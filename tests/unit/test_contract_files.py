@@ -10,17 +10,11 @@ import jsonschema
 import pytest
 
 from emulator.catalog import load_catalog_document
-from emulator.contract import (
-    SCHEMA_FILES,
-    Contract,
-    SchemaFileError,
-    _compiled_cached,
-    compiled_schema,
-    encode_canonical,
-)
+from emulator.contract import SCHEMA_FILES, Contract, SchemaFileError, encode_canonical
 from emulator.errors import ErrorItem, ValidationFailed, render
 from emulator.openapi import bundle, load_document
 from emulator.resources import SCHEMA_DIR
+from emulator.toolschema import _compiled_cached, compiled_schema
 from tests.support import SEED_EXAMPLE
 
 CONTRACT = Contract(load_catalog_document())

@@ -111,24 +111,25 @@ def test_cached_answers_are_the_answers_and_long_conversations_are_not_held() ->
         first = GENERATOR.complete(asked)
         fresh = Generator(load(), ApproximateTokenizer(), server_seed=2104)  # empty caches
         assert GENERATOR.complete(asked) == first == fresh.complete(asked)
-    held = GENERATOR._short_seed.cache_info().currsize
+    held = len(GENERATOR._seeds)
     GENERATOR.complete(request(long + "more"))
-    assert GENERATOR._short_seed.cache_info().currsize == held, "a long conversation is not a cache key"
+    assert len(GENERATOR._seeds) == held, "a long conversation is not a cache key"
 
 
-def test_long_documents_or_tools_keep_a_request_out_of_the_completion_cache() -> None:
+def test_long_documents_tools_or_stops_keep_a_request_out_of_the_completion_cache() -> None:
     long = "word " * 2000  # past Generator.SHORT characters
     bulky = [
         request(documents=(long,)),
         request(tools=(Tool("f", long, "{}"),)),
         request(tools=(Tool("f", "", '{"description": "' + long + '"}'),)),
     ]
-    held = GENERATOR._short_completion.cache_info().currsize
+    bulky.append(request(stop=(long,)))
+    held = len(GENERATOR._completions)
     for asked in bulky:
         assert GENERATOR.complete(asked) == GENERATOR.complete(asked)
-    assert GENERATOR._short_completion.cache_info().currsize == held, "no request holding a long text is kept"
+    assert len(GENERATOR._completions) == held, "no request holding a long text is kept"
     GENERATOR.complete(request(documents=("short",)))
-    assert GENERATOR._short_completion.cache_info().currsize == held + 1, "a short one is"
+    assert len(GENERATOR._completions) == held + 1, "a short one is"
 
 
 def test_counts_of_long_texts_are_kept_by_digest_and_bounded() -> None:

@@ -1,0 +1,406 @@
+"""What an attacker's requests cost the emulator: each attack body of the adversarial suite sent
+to a real `jamba-emulator` process, with the server's own CPU time, the wall time, the status, the
+growth of its memory, and how long a health check sent meanwhile waited.
+
+    .venv/bin/python bench/attacks.py               # every attack, median of 5 (a few minutes)
+    .venv/bin/python bench/attacks.py --rounds 1    # quicker
+    .venv/bin/python bench/attacks.py --list        # the attacks, by finding
+    .venv/bin/python bench/attacks.py many-empty-messages file-ref
+
+CPU time is read from the server's /proc/PID/schedstat (nanoseconds on a CPU), so it counts what
+the server spent, not what the machine's other load took; the target is 0.5 s per attack body.
+The bodies are those of tests/adversarial/bodies.py, so the suite and this script send the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.adversarial import bodies  # noqa: E402
+
+API_PATH = "/studio/v1/chat/completions"
+TARGET_CPU_S = 0.5
+
+
+def cpu_ns(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Emulator:
+    """A `jamba-emulator` process on a free port, its log kept in a file."""
+
+    def __init__(self, *flags: str) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix="jamba-attack-", suffix=".log", delete=False)
+        command = [str(Path(sys.executable).parent / "jamba-emulator"), "--port", "0", *flags]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if "listening on" not in line:
+            raise SystemExit(f"jamba-emulator did not start: {line!r}; log in {self.log.name}")
+        self.url = line.split("listening on", 1)[1].split()[0]
+        self.host, port = self.url.removeprefix("http://").rsplit(":", 1)
+        self.port = int(port)
+        self.pid = self.process.pid
+
+    def connection(self, timeout: float = 60) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def post(
+        self, body: bytes, headers: dict[str, str] | None = None, path: str = API_PATH
+    ) -> tuple[int, bytes]:
+        connection = self.connection()
+        try:
+            sent = {
+                "Authorization": "Bearer attack-key",
+                "Content-Type": "application/json",
+                **(headers or {}),
+            }
+            connection.request("POST", path, body=body, headers=sent)
+            response = connection.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException) as error:
+            return 0, str(error).encode()
+        finally:
+            connection.close()
+
+    def get(self, path: str, timeout: float = 120) -> tuple[int, bytes]:
+        connection = self.connection(timeout)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    def log_lines(self) -> int:
+        return len(Path(self.log.name).read_bytes().splitlines())
+
+    def stop(self) -> float:
+        """SIGTERM, then seconds until the process is gone (SIGKILL after 30 s)."""
+        started = time.perf_counter()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.unlink(self.log.name)
+        return time.perf_counter() - started
+
+
+class HealthProbe:
+    """Health checks every 50 ms on a thread while an attack runs; the longest wait."""
+
+    def __init__(self, server: Emulator) -> None:
+        self.server, self.longest, self.failed = server, 0.0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.perf_counter()
+            try:
+                self.server.get("/_emulator/health", timeout=60)
+            except OSError:
+                self.failed += 1
+            self.longest = max(self.longest, time.perf_counter() - started)
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> HealthProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class Measured:
+    status: str
+    cpu_s: float
+    wall_s: float
+    rss_growth_mb: float = 0.0
+    health_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    answer: bytes = b""
+
+
+def one_request(server: Emulator, body: bytes, **headers: str) -> Measured:
+    before, rss = cpu_ns(server.pid), rss_mb(server.pid)
+    started = time.perf_counter()
+    with HealthProbe(server) as probe:
+        status, answer = server.post(body, headers)
+    wall = time.perf_counter() - started
+    measured = Measured(str(status), (cpu_ns(server.pid) - before) / 1e9, wall, rss_mb(server.pid) - rss)
+    measured.health_s = probe.longest
+    measured.answer = answer
+    if status == 422 and answer.startswith(b'{"detail":['):
+        measured.notes.append(f"{len(json.loads(answer)['detail'])} items")
+    return measured
+
+
+@dataclass
+class Attack:
+    name: str
+    finding: int
+    what: str
+    run: Callable[[Emulator], Measured]
+    flags: tuple[str, ...] = ()
+    rounds: int | None = None
+    """Fixed rounds (an attack that measures growth over many requests runs once)."""
+    rules: tuple[dict[str, object], ...] = ()
+    """Fixture rules the server starts with."""
+
+
+def _body_attack(make: Callable[[], bytes]) -> Callable[[Emulator], Measured]:
+    return lambda server: one_request(server, make())
+
+
+def file_ref(server: Emulator) -> Measured:
+    with tempfile.TemporaryDirectory() as folder:
+        secret = Path(folder) / "secret.json"
+        secret.write_text(json.dumps(bodies.secret_document()))
+        measured = one_request(server, bodies.file_ref(secret))
+        measured.notes.append(
+            "the secret in the answer" if bodies.SECRET.encode() in measured.answer else "secret absent"
+        )
+    return measured
+
+
+def network_ref(server: Emulator) -> Measured:
+    with socket.socket() as listener:  # accepts connections and never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(0.1)
+        port = listener.getsockname()[1]
+        connected: list[object] = []
+
+        def accept() -> None:
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline and not connected:
+                try:
+                    connected.append(listener.accept())
+                except TimeoutError:
+                    continue
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        measured = one_request(server, bodies.network_ref(port))
+        time.sleep(0.2)
+        measured.notes.append("the server connected to the listener" if connected else "no connection made")
+        connected.append(None)
+        thread.join()
+    return measured
+
+
+def distinct_stops(server: Emulator) -> Measured:
+    rss = rss_mb(server.pid)
+    before, started = cpu_ns(server.pid), time.perf_counter()
+    statuses = set()
+    for index in range(25):
+        status, _ = server.post(bodies.long_stop_list(index))
+        statuses.add(status)
+    server.post(b"{}", path="/_emulator/reset")
+    return Measured(
+        ",".join(map(str, sorted(statuses))),
+        (cpu_ns(server.pid) - before) / 1e9 / 25,
+        (time.perf_counter() - started) / 25,
+        rss_mb(server.pid) - rss,
+        notes=["25 requests with distinct ~4 MB stop lists, then a reset; CPU and wall per request"],
+    )
+
+
+def rate_limit_keys(server: Emulator) -> Measured:
+    rss = rss_mb(server.pid)
+    before, started = cpu_ns(server.pid), time.perf_counter()
+    connection = server.connection()
+    body = bodies.seed_request()
+    count = 20_000
+    statuses = set()
+    for index in range(count):
+        connection.request("POST", API_PATH, body=body, headers={"Authorization": f"Bearer key-{index}"})
+        response = connection.getresponse()
+        response.read()
+        statuses.add(response.status)
+    connection.close()
+    return Measured(
+        ",".join(map(str, sorted(statuses))),
+        (cpu_ns(server.pid) - before) / 1e9 / count,
+        (time.perf_counter() - started) / count,
+        rss_mb(server.pid) - rss,
+        notes=[f"{count} distinct API keys with --rate-limit 2/s,60/min; CPU and wall per request"],
+    )
+
+
+def warnings_logged(server: Emulator) -> Measured:
+    lines = server.log_lines()
+    measured = one_request(server, bodies.consecutive_user_messages(52_000))
+    time.sleep(0.2)
+    measured.notes.append(f"{server.log_lines() - lines} log lines")
+    return measured
+
+
+def journal_listing(server: Emulator) -> Measured:
+    body = bodies.large_journal_entry()
+    connection = server.connection()
+    for _ in range(1000):
+        connection.request("POST", API_PATH, body=body, headers={"Authorization": "Bearer k"})
+        connection.getresponse().read()
+    connection.close()
+    before, started = cpu_ns(server.pid), time.perf_counter()
+    with HealthProbe(server) as probe:
+        status, answer = server.get("/_emulator/journal")
+    measured = Measured(str(status), (cpu_ns(server.pid) - before) / 1e9, time.perf_counter() - started)
+    measured.health_s = probe.longest
+    measured.notes.append(f"{len(answer) // 1024} KiB answered")
+    server.post(b"", path="/_emulator/reset")
+    return measured
+
+
+def regex_rule(server: Emulator) -> Measured:
+    return one_request(server, bodies.regex_victim(24))
+
+
+def paced_streams_at_shutdown(server: Emulator) -> Measured:
+    """Five streams paced at 5 s a token, then SIGTERM: how long until the process is gone."""
+    connections = []
+    for _ in range(5):
+        connection = server.connection()
+        connection.request(
+            "POST", API_PATH, body=bodies.paced_stream(), headers={"Authorization": "Bearer k"}
+        )
+        connections.append(connection)
+    time.sleep(0.5)
+    started = time.perf_counter()
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=60)
+        gone = time.perf_counter() - started
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        gone = float("inf")
+    for connection in connections:
+        connection.close()
+    return Measured("exit", 0.0, gone, notes=[f"exit code {server.process.returncode}"])
+
+
+ATTACKS = [
+    Attack("file-ref", 1, "a tool schema whose $ref names a local file holding a secret", file_ref),
+    Attack("network-ref", 1, "a tool schema whose $ref names a local listener that never answers", network_ref),
+    Attack("many-empty-messages", 2, "16,000 messages with empty content (464 KB)",
+           _body_attack(lambda: bodies.empty_messages(16_000))),
+    Attack("8mib-empty-messages", 2, "8 MiB of messages with empty content",
+           _body_attack(bodies.empty_messages_filling)),
+    Attack("unsatisfiable-tools", 3, "8 tools of 32,000 unsatisfiable items each, n: 4",
+           _body_attack(lambda: bodies.unsatisfiable_tools(8, 4))),
+    Attack("unsatisfiable-tools-100", 3, "100 such tools, n: 16",
+           _body_attack(lambda: bodies.unsatisfiable_tools(100, 16))),
+    Attack("huge-integer", 4, "an integer literal of 5,000 digits", _body_attack(bodies.huge_integer)),
+    Attack("surrogate-model", 4, "a lone surrogate as the model", _body_attack(bodies.surrogate_model)),
+    Attack("surrogate-key", 4, "a lone surrogate as a key", _body_attack(bodies.surrogate_key)),
+    Attack("distinct-stops", 5, "25 requests with distinct ~4 MB stop lists", distinct_stops, rounds=1),
+    Attack("rate-limit-keys", 5, "20,000 distinct API keys under --rate-limit", rate_limit_keys,
+           flags=("--rate-limit", "2/s,60/min"), rounds=1),
+    Attack("paced-streams-at-shutdown", 6, "5 streams at 5 s a token, then SIGTERM",
+           paced_streams_at_shutdown, rounds=1, rules=(bodies.PACED_RULE,)),
+    Attack("warnings", 8, "52,000 consecutive user messages (one warning each)", warnings_logged, rounds=1),
+    Attack("regex-rule", 10, "a fixture rule /(a+)+$/ against 24 a's and a '!'", regex_rule,
+           rules=(bodies.REGEX_RULE,)),
+    Attack("8mib-prompt", 10, "one 8 MiB user message (tokenized before the context-window 422)",
+           _body_attack(bodies.huge_prompt)),
+    Attack("journal-listing", 10, "GET /_emulator/journal holding 1,000 entries of 64 KiB",
+           journal_listing, rounds=1),
+    Attack("many-stops", 5, "a million short stop sequences, n: 16", _body_attack(bodies.many_stops)),
+    Attack("many-tools", 3, "8 MiB of small distinct tools", _body_attack(bodies.many_tools)),
+    Attack("huge-tool-schema", 3, "one 8 MiB tool parameters schema", _body_attack(bodies.huge_tool_schema)),
+]  # fmt: skip
+
+
+def flags_for(attack: Attack) -> tuple[str, ...]:
+    if attack.rules:
+        return (
+            *attack.flags,
+            "--fixtures",
+            str(bodies.write_fixture(Path(tempfile.mkdtemp()), attack.rules)),
+        )
+    return attack.flags
+
+
+def measure(attack: Attack, rounds: int) -> list[Measured]:
+    results = []
+    server = Emulator(*flags_for(attack))
+    try:
+        for _ in range(attack.rounds or rounds):
+            if attack.name == "paced-streams-at-shutdown" and server.process.poll() is not None:
+                server = Emulator(*flags_for(attack))
+            results.append(attack.run(server))
+    finally:
+        if server.process.poll() is None:
+            server.stop()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/attacks.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="attacks to run (default: all)")
+    parser.add_argument("--rounds", type=int, default=5, help="measurements per attack (default: 5)")
+    parser.add_argument("--list", action="store_true", help="list the attacks and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for attack in ATTACKS:
+            print(f"{attack.finding:>2}  {attack.name:26} {attack.what}")
+        return 0
+    unknown = set(args.names) - {attack.name for attack in ATTACKS}
+    if unknown:
+        parser.error(f"unknown attack(s): {', '.join(sorted(unknown))}; see --list")
+    print(
+        "| finding | attack | status | server CPU s (median) | wall s | RSS growth MB | health wait s | notes |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    over = 0
+    for attack in ATTACKS:
+        if args.names and attack.name not in args.names:
+            continue
+        results = measure(attack, args.rounds)
+        cpu = statistics.median(r.cpu_s for r in results)
+        over += cpu > TARGET_CPU_S
+        statuses = ",".join(sorted({r.status for r in results}))
+        notes = "; ".join(dict.fromkeys(note for r in results for note in r.notes))
+        print(
+            f"| {attack.finding} | {attack.name} | {statuses} | {cpu:.3f} "
+            f"| {statistics.median(r.wall_s for r in results):.3f} "
+            f"| {max(r.rss_growth_mb for r in results):.0f} "
+            f"| {max(r.health_s for r in results):.3f} | {notes} |",
+            flush=True,
+        )
+    print(f"\n{over} attack(s) over the {TARGET_CPU_S} s CPU target")
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The attack bodies: each a request an attacker could send, under the default 8 MiB body limit.
+
+Shared by the adversarial tests and bench/attacks.py, which measures what each costs a real
+server. Builders, not constants: most are megabytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+BODY_LIMIT = 8 * 1024 * 1024
+SECRET = "s3cr3t-token-value-8e1f"
+PREVIEW, LATER = "jamba-instruct-preview", "jamba-mini"
+
+
+def encoded(body: Any) -> bytes:
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    assert len(raw) <= BODY_LIMIT, f"an attack body must fit the default limit: {len(raw)} bytes"
+    return raw
+
+
+def seed_request() -> bytes:
+    return encoded(
+        {"model": PREVIEW, "messages": [{"role": "user", "content": "Tell me something I don't know"}]}
+    )
+
+
+def with_tool(parameters: Any, content: str = "Look up the token") -> dict[str, Any]:
+    return {
+        "model": LATER,
+        "messages": [{"role": "user", "content": content}],
+        "tools": [{"type": "function", "function": {"name": "lookup_token", "parameters": parameters}}],
+    }
+
+
+def secret_document() -> dict[str, Any]:
+    """A JSON file whose `#/properties/token` is a secret (not a schema: a compiler that reads it
+    quotes it in its error)."""
+    return {"properties": {"token": SECRET}}
+
+
+def file_ref(secret_file: Path) -> bytes:
+    return encoded(with_tool({"$ref": f"{secret_file.as_uri()}#/properties/token"}))
+
+
+def network_ref(port: int) -> bytes:
+    return encoded(with_tool({"$ref": f"http://127.0.0.1:{port}/schema.json"}))
+
+
+def empty_messages(count: int) -> bytes:
+    return encoded({"model": PREVIEW, "messages": [{"role": "user", "content": ""}] * count})
+
+
+def empty_messages_filling() -> bytes:
+    """As many empty user messages as fit in the body limit (about 290,000)."""
+    one = len(b'{"role":"user","content":""},')
+    return empty_messages((BODY_LIMIT - 100) // one)
+
+
+def unsatisfiable_tools(count: int, n: int) -> bytes:
+    """`count` tools that share a word with the user's message, each asking for 32,000 integers
+    between 0 and -1: every attempt to write arguments runs to the end and fails."""
+    parameters = {
+        "type": "array",
+        "minItems": 32000,
+        "items": {"type": "integer", "minimum": 0, "maximum": -1},
+    }
+    tools = [
+        {"type": "function", "function": {"name": f"weather_{index}", "parameters": parameters}}
+        for index in range(count)
+    ]
+    return encoded(
+        {"model": LATER, "n": n, "messages": [{"role": "user", "content": "weather please"}], "tools": tools}
+    )
+
+
+def huge_integer(digits: int = 5000) -> bytes:
+    return (
+        b'{"model":"jamba-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":'
+        + b"7" * digits
+        + b"}"
+    )
+
+
+def surrogate_model() -> bytes:
+    return b'{"model":"\\ud800","messages":[{"role":"user","content":"hi"}]}'
+
+
+def surrogate_key() -> bytes:
+    return b'{"model":"jamba-mini","messages":[{"role":"user","content":"hi","\\udfff":1}],"\\ud800":1}'
+
+
+def long_stop_list(index: int, megabytes: int = 4) -> bytes:
+    """A stop list of about `megabytes` MB, different for every `index` (so no two requests share
+    a cache entry), on a short conversation."""
+    stops = [f"{index}-{number}-never-in-an-answer" for number in range(megabytes * 1024 * 1024 // 40)]
+    return encoded({"model": PREVIEW, "messages": [{"role": "user", "content": "hi"}], "stop": stops})
+
+
+def many_stops() -> bytes:
+    """Short distinct stop sequences filling the body, with 16 choices to cut."""
+    stops = [f"{number:x}" for number in range(0x10000, 0x10000 + 1_000_000)]
+    return encoded(
+        {"model": PREVIEW, "n": 16, "messages": [{"role": "user", "content": "hi"}], "stop": stops}
+    )
+
+
+def many_tools() -> bytes:
+    tools = []
+    size = 200
+    while size < BODY_LIMIT - 200:
+        tool = {
+            "type": "function",
+            "function": {"name": f"t{len(tools)}", "parameters": {"title": str(len(tools))}},
+        }
+        tools.append(tool)
+        size += len(json.dumps(tool)) + 1
+    return encoded({"model": LATER, "messages": [{"role": "user", "content": "hi"}], "tools": tools[:-1]})
+
+
+def huge_tool_schema() -> bytes:
+    properties = {f"p{index}": {"type": "string", "maxLength": index} for index in range(150_000)}
+    return encoded(with_tool({"type": "object", "properties": properties}))
+
+
+def consecutive_user_messages(count: int) -> bytes:
+    return encoded(
+        {"model": PREVIEW, "max_tokens": 1, "messages": [{"role": "user", "content": "a"}] * count}
+    )
+
+
+def huge_prompt() -> bytes:
+    """One user message of almost 8 MiB of words: far over the context window."""
+    words = "lorem ipsum dolor sit amet " * ((BODY_LIMIT - 200) // 27)
+    return encoded({"model": PREVIEW, "messages": [{"role": "user", "content": words}]})
+
+
+def large_journal_entry() -> bytes:
+    """A 64 KiB body (the journal keeps up to 64 KiB of each)."""
+    return encoded(
+        {"model": PREVIEW, "messages": [{"role": "user", "content": "x" * (64 * 1024 - 100)}], "n": 0}
+    )
+
+
+REGEX_RULE = {
+    "name": "nested quantifier",
+    "match": {"last_user": {"regex": "(a+)+$"}},
+    "reply": {"content": "x"},
+}
+PACED_RULE = {
+    "name": "slow tokens",
+    "match": {"last_user": {"equals": "pace me"}},
+    "reply": {"content": "one two three four five six", "timing": {"token_ms": 5000}},
+}
+
+
+def write_fixture(folder: Path, rules: Any) -> Path:
+    path = folder / "rules.json"
+    path.write_text(json.dumps({"rules": list(rules)}))
+    return path
+
+
+def regex_victim(count: int) -> bytes:
+    return encoded({"model": PREVIEW, "messages": [{"role": "user", "content": "a" * count + "!"}]})
+
+
+def paced_stream() -> bytes:
+    return encoded(
+        {
+            "model": PREVIEW,
+            "stream": True,
+            "messages": [{"role": "user", "content": "pace me"}],
+            "max_tokens": 50,
+        }
+    )
