@@ -3,20 +3,27 @@
 Open on loopback. When `--admin-token` is set it is required everywhere but `/health` (header
 X-Emulator-Admin-Token); when the server listens beyond loopback without one, the admin API
 refuses to work rather than let anyone on the network read the journal.
+
+A web page in the developer's browser can send requests to loopback too, so on loopback the admin
+API also refuses (403) a `Host` that is not a loopback name or the configured host (DNS
+rebinding), and, everywhere, an `Origin` that is not a loopback page (a cross-site request); a
+write with a body must be `application/json` (415), which a cross-site form cannot send.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from .config import Config
 from .errors import AdminError
 from .handlers import CORE
 from .scripts import rules_from
+from .streaming import encode_json
 
 PREFIX = "/_emulator"
 TOKEN_HEADER = "X-Emulator-Admin-Token"
@@ -26,14 +33,63 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def token_guarded(handler: Handler) -> Handler:
-    """The handler behind the admin token check (all but OPEN_PATHS)."""
+    """The handler behind the admin API's checks (all but OPEN_PATHS): where the request comes
+    from (Host, Origin), what it sends (a JSON body), and the admin token."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         if request.path not in OPEN_PATHS:
-            check_token(request.config_dict[CORE].config, request.headers.get(TOKEN_HEADER))
+            config = request.config_dict[CORE].config
+            check_origin(config, request.headers.get(hdrs.HOST), request.headers.get(hdrs.ORIGIN))
+            check_body_type(request)
+            check_token(config, request.headers.get(TOKEN_HEADER))
         return await handler(request)
 
     return guarded
+
+
+def check_origin(config: Config, host: str | None, origin: str | None) -> None:
+    if config.loopback and host is not None and not _local_name(_host_name(host), config):
+        raise AdminError(
+            403,
+            f"the admin API answers only requests addressed to this machine (Host {_shown(host)} is not "
+            f"localhost, a 127.x address, [::1] or {config.host}); use http://localhost:PORT/_emulator",
+        )
+    if origin is not None:
+        name = _host_name(origin.partition("://")[2]) if "://" in origin else None
+        if name is None or not _local_name(name, config):
+            raise AdminError(
+                403,
+                f"the admin API refuses requests from web pages of other sites (Origin {_shown(origin)})",
+            )
+
+
+def check_body_type(request: web.Request) -> None:
+    """A write with a body must say it is JSON (an empty one, as `POST /reset` sends, may not)."""
+    if request.content_length == 0 or not request.body_exists:
+        return
+    if request.content_type != "application/json":
+        sent = request.content_type
+        raise AdminError(415, f"send the admin API JSON, with Content-Type: application/json (not {sent!r})")
+
+
+def _host_name(host: str) -> str:
+    """The name of a Host header's value or an origin's authority, without its port."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _local_name(name: str, config: Config) -> bool:
+    return (
+        name in ("localhost", "[::1]", "::1", config.host.lower(), f"[{config.host.lower()}]")
+        or name.endswith(".localhost")
+        or (name.startswith("127.") and name.replace(".", "").isdigit())
+    )
+
+
+def _shown(value: str, limit: int = 80) -> str:
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
 
 
 def check_token(config: Config, sent: str | None) -> None:
@@ -54,11 +110,19 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def list_journal(request: web.Request) -> web.Response:
-    """GET /_emulator/journal[?status=422][&path=/studio/v1/chat/completions][&last=10]"""
+    """GET /_emulator/journal[?status=422][&path=/studio/v1/chat/completions][&last=10]
+
+    Written on a thread of its own: a full journal is up to --journal-size entries of 64 KiB, and
+    the event loop keeps answering meanwhile."""
     journal = request.config_dict[CORE].journal
     status, last = _int_param(request, "status"), _int_param(request, "last", minimum=1)
-    entries = journal.entries(status=status, path=request.query.get("path"), last=last)
-    return web.json_response({**journal.summary(), "entries": [entry.to_json() for entry in entries]})
+    path = request.query.get("path")
+
+    def listing() -> bytes:
+        entries = journal.entries(status=status, path=path, last=last)
+        return encode_json({**journal.summary(), "entries": [entry.to_json() for entry in entries]})
+
+    return web.Response(body=await asyncio.to_thread(listing), content_type="application/json")
 
 
 async def clear_journal(request: web.Request) -> web.Response:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from .budget import Budget
+from .budget import SCHEMA_OVERHEAD, Budget
 from .catalog import ModelSpec
 from .chat import ChatRequest, Message, Tool
 from .contract import Contract, encode_canonical
@@ -307,12 +307,12 @@ def _context_window_error(prompt_tokens: int, model: ModelSpec) -> ErrorItem:
 
 
 def _schema_problem(parameters: str, budget: Budget) -> tuple[str, str] | None:
-    """(msg, type) when a tool's parameters cannot be used: not compiled past the budget, a
-    reference outside the schema (refused before anything is read), not a JSON Schema."""
+    """(msg, type) when a tool's parameters cannot be used: past the budget of schema characters,
+    a reference outside the schema (refused before anything is read), not a JSON Schema."""
     if not budget.compile(len(parameters)):
         return (
             f"not read: the tools' parameters schemas of one request may hold {budget.schema_characters} "
-            "characters in all",
+            f"characters in all (each counted as at least {SCHEMA_OVERHEAD})",
             "value_error.jsonschema",
         )
     try:

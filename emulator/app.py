@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
+from aiohttp.web_urldispatcher import _default_expect_handler
 
 from . import handlers
 from .admin import PREFIX as ADMIN_PREFIX
@@ -106,13 +107,22 @@ def add_routes(
     `Allow`. (A GET route answers HEAD too.) Unknown paths are the caller's to catch."""
     allowed: dict[str, list[str]] = {}
     for method, path, handler in routes:
-        router.add_route(method, path, wrap(handler))
+        router.add_route(method, path, wrap(handler), expect_handler=continue_within_limit)
         allowed.setdefault(path, []).append(method)
         if method == hdrs.METH_GET:
             router.add_route(hdrs.METH_HEAD, path, wrap(handler))
             allowed[path].append(hdrs.METH_HEAD)
     for path, methods in allowed.items():
         router.add_route("*", path, wrap(method_not_allowed(*methods)))
+
+
+async def continue_within_limit(request: web.Request) -> None:
+    """`Expect: 100-continue`: "100 Continue" only for a body within the size limit; a larger one
+    gets its 413 (from the handler) before any of it is sent, and the connection closes."""
+    limit = request.config_dict[handlers.CORE].config.max_body_size
+    if request.content_length is not None and request.content_length > limit:
+        return
+    await _default_expect_handler(request)
 
 
 def method_not_allowed(*allowed: str) -> Handler:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from .credentials import accepted as is_accepted
 from .errors import Unauthorized
 
 
@@ -11,6 +12,6 @@ def authorize(header: str | None, accepted: Collection[str]) -> str:
     """The caller's key, or Unauthorized (401) when it is missing, malformed or not accepted."""
     scheme, _, key = (header or "").strip().partition(" ")
     key = key.strip()
-    if scheme.lower() != "bearer" or not key or (accepted and key not in accepted):
+    if scheme.lower() != "bearer" or not key or (accepted and not is_accepted(key, accepted)):
         raise Unauthorized
     return key

@@ -8,8 +8,8 @@ and stop where it ends, with a documented outcome:
 - validation errors: `errors_listed` are answered (`--max-errors`, default 1,000) and the search
   stops after `errors_found` (10,000); a last item `value_error.too_many_errors` counts the rest;
 - prompt tokens: counting stops past the model's context window; the 422 says "at least N";
-- tool schemas: SCHEMA_CHARACTERS of `parameters` are compiled in all; a tool past them gets a
-  422 `value_error.jsonschema` that says so;
+- tool schemas: SCHEMA_CHARACTERS of `parameters` are compiled in all (each counted as at least
+  SCHEMA_OVERHEAD); a tool past them gets a 422 `value_error.jsonschema` that says so;
 - tool-call arguments: ARGUMENT_VALUES values and characters are written in all (attempts that
   fail included); past them the remaining tools pass their turn, and the answer is text.
 
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 MAX_ERRORS = 1000
 ERRORS_FOUND = 10_000
 SCHEMA_CHARACTERS = 1 << 20
+SCHEMA_OVERHEAD = 256
+"""Characters a schema counts for at least: compiling even `{}` has a cost."""
 ARGUMENT_VALUES = 1 << 17
 
 
@@ -53,8 +55,10 @@ class Budget:
         return max(0, self.argument_values - self.values)
 
     def compile(self, characters: int) -> bool:
-        """Whether a schema of `characters` may be compiled (and if so, it is counted)."""
-        if self.schema + characters > self.schema_characters:
+        """Whether a schema of `characters` may be compiled (and if so, it is counted, as at least
+        SCHEMA_OVERHEAD)."""
+        cost = max(characters, SCHEMA_OVERHEAD)
+        if self.schema + cost > self.schema_characters:
             return False
-        self.schema += characters
+        self.schema += cost
         return True

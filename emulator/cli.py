@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,6 +33,7 @@ from .config import (
 )
 from .contract import Contract
 from .faults import FAULT_KINDS
+from .logs import configure as configure_logging
 from .scripts import FixtureError, fixture_files, load_file
 from .server import serve
 
@@ -285,12 +285,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_connections=args.max_connections,
         shutdown_timeout=args.shutdown_timeout,
     )
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+    configure_logging(config.log_level)
     try:
-        serve(config, on_ready=_announce)
+        return serve(config, on_ready=_announce)
     except FixtureError as error:
         sys.stderr.write(f"jamba-emulator: --fixtures: {error}\n")
         return 2

@@ -17,7 +17,7 @@ from .exchange import EXCHANGE
 from .faults import Fault, malformed
 from .scripts import GENERATED, NO_PACING, Reply
 from .streaming import HEADERS as STREAM_HEADERS
-from .streaming import send
+from .streaming import Stopped, send
 
 STOPPING = web.AppKey("stopping", asyncio.Event)  # set when the server shuts down: stalls end
 _STALL_POLL = 0.05  # seconds between checks that a stalled client is still there
@@ -40,6 +40,9 @@ async def stream(
             await response.write_eof()
     except ConnectionError as error:  # the client hung up mid-stream
         log.info("client went away mid-stream: %s", error)
+    except Stopped:  # the server is stopping: the stream ends here, as a dropped connection
+        journal_now(request, response.status)
+        drop(request)
     return response
 
 
@@ -80,7 +83,7 @@ async def deliver(
     await response.prepare(request)  # the client may be gone before the headers go out
     sent = 0
     if fault is not None:
-        await send(response, parts[:at], pause)
+        await send(response, parts[:at], pause, stopping=request.config_dict[STOPPING])
         sent = at
         if fault.kind == "drop_mid_stream":
             journal_now(request, response.status)
@@ -89,9 +92,10 @@ async def deliver(
         if fault.kind == "stall" and not await stall(request, fault.stall_ms):
             return False
     last = len(parts) - 1
-    await send(response, parts[sent:last], pause, start=sent)
+    stopping = request.config_dict[STOPPING] if pause is not None else None
+    await send(response, parts[sent:last], pause, start=sent, stopping=stopping)
     journal_now(request, response.status)
-    await send(response, parts[last:], pause, start=last)
+    await send(response, parts[last:], pause, start=last, stopping=stopping)
     return True
 
 

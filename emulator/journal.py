@@ -15,10 +15,11 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+from .credentials import REDACTED, redact
+
+__all__ = ["BODY_LIMIT", "REDACTED", "Entry", "Journal", "redact"]
+
 BODY_LIMIT = 64 * 1024
-REDACTED = "[redacted]"
-# Headers that carry secrets: kept (so a test can see one was sent), value hidden.
-SECRET_HEADERS = frozenset({"authorization", "x-emulator-admin-token", "cookie"})
 
 
 class Entry(NamedTuple):  # a named tuple: made in C, on every request
@@ -74,18 +75,6 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
 
 def _text(value: str | bytes) -> str:
     return value if isinstance(value, str) else value.decode("utf-8", "surrogateescape")
-
-
-def redact(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """Headers with secret values hidden; `Bearer` stays visible so the scheme can be checked."""
-    return tuple(
-        (name, _hidden(value) if name.lower() in SECRET_HEADERS else value) for name, value in headers
-    )
-
-
-def _hidden(value: str) -> str:
-    scheme, _, secret = value.partition(" ")
-    return f"{scheme} {REDACTED}" if secret and scheme.lower() == "bearer" else REDACTED
 
 
 class Journal:

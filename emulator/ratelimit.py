@@ -3,6 +3,10 @@ second and 60 per minute, the limits documented in the Jamba Instruct era.
 
 Pure and thread-safe; the clock is injectable so tests need not sleep. A refused request does not
 count against the windows.
+
+Bounded: each key keeps as many times as its largest window counts, and at most MAX_KEYS keys are
+kept (with any key accepted, a client can send a new one each time): past that, the key seen
+least recently is forgotten, as though its windows had emptied.
 """
 
 from __future__ import annotations
@@ -10,20 +14,31 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 
 Limit = tuple[int, float]
 """(requests, per seconds)."""
 
 
+MAX_KEYS = 10_000
+
+
 class RateLimiter:
-    def __init__(self, limits: Sequence[Limit], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, limits: Sequence[Limit], clock: Callable[[], float] = time.monotonic, max_keys: int = MAX_KEYS
+    ) -> None:
         self.limits = tuple(limits)
+        self.max_keys = max_keys
         self._longest = max((seconds for _, seconds in self.limits), default=0.0)
+        self._most = max((count for count, _ in self.limits), default=0)
         self._clock = clock
-        self._seen: dict[str, deque[float]] = {}
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """How many keys the limiter holds windows for."""
+        return len(self._seen)
 
     def __bool__(self) -> bool:
         return bool(self.limits)
@@ -32,7 +47,13 @@ class RateLimiter:
         """None if `key` may make a request now (and it is counted); else the whole seconds to wait."""
         now = self._clock()
         with self._lock:
-            seen = self._seen.setdefault(key, deque())
+            seen = self._seen.get(key)
+            if seen is None:
+                seen = self._seen[key] = deque(maxlen=self._most)
+                if len(self._seen) > self.max_keys:
+                    self._seen.popitem(last=False)  # the key seen least recently
+            else:
+                self._seen.move_to_end(key)
             while seen and seen[0] <= now - self._longest:
                 seen.popleft()
             wait = 0.0

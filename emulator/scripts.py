@@ -9,7 +9,6 @@ test may add or clear rules from another thread while the server answers.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,9 @@ from typing import Any, NamedTuple
 
 from .chat import ChatRequest, FinishReason, Message
 from .contract import Contract
+from .credentials import is_credential
 from .faults import Fault
+from .patterns import Pattern, PatternError
 
 
 class FixtureError(ValueError):
@@ -29,7 +30,8 @@ class FixtureError(ValueError):
 class TextMatch:
     equals: str | None = None
     contains: str | None = None
-    regex: re.Pattern[str] | None = None
+    regex: Pattern | None = None
+    """Run by RE2, in time linear in the text (patterns.py)."""
     role: str | None = None
 
     def fits(self, text: str) -> bool:
@@ -41,7 +43,7 @@ class TextMatch:
             yield f"is {_shown(text)}, not {_shown(self.equals)}"
         if self.contains is not None and self.contains not in text:
             yield f"does not contain {_shown(self.contains)}"
-        if self.regex is not None and self.regex.search(text) is None:
+        if self.regex is not None and not self.regex.search(text):
             yield f"does not match /{self.regex.pattern}/"
 
     def fits_any(self, messages: Iterable[Message]) -> bool:
@@ -86,6 +88,10 @@ class Match:
                 yield f"{name} is {sent!r}, the rule wants {value!r}"
         for name, value in self.headers.items():
             if (sent_header := headers.get(name)) != value:
+                if is_credential(name):  # neither what was sent nor what the rule wants is shown
+                    got = "not sent" if sent_header is None else "is another value"
+                    yield f"header {name} {got} (a credential: values not shown)"
+                    continue
                 got = "not sent" if sent_header is None else f"is {_shown(sent_header)}"
                 yield f"header {name} {got}, the rule wants {_shown(value)}"
 
@@ -318,7 +324,7 @@ def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
             params=_params(spec.get("params", {})),
             headers={key.lower(): value for key, value in spec.get("headers", {}).items()},
         )
-    except re.error as error:
+    except PatternError as error:
         raise FixtureError(f"{source}: rule {index + 1} ({name!r}): regex: {error}") from None
     sequence = "replies" in entry
     replies = tuple(_reply(r) for r in (entry["replies"] if sequence else [entry["reply"]]))
@@ -342,7 +348,7 @@ def _text(spec: Mapping[str, Any] | None) -> TextMatch | None:
     return TextMatch(
         equals=spec.get("equals"),
         contains=spec.get("contains"),
-        regex=re.compile(regex) if regex is not None else None,
+        regex=Pattern(regex) if regex is not None else None,
         role=spec.get("role"),
     )
 

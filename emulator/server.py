@@ -8,66 +8,51 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import gc
-import multiprocessing
-import queue
 import signal
-import socket
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
 
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
-from aiohttp.web_request import BaseRequest
 
 from .app import create_app
 from .config import Config
+from .connections import GuardedServer, Limits
 from .core import Core
-from .errors import HttpStatusError, render
-from .streaming import encode_json
+from .workers import serve_workers, watch_parent
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %bB %Tfs'
 
 
-class _JsonErrorHandler(RequestHandler):
-    """Answers requests aiohttp's HTTP parser rejects (a request line or header over 8 KiB, a
-    malformed request) with the contract's JSON `{"detail": ...}` instead of aiohttp's text."""
-
-    def handle_error(
-        self,
-        request: BaseRequest,
-        status: int = 500,
-        exc: BaseException | None = None,
-        message: str | None = None,
-    ) -> web.StreamResponse:
-        super().handle_error(request, status, exc, message)  # logs; raises if output started
-        _, body = render(HttpStatusError(status))
-        response = web.Response(status=status, body=encode_json(body), content_type="application/json")
-        response.force_close()
-        return response
-
-
-class _JsonErrorServer(web.Server):
-    def __call__(self) -> RequestHandler:
-        return _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
-
-
 class _Runner(web.AppRunner):
+    """aiohttp's runner with the connection guards of connections.py."""
+
+    def __init__(self, app: web.Application, config: Config) -> None:
+        super().__init__(
+            app,
+            access_log_format=ACCESS_LOG_FORMAT,
+            handle_signals=False,
+            keepalive_timeout=config.keepalive_timeout,
+            shutdown_timeout=config.shutdown_timeout,
+        )
+        self._limits = Limits(request_timeout=config.request_timeout, max_connections=config.max_connections)
+
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         # aiohttp has no hook for the handler class; every other part of its set-up is kept.
-        server.__class__ = _JsonErrorServer
+        server.__class__ = GuardedServer
+        server.limits = self._limits  # type: ignore[attr-defined]
         return server
 
 
 async def start_site(
-    app: web.Application, host: str, port: int, *, reuse_port: bool = False
+    app: web.Application, config: Config, *, reuse_port: bool = False
 ) -> tuple[web.AppRunner, str]:
-    """Start serving `app`; returns the runner (to clean up) and the URL actually bound."""
-    runner = _Runner(app, access_log_format=ACCESS_LOG_FORMAT, handle_signals=False)
+    """Start serving `app` on config's host and port; returns the runner (to clean up) and the
+    URL actually bound."""
+    host, port = config.host, config.port
+    runner = _Runner(app, config)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     try:
@@ -80,83 +65,39 @@ async def start_site(
     return runner, f"http://{shown}:{bound_port}"
 
 
-def serve(config: Config, on_ready: Callable[[str], None]) -> None:
-    """Serve in the foreground until SIGINT or SIGTERM, then shut down cleanly; with
-    `config.workers` > 1, from that many processes sharing the port (serve_workers)."""
+def serve(config: Config, on_ready: Callable[[str], None]) -> int:
+    """Serve in the foreground until SIGINT or SIGTERM, then shut down cleanly (paced and stalled
+    streams end at once, other answers get `shutdown_timeout`); with `config.workers` > 1, from
+    that many supervised processes sharing the port (workers.py). Returns the exit status."""
     if config.workers > 1:
-        serve_workers(config, on_ready)
-    else:
-        asyncio.run(_serve(config, on_ready))
+        return serve_workers(config, on_ready, _serve)
+    asyncio.run(_serve(config, on_ready))
+    return 0
 
 
 async def _serve(
-    config: Config, on_ready: Callable[[str], None], *, worker: int = 0, reuse_port: bool = False
+    config: Config,
+    on_ready: Callable[[str], None],
+    *,
+    worker: int = 0,
+    reuse_port: bool = False,
+    parent: int | None = None,
 ) -> None:
     core = Core.build(config, worker=worker)
-    runner, url = await start_site(
-        create_app(config, core=core), config.host, config.port, reuse_port=reuse_port
-    )
+    runner, url = await start_site(create_app(config, core=core), config, reuse_port=reuse_port)
     settle_garbage_collector()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
+    watcher = asyncio.create_task(watch_parent(parent, stopping)) if parent is not None else None
     try:
         on_ready(url)
         await stopping.wait()
     finally:
+        if watcher is not None:
+            watcher.cancel()
         await runner.cleanup()
-
-
-def serve_workers(config: Config, on_ready: Callable[[str], None]) -> None:
-    """Serve from `config.workers` processes on one port (SO_REUSEPORT: the kernel spreads the
-    connections). Each worker has its own core: its own journal, rules and id sequence, so the
-    admin API of a multi-worker server sees one worker's share. Ctrl+C or SIGTERM stops them all.
-    """
-    Core.build(config)  # a bad setting or fixture file stops the start here, with its message
-    context = multiprocessing.get_context("fork")  # the workers inherit the imports: no re-import
-    with socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET) as holder:
-        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        holder.bind((config.host, config.port))  # fixes the port (0: a free one) for every worker
-        shared = dataclasses.replace(config, port=holder.getsockname()[1])
-        ready = context.Queue()
-        workers = [
-            context.Process(target=_worker, args=(shared, index, ready), name=f"jamba-emulator-{index}")
-            for index in range(config.workers)
-        ]
-        for process in workers:
-            process.start()
-        urls = [_wait_ready(ready, workers) for _ in workers]
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    on_ready(urls[0])
-    while not stop.is_set() and all(process.is_alive() for process in workers):
-        stop.wait(0.5)
-    for process in workers:
-        if process.is_alive():
-            process.terminate()  # SIGTERM: each worker shuts down cleanly
-    for process in workers:
-        process.join(timeout=15)
-
-
-def _worker(config: Config, index: int, ready: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers (SIGTERM)
-    asyncio.run(_serve(config, ready.put, worker=index, reuse_port=True))
-
-
-def _wait_ready(ready: Any, workers: list[Any]) -> str:
-    while True:
-        try:
-            url: str = ready.get(timeout=0.2)
-            return url
-        except queue.Empty:
-            dead = [process for process in workers if not process.is_alive()]
-            if dead:
-                for process in workers:
-                    process.terminate()
-                message = f"worker {dead[0].name} exited with {dead[0].exitcode} at start-up"
-                raise RuntimeError(message) from None
 
 
 def settle_garbage_collector() -> None:
@@ -202,7 +143,7 @@ class BackgroundServer:
             asyncio.set_event_loop(self._loop)
             try:
                 self._runner, self.url = self._loop.run_until_complete(
-                    start_site(create_app(self.config, core=core), self.config.host, self.config.port)
+                    start_site(create_app(self.config, core=core), self.config)
                 )
             except BaseException as error:  # handed to the starting thread
                 failure.append(error)

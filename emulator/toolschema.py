@@ -7,7 +7,7 @@ process or stall it.
   told not to).
 - Patterns compile with the linear-time regex engine (no lookaround, no backreferences): a
   pattern cannot make checking an argument take exponential time.
-- A lone surrogate, which the compiler cannot take, reads as U+FFFD.
+- A lone surrogate, which the compiler cannot take, makes it "not a JSON Schema" (a 422).
 
 Compiled schemas are cached (a test suite sends the same tools again and again): the last
 COMPILED_CACHE of at most CACHED_SCHEMA_SIZE characters, so the cache never holds a long text.
@@ -21,8 +21,6 @@ from functools import lru_cache
 from typing import Any
 
 import jsonschema_rs
-
-from .readable import readable
 
 COMPILED_CACHE, CACHED_SCHEMA_SIZE = 256, 4096
 _SHOWN = 100
@@ -55,7 +53,7 @@ def compiled_schema(text: str) -> jsonschema_rs.Draft7Validator:
 
 
 def _compile(text: str) -> jsonschema_rs.Draft7Validator:
-    schema = readable(json.loads(text))
+    schema = json.loads(text)
     where = outside_reference(schema)
     if where is not None:
         raise RefusedReference(where)
