@@ -54,13 +54,15 @@ class Emulator:
     """A `jamba-emulator` process on a free port, its log kept in a file."""
 
     def __init__(self, *flags: str) -> None:
-        self.log = tempfile.NamedTemporaryFile(prefix="jamba-attack-", suffix=".log", delete=False)
+        handle, name = tempfile.mkstemp(prefix="jamba-attack-", suffix=".log")
+        self.log = Path(name)
         command = [str(Path(sys.executable).parent / "jamba-emulator"), "--port", "0", *flags]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        with os.fdopen(handle, "w") as log:
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if "listening on" not in line:
-            raise SystemExit(f"jamba-emulator did not start: {line!r}; log in {self.log.name}")
+            raise SystemExit(f"jamba-emulator did not start: {line!r}; log in {self.log}")
         self.url = line.split("listening on", 1)[1].split()[0]
         self.host, port = self.url.removeprefix("http://").rsplit(":", 1)
         self.port = int(port)
@@ -97,7 +99,7 @@ class Emulator:
             connection.close()
 
     def log_lines(self) -> int:
-        return len(Path(self.log.name).read_bytes().splitlines())
+        return len(self.log.read_bytes().splitlines())
 
     def stop(self) -> float:
         """SIGTERM, then seconds until the process is gone (SIGKILL after 30 s)."""
@@ -108,7 +110,7 @@ class Emulator:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        os.unlink(self.log.name)
+        self.log.unlink()
         return time.perf_counter() - started
 
 
@@ -311,7 +313,8 @@ def paced_streams_at_shutdown(server: Emulator) -> Measured:
 
 ATTACKS = [
     Attack("file-ref", 1, "a tool schema whose $ref names a local file holding a secret", file_ref),
-    Attack("network-ref", 1, "a tool schema whose $ref names a local listener that never answers", network_ref),
+    Attack("network-ref", 1, "a tool schema whose $ref names a local listener that never answers",
+           network_ref),
     Attack("many-empty-messages", 2, "16,000 messages with empty content (464 KB)",
            _body_attack(lambda: bodies.empty_messages(16_000))),
     Attack("8mib-empty-messages", 2, "8 MiB of messages with empty content",
@@ -378,9 +381,16 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.names) - {attack.name for attack in ATTACKS}
     if unknown:
         parser.error(f"unknown attack(s): {', '.join(sorted(unknown))}; see --list")
-    print(
-        "| finding | attack | status | server CPU s (median) | wall s | RSS growth MB | health wait s | notes |"
-    )
+    columns = [
+        "finding",
+        "attack",
+        "status",
+        "server CPU s (median)",
+        "wall s",
+        "RSS growth MB",
+        "health wait s",
+    ]
+    print("| " + " | ".join([*columns, "notes"]) + " |")
     print("|---|---|---|---|---|---|---|---|")
     over = 0
     for attack in ATTACKS:

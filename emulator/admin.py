@@ -109,20 +109,27 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def list_journal(request: web.Request) -> web.Response:
+async def list_journal(request: web.Request) -> web.StreamResponse:
     """GET /_emulator/journal[?status=422][&path=/studio/v1/chat/completions][&last=10]
 
-    Written on a thread of its own: a full journal is up to --journal-size entries of 64 KiB, and
-    the event loop keeps answering meanwhile."""
+    Streamed an entry at a time, the event loop let go every LISTING_BATCH entries: a full journal
+    is up to --journal-size entries of 64 KiB, and other requests are answered meanwhile."""
     journal = request.config_dict[CORE].journal
     status, last = _int_param(request, "status"), _int_param(request, "last", minimum=1)
-    path = request.query.get("path")
+    entries = journal.entries(status=status, path=request.query.get("path"), last=last)
+    response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "application/json"})
+    await response.prepare(request)
+    await response.write(encode_json(dict(journal.summary()))[:-1] + b',"entries":[')
+    for index, entry in enumerate(entries):
+        if index and index % LISTING_BATCH == 0:
+            await asyncio.sleep(0)
+        await response.write((b"," if index else b"") + encode_json(entry.to_json()))
+    await response.write(b"]}")
+    await response.write_eof()
+    return response
 
-    def listing() -> bytes:
-        entries = journal.entries(status=status, path=path, last=last)
-        return encode_json({**journal.summary(), "entries": [entry.to_json() for entry in entries]})
 
-    return web.Response(body=await asyncio.to_thread(listing), content_type="application/json")
+LISTING_BATCH = 8
 
 
 async def clear_journal(request: web.Request) -> web.Response:

@@ -48,7 +48,9 @@ class GuardedHandler(RequestHandler):
         self.waiting_since = self._loop.time()
         manager = self._manager
         if manager is not None and len(manager.connections) > self.limits.max_connections:
-            _close_longest_waiting(manager.connections)
+            live = [connection for connection in manager.connections if connection.transport is not None]
+            if len(live) > self.limits.max_connections:
+                _close_longest_waiting(live)
 
     def data_received(self, data: bytes) -> None:
         heads = self._request_count
@@ -111,6 +113,7 @@ def _close_longest_waiting(connections: list[RequestHandler]) -> None:
     if waiting:
         oldest = min(waiting, key=lambda connection: connection.waiting_since or 0.0)
         log.debug("at the connection cap: closed the connection waiting longest for a request head")
+        oldest.waiting_since = None
         oldest.force_close()
 
 

@@ -1,32 +1,35 @@
 """The command's logging: one line per event a person can read, even under attack.
 
 `Repeats` holds back a message once it has been logged BURST times in WINDOW seconds (the same
-logger, level and message template: "request accepted, but ... would fail", asyncio's
-"socket.accept() out of system resource" when file descriptors run out), and the first such
-message logged after the window says how many were held back. The access log is left alone:
+logger, level and message, numbers and addresses aside: "request accepted, but ... would fail",
+asyncio's "socket.accept() out of system resource" and the failed retries it schedules when file
+descriptors run out), and the first such message logged after the window says how many were held
+back. The access log is left alone:
 each of its lines is a request. `configure` sets the command's logging up with it.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
 
 BURST, WINDOW = 5, 10.0
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 _UNFILTERED = ("aiohttp.access",)
+_NUMBERS = re.compile(r"0x[0-9a-fA-F]+|\d+")
+_KEY_LENGTH = 200
 
 
 class Repeats(logging.Filter):
     def __init__(self, burst: int = BURST, window: float = WINDOW) -> None:
         super().__init__()
         self.burst, self.window = burst, window
-        self._seen: dict[tuple[str, int, Any], list[float | int]] = {}
+        self._seen: dict[tuple[str, int, str], list[float | int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name in _UNFILTERED or record.levelno < logging.INFO:
             return True
-        key = (record.name, record.levelno, record.msg)
+        key = (record.name, record.levelno, _NUMBERS.sub("#", str(record.msg)[:_KEY_LENGTH]))
         seen = self._seen.get(key)
         if seen is None or record.created - seen[0] > self.window:
             held = int(seen[2]) if seen is not None else 0

@@ -35,6 +35,8 @@ class _Runner(web.AppRunner):
             handle_signals=False,
             keepalive_timeout=config.keepalive_timeout,
             shutdown_timeout=config.shutdown_timeout,
+            # A body left unread (a 413, a 408) is not read to its end: the connection closes.
+            lingering_time=0,
         )
         self._limits = Limits(request_timeout=config.request_timeout, max_connections=config.max_connections)
 

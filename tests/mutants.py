@@ -3,6 +3,7 @@ project, run the whole suite against the copy, and report which tests caught it.
 
     .venv/bin/python -m tests.mutants            # every mutant, then a table
     .venv/bin/python -m tests.mutants --list     # what each mutant breaks
+    .venv/bin/python -m tests.mutants --check    # each still applies (seconds; .ci/run does it)
     .venv/bin/python -m tests.mutants stop-kept  # only the named ones
 
 Exit status 0 only when the unmutated copy passes and every mutant is caught. Each mutant is a
@@ -69,8 +70,8 @@ MUTANTS = [
         "missing-model-500",
         "the schema forgets that model is required, so a body without it crashes (500)",
         "schemas/chat-request.schema.json",
-        '"required": ["model", "messages"],',
-        '"required": ["messages"],',
+        '  "required": [\n    "model",\n    "messages"\n  ],',
+        '  "required": [\n    "messages"\n  ],',
     ),
     Mutant(
         "no-done",
@@ -83,15 +84,15 @@ MUTANTS = [
         "empty-user-accepted",
         "an empty user/assistant message is accepted",
         "schemas/chat-request.schema.json",
-        '"then": {"properties": {"content": {"minLength": 1}}}',
-        '"then": {"properties": {"content": {"minLength": 0}}}',
+        '"type": "string",\n                "minLength": 1',
+        '"type": "string",\n                "minLength": 0',
     ),
     Mutant(
         "stream-n-accepted",
         "n > 1 with stream: true is accepted",
         "schemas/chat-request.schema.json",
-        '"if": {"properties": {"stream": {"const": true}}, "required": ["stream"]},',
-        '"if": {"properties": {"stream": {"const": "never"}}, "required": ["stream"]},',
+        '"stream": {\n            "const": true\n          }',
+        '"stream": {\n            "const": "never"\n          }',
     ),
     Mutant(
         "cap-off-by-one",
@@ -110,9 +111,9 @@ MUTANTS = [
     Mutant(
         "loc-without-body",
         '422 items lose the leading "body" in loc',
-        "emulator/contract.py",
-        'loc = ("body", *error.absolute_path)',
-        "loc = tuple(error.absolute_path)",
+        "emulator/violations.py",
+        '                ("body", *instance_path),',
+        "                tuple(instance_path),",
     ),
     Mutant(
         "reset-keeps-journal",
@@ -147,8 +148,51 @@ MUTANTS = [
         "system-counted-when-empty",
         "an empty system message is counted in the prompt instead of ignored",
         "emulator/admission.py",
-        'if m["role"] != "system" or m["content"]',
+        'if m.get("content") or m["role"] != "system"',
         "if True",
+    ),
+    Mutant(
+        "remote-ref-followed",
+        "a tool schema's $ref outside the schema is no longer refused (handed to the compiler)",
+        "emulator/toolschema.py",
+        "    if where is not None:\n        raise RefusedReference(where)\n",
+        "",
+    ),
+    Mutant(
+        "quadratic-error-collection",
+        "each violation found is looked up in a list of those found before (quadratic time)",
+        "emulator/violations.py",
+        "            for item in self._items_of(view):\n                seen[item] = None\n",
+        "            for item in self._items_of(view):\n                if item not in list(seen):\n"
+        "                    seen[item] = None\n",
+    ),
+    Mutant(
+        "errors-uncapped",
+        "a 422 lists every violation found, past --max-errors",
+        "emulator/violations.py",
+        "return Found(items[:listed], max(0, len(items) - listed), complete)",
+        "return Found(items, 0, complete)",
+    ),
+    Mutant(
+        "argument-budget-ignored",
+        "each attempt at a tool's arguments gets the whole per-attempt limit, whatever the request spent",
+        "emulator/structured.py",
+        "min(SIZE_LIMIT, budget.values_left)",
+        "SIZE_LIMIT",
+    ),
+    Mutant(
+        "regex-backtracks",
+        "fixture regexes run by Python's backtracking re instead of RE2",
+        "emulator/scripts.py",
+        "        regex=Pattern(regex) if regex is not None else None,",
+        "        regex=__import__('re').compile(regex) if regex is not None else None,",
+    ),
+    Mutant(
+        "authorization-only-redacted",
+        "the journal hides Authorization but not the other credential headers",
+        "emulator/credentials.py",
+        '        "proxy-authorization",\n',
+        "",
     ),
 ]
 
@@ -182,6 +226,16 @@ def apply(copy: Path, mutant: Mutant) -> None:
             f"found it {text.count(mutant.old) if mutant.old else 0} times; update tests/mutants.py"
         )
     target.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
+
+
+def stale_mutants() -> list[str]:
+    """Each mutant whose text is not in its file exactly once: it would test nothing."""
+    stale = []
+    for mutant in MUTANTS:
+        found = (ROOT / mutant.path).read_text(encoding="utf-8").count(mutant.old) if mutant.old else 0
+        if found != 1:
+            stale.append(f"mutant {mutant.name!r}: its text is in {mutant.path} {found} times, not once")
+    return stale
 
 
 def run_suite(copy: Path) -> tuple[int, list[str]]:
@@ -224,11 +278,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.mutants", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument(
+        "--check", action="store_true", help="check that every mutant still applies once; run no suite"
+    )
     args = parser.parse_args(argv)
     if args.list:
         for mutant in MUTANTS:
             print(f"{mutant.name:28} {mutant.bug} ({mutant.path})")
         return 0
+    if args.check:
+        stale = stale_mutants()
+        for line in stale:
+            print(line)
+        print(f"{len(MUTANTS) - len(stale)} of {len(MUTANTS)} mutants apply")
+        return 1 if stale else 0
     unknown = set(args.names) - {mutant.name for mutant in MUTANTS}
     if unknown:
         parser.error(f"unknown mutant(s): {', '.join(sorted(unknown))}; see --list")

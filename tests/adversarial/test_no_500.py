@@ -105,7 +105,7 @@ NUMBERS = st.sampled_from(
 @st.composite
 def hostile_values(draw: st.DrawFn) -> str:
     """JSON text with surrogate escapes and huge numbers in every position, keys included."""
-    leaf = st.one_of(NUMBERS, SURROGATE_TEXT.map(lambda t: json.dumps(t)), st.just("null"))
+    leaf = st.one_of(NUMBERS, SURROGATE_TEXT.map(json.dumps), st.just("null"))
 
     def container(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         keys = st.one_of(
@@ -132,7 +132,7 @@ def module_server() -> Any:
 def test_no_hostile_body_gets_a_5xx(module_server: BackgroundServer, value: str, model: str) -> None:
     for raw in (
         value,
-        '{"model":"%s","messages":[{"role":"user","content":"hi","x":%s}],"y":%s}' % (model, value, value),
+        f'{{"model":"{model}","messages":[{{"role":"user","content":"hi","x":{value}}}],"y":{value}}}',
     ):
         answer = httpx.post(module_server.url + API, content=raw.encode(), headers=AUTH)
         assert answer.status_code < 500, (raw, answer.text)

@@ -45,7 +45,9 @@ def test_a_schema_asking_for_thousands_of_places_is_written_once_within_the_budg
     request = {
         "model": "jamba-mini",
         "n": 8,
-        "messages": [{"role": "user", "content": "lookup the weather in Paris, " + "and more words " * 50_000}],
+        "messages": [
+            {"role": "user", "content": "lookup the weather in Paris, " + "and more words " * 50_000}
+        ],
         "tools": [{"type": "function", "function": {"name": "lookup", "parameters": parameters}}],
     }
     budget = Budget()

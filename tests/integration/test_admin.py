@@ -151,7 +151,8 @@ async def test_a_bad_rule_document_is_a_400_naming_the_rule_and_field(client: An
     )
     assert response.status == 400
     assert "admin API: rule 1: times: 0 is less than the minimum of 1" in (await response.json())["detail"]
-    not_json = await client.post("/_emulator/rules", data=b"{nope", headers={"Content-Type": "application/json"})
+    json_type = {"Content-Type": "application/json"}
+    not_json = await client.post("/_emulator/rules", data=b"{nope", headers=json_type)
     assert not_json.status == 400
 
 

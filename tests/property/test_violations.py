@@ -18,15 +18,16 @@ from tests.strategies import CONTRACT, LATER_MODELS
 
 STRICT = Contract(load_catalog_document(), strict=True)
 
+CALL = {"id": "c1", "function": {"name": "f", "arguments": "{}"}}
 fine_messages = st.sampled_from(
     [
         {"role": "user", "content": "hi"},
         {"role": "assistant", "content": "hello"},
         {"role": "system", "content": ""},
         {"role": "tool", "content": "42", "tool_call_id": "c1"},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "assistant", "content": None, "tool_calls": [CALL]},
     ]
-)  # fmt: skip
+)
 broken_messages = st.sampled_from(
     [
         {"role": "user", "content": ""},

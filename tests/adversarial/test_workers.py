@@ -1,0 +1,86 @@
+"""Finding 7: `--workers N` supervision. SIGKILL of one worker stopped the whole server with exit
+status 0 and no log line; SIGKILL of the parent left the workers serving the port as orphans.
+Now a dead worker is logged and started again, and workers die with their parent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+HEALTH = "/_emulator/health"
+
+
+class Workers:
+    def __init__(self, tmp_path: Path) -> None:
+        self.log = tmp_path / "stderr.log"
+        command = [str(Path(sys.executable).parent / "jamba-emulator"), "--port", "0", "--workers", "2"]
+        with self.log.open("w") as stderr:
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().split("listening on", 1)[1].split()[0]
+        self.process.stdout.close()
+
+    def children(self) -> list[int]:
+        text = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        return [int(pid) for pid in text.split()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Workers]:
+    started = Workers(tmp_path)
+    yield started
+    started.stop()
+
+
+def wait_for(condition: object, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_worker_is_logged_and_started_again(workers: Workers) -> None:
+    first, _ = workers.children()
+    os.kill(first, signal.SIGKILL)
+    assert wait_for(lambda: len(workers.children()) == 2 and first not in workers.children())
+    assert workers.process.poll() is None, "the server still runs"
+    assert wait_for(lambda: "was killed by SIGKILL; starting it again" in workers.log.read_text())
+    for _ in range(20):  # both workers answer (the kernel spreads connections between them)
+        assert httpx.get(workers.url + HEALTH, timeout=5).status_code == 200
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_their_parent(workers: Workers) -> None:
+    children = workers.children()
+    os.kill(workers.process.pid, signal.SIGKILL)
+    workers.process.wait()
+    assert wait_for(lambda: not any(alive(pid) for pid in children), seconds=5), "no orphan serves the port"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(workers.url + HEALTH, timeout=2)
