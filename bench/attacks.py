@@ -179,8 +179,16 @@ class Attack:
     """Fixture rules the server starts with."""
 
 
-def _body_attack(make: Callable[[], bytes]) -> Callable[[Emulator], Measured]:
-    return lambda server: one_request(server, make())
+def _same(build: Callable[[], bytes]) -> Callable[[Emulator], Measured]:
+    """The same body every round (one no cache keeps: a 422, or a body too large to keep)."""
+    return lambda server: one_request(server, build())
+
+
+def _body_attack(make: Callable[[str], bytes]) -> Callable[[Emulator], Measured]:
+    """Each round's body made afresh with a new nonce where it takes one, so that no round is
+    answered from a cache the one before filled."""
+    rounds = iter(range(1_000_000))
+    return lambda server: one_request(server, make(f"round {next(rounds)}"))
 
 
 def file_ref(server: Emulator) -> Measured:
@@ -284,8 +292,11 @@ def journal_listing(server: Emulator) -> Measured:
     return measured
 
 
+regex_rounds = iter(range(1_000_000))
+
+
 def regex_rule(server: Emulator) -> Measured:
-    return one_request(server, bodies.regex_victim(24))
+    return one_request(server, bodies.regex_victim(24, f" round {next(regex_rounds)}"))
 
 
 def paced_streams_at_shutdown(server: Emulator) -> Measured:
@@ -316,16 +327,16 @@ ATTACKS = [
     Attack("network-ref", 1, "a tool schema whose $ref names a local listener that never answers",
            network_ref),
     Attack("many-empty-messages", 2, "16,000 messages with empty content (464 KB)",
-           _body_attack(lambda: bodies.empty_messages(16_000))),
+           _same(lambda: bodies.empty_messages(16_000))),
     Attack("8mib-empty-messages", 2, "8 MiB of messages with empty content",
-           _body_attack(bodies.empty_messages_filling)),
+           _same(bodies.empty_messages_filling)),
     Attack("unsatisfiable-tools", 3, "8 tools of 32,000 unsatisfiable items each, n: 4",
-           _body_attack(lambda: bodies.unsatisfiable_tools(8, 4))),
+           _body_attack(lambda nonce: bodies.unsatisfiable_tools(8, 4, nonce))),
     Attack("unsatisfiable-tools-100", 3, "100 such tools, n: 16",
-           _body_attack(lambda: bodies.unsatisfiable_tools(100, 16))),
-    Attack("huge-integer", 4, "an integer literal of 5,000 digits", _body_attack(bodies.huge_integer)),
-    Attack("surrogate-model", 4, "a lone surrogate as the model", _body_attack(bodies.surrogate_model)),
-    Attack("surrogate-key", 4, "a lone surrogate as a key", _body_attack(bodies.surrogate_key)),
+           _body_attack(lambda nonce: bodies.unsatisfiable_tools(100, 16, nonce))),
+    Attack("huge-integer", 4, "an integer literal of 5,000 digits", _same(bodies.huge_integer)),
+    Attack("surrogate-model", 4, "a lone surrogate as the model", _same(bodies.surrogate_model)),
+    Attack("surrogate-key", 4, "a lone surrogate as a key", _same(bodies.surrogate_key)),
     Attack("distinct-stops", 5, "25 requests with distinct ~4 MB stop lists", distinct_stops, rounds=1),
     Attack("rate-limit-keys", 5, "20,000 distinct API keys under --rate-limit", rate_limit_keys,
            flags=("--rate-limit", "2/s,60/min"), rounds=1),
@@ -335,12 +346,12 @@ ATTACKS = [
     Attack("regex-rule", 10, "a fixture rule /(a+)+$/ against 24 a's and a '!'", regex_rule,
            rules=(bodies.REGEX_RULE,)),
     Attack("8mib-prompt", 10, "one 8 MiB user message (tokenized before the context-window 422)",
-           _body_attack(bodies.huge_prompt)),
+           _same(bodies.huge_prompt)),
     Attack("journal-listing", 10, "GET /_emulator/journal holding 1,000 entries of 64 KiB",
            journal_listing, rounds=1),
-    Attack("many-stops", 5, "a million short stop sequences, n: 16", _body_attack(bodies.many_stops)),
-    Attack("many-tools", 3, "8 MiB of small distinct tools", _body_attack(bodies.many_tools)),
-    Attack("huge-tool-schema", 3, "one 8 MiB tool parameters schema", _body_attack(bodies.huge_tool_schema)),
+    Attack("many-stops", 5, "a million short stop sequences, n: 16", _same(bodies.many_stops)),
+    Attack("many-tools", 3, "8 MiB of small distinct tools", _same(bodies.many_tools)),
+    Attack("huge-tool-schema", 3, "one 8 MiB tool parameters schema", _same(bodies.huge_tool_schema)),
 ]  # fmt: skip
 
 

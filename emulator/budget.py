@@ -47,9 +47,6 @@ class Budget:
     values: int = 0
     """Values and characters of tool-call arguments written (attempts that failed included)."""
 
-    def __post_init__(self) -> None:
-        self.errors_found = max(self.errors_found, self.errors_listed)
-
     @property
     def values_left(self) -> int:
         return max(0, self.argument_values - self.values)

@@ -41,29 +41,28 @@ class GuardedHandler(RequestHandler):
     limits = Limits()
     waiting_since: float | None = None
     """When the connection began waiting for a request head (None: a request is being answered)."""
-    _head_deadline: asyncio.TimerHandle | None = None
+    head_since: float | None = None
+    """When the first byte of the request head being read arrived (None: none is being read)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.waiting_since = self._loop.time()
         manager = self._manager
-        if manager is not None and len(manager.connections) > self.limits.max_connections:
-            live = [connection for connection in manager.connections if connection.transport is not None]
-            if len(live) > self.limits.max_connections:
-                _close_longest_waiting(live)
+        if isinstance(manager, GuardedServer):
+            manager.watch()
+            if len(manager.connections) > self.limits.max_connections:
+                live = [connection for connection in manager.connections if connection.transport is not None]
+                if len(live) > self.limits.max_connections:
+                    _close_longest_waiting(live)
 
     def data_received(self, data: bytes) -> None:
+        # The hot path: a time noted, no timer made (GuardedServer's one timer sweeps them all).
         heads = self._request_count
-        if self.waiting_since is not None and self._head_deadline is None:
-            self._head_deadline = self._loop.call_later(self.limits.request_timeout, self._head_too_slow)
+        if self.waiting_since is not None and self.head_since is None:
+            self.head_since = self._loop.time()
         super().data_received(data)
         if self._request_count != heads:  # a whole head has arrived
-            self._cancel_deadline()
-            self.waiting_since = None
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        self._cancel_deadline()
-        super().connection_lost(exc)
+            self.head_since = self.waiting_since = None
 
     async def _handle_request(
         self,
@@ -77,14 +76,10 @@ class GuardedHandler(RequestHandler):
             if not self._messages:
                 self.waiting_since = self._loop.time()
 
-    def _cancel_deadline(self) -> None:
-        if self._head_deadline is not None:
-            self._head_deadline.cancel()
-            self._head_deadline = None
-
-    def _head_too_slow(self) -> None:
-        self._head_deadline = None
-        if self.waiting_since is None or self.transport is None:
+    def head_too_slow(self) -> None:
+        """Answer 408 and close: the request head took longer than the limit."""
+        self.head_since = self.waiting_since = None
+        if self.transport is None:
             return
         log.debug("closed a connection whose request head took over %g s", self.limits.request_timeout)
         detail = f"Request Timeout: the request head did not arrive within {self.limits.request_timeout:g} s"
@@ -127,9 +122,44 @@ def _raw_response(status: int, reason: str, body: object) -> bytes:
 
 
 class GuardedServer(web.Server):
+    """aiohttp's server, making GuardedHandlers and sweeping their head deadlines: one timer for
+    every connection, every SWEEPS_PER_TIMEOUT-th of the request timeout (at most a second), so a
+    slow head is closed within a little more than the limit."""
+
     limits = Limits()
+    _sweeper: asyncio.TimerHandle | None = None
 
     def __call__(self) -> RequestHandler:
         handler = GuardedHandler(self, loop=self._loop, **self._kwargs)
         handler.limits = self.limits
         return handler
+
+    def watch(self) -> None:
+        """Sweep the connections' deadlines while there are connections."""
+        if self._sweeper is None:
+            self._sweeper = self._loop.call_later(self._interval, self._sweep)
+
+    @property
+    def _interval(self) -> float:
+        return min(1.0, self.limits.request_timeout / SWEEPS_PER_TIMEOUT)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        connections = self.connections
+        if not connections:
+            return
+        late = self._loop.time() - self.limits.request_timeout
+        for connection in connections:
+            since = connection.head_since if isinstance(connection, GuardedHandler) else None
+            if since is not None and since <= late:
+                connection.head_too_slow()  # type: ignore[attr-defined]
+        self.watch()
+
+    async def shutdown(self, timeout: float | None = None) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        await super().shutdown(timeout)
+
+
+SWEEPS_PER_TIMEOUT = 4

@@ -85,7 +85,8 @@ class Contract:
         if self._fast.is_valid(body):
             return
         budget = budget or Budget()
-        found = self._searcher.search(body, listed=budget.errors_listed, found_at_most=budget.errors_found)
+        listed = budget.errors_listed
+        found = self._searcher.search(body, listed=listed, found_at_most=max(listed, budget.errors_found))
         budget.errors += len(found.items) + found.more
         raise ValidationFailed(found.answered(order=self._field_order))
 

@@ -92,8 +92,11 @@ async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLarge(limit)
     try:
-        async with asyncio.timeout(timeout):
+        if request.content.is_eof():  # the whole body came with the head: no wait, no timer
             raw = await request.read()
+        else:
+            async with asyncio.timeout(timeout):
+                raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise BodyTooLarge(limit) from None
     except TimeoutError:

@@ -166,10 +166,12 @@ class ChatTemplate:
         self, messages: Iterable[Message], tokenizer: Tokenizer, limit: int | None = None
     ) -> int:
         """The whole prompt's tokens; with `limit`, counting stops once past it."""
+        total = self.per_request
         if limit is None:
-            return self.per_request + sum(
-                self.per_message + tokenizer.count(message.content) for message in messages
-            )
-        return self.per_request + self.extra_tokens(
-            (message.content for message in messages), tokenizer, limit - self.per_request
-        )
+            return total + sum(self.per_message + tokenizer.count(message.content) for message in messages)
+        per_message = self.per_message
+        for message in messages:  # written out: the hot path
+            total += per_message + tokenizer.count_upto(message.content, limit - total - per_message)
+            if total > limit:
+                break
+        return total

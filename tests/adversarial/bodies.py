@@ -59,9 +59,10 @@ def empty_messages_filling() -> bytes:
     return empty_messages((BODY_LIMIT - 100) // one)
 
 
-def unsatisfiable_tools(count: int, n: int) -> bytes:
+def unsatisfiable_tools(count: int, n: int, nonce: str = "") -> bytes:
     """`count` tools that share a word with the user's message, each asking for 32,000 integers
-    between 0 and -1: every attempt to write arguments runs to the end and fails."""
+    between 0 and -1: every attempt to write arguments runs to the end and fails. (`nonce`, in
+    the message, makes the request one no cache has seen.)"""
     parameters = {
         "type": "array",
         "minItems": 32000,
@@ -72,7 +73,12 @@ def unsatisfiable_tools(count: int, n: int) -> bytes:
         for index in range(count)
     ]
     return encoded(
-        {"model": LATER, "n": n, "messages": [{"role": "user", "content": "weather please"}], "tools": tools}
+        {
+            "model": LATER,
+            "n": n,
+            "messages": [{"role": "user", "content": f"weather please {nonce}"}],
+            "tools": tools,
+        }
     )
 
 
@@ -162,8 +168,8 @@ def write_fixture(folder: Path, rules: Any) -> Path:
     return path
 
 
-def regex_victim(count: int) -> bytes:
-    return encoded({"model": PREVIEW, "messages": [{"role": "user", "content": "a" * count + "!"}]})
+def regex_victim(count: int, nonce: str = "") -> bytes:
+    return encoded({"model": PREVIEW, "messages": [{"role": "user", "content": "a" * count + "!" + nonce}]})
 
 
 def paced_stream() -> bytes:

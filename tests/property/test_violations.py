@@ -1,6 +1,6 @@
 """The bounded search for violations (emulator/violations.py) finds exactly what one pass of the
-validator over the whole body finds. The views are made small here (a handful of values each),
-so that bodies Hypothesis can write are cut into many views, nested ones included."""
+validator over the whole body finds. The views are made small here (60 bytes each), so that
+bodies Hypothesis can write are cut into many views, nested ones included."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def searched(contract: Contract, body: Any) -> set[ErrorItem]:
 
 @pytest.fixture(autouse=True)
 def small_views(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(violations, "VIEW_WEIGHT", 12)
+    monkeypatch.setattr(violations, "VIEW_WEIGHT", 60)
     monkeypatch.setattr(violations, "KEEP", 2)
     monkeypatch.setattr(violations, "_SPLIT_FIRST", 4)
 
