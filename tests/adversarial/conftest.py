@@ -4,7 +4,10 @@ slow and broken clients can be played byte by byte), and raw connections to it."
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,24 @@ from emulator.config import Config
 from emulator.server import BackgroundServer
 
 Serve = Callable[..., BackgroundServer]
+COMMAND = str(Path(sys.executable).parent / "jamba-emulator")
+
+
+def start_cli(
+    *flags: str, stderr: Any = subprocess.DEVNULL, **popen: Any
+) -> tuple[subprocess.Popen[str], str]:
+    """`jamba-emulator --port 0 FLAGS` in a process of its own (the test's threads share no
+    interpreter lock with it), and the URL it announced."""
+    process = subprocess.Popen(
+        [COMMAND, "--port", "0", *flags], stdout=subprocess.PIPE, stderr=stderr, text=True, **popen
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    process.stdout.close()
+    if "listening on" not in line:
+        process.kill()
+        raise AssertionError(f"jamba-emulator did not start: {line!r}")
+    return process, line.split("listening on", 1)[1].split()[0]
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import json
 import logging
 import resource
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 
 from emulator.logs import BURST, Repeats
 from tests.adversarial import bodies
-from tests.adversarial.conftest import Serve, connect, read_all
+from tests.adversarial.conftest import Serve, connect, read_all, start_cli
 
 SECRET_KEY = "sk-live-0123456789abcdef"
 
@@ -92,18 +91,9 @@ def test_running_out_of_file_descriptors_logs_a_few_lines(tmp_path: Path) -> Non
     def few_descriptors() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
 
-    command = [str(Path(sys.executable).parent / "jamba-emulator"), "--port", "0"]
     with log.open("w") as stderr:
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            preexec_fn=few_descriptors,  # noqa: PLW1509 (set before exec)
-        )
+        process, url = start_cli(stderr=stderr, preexec_fn=few_descriptors)
     try:
-        assert process.stdout is not None
-        url = process.stdout.readline().split("listening on", 1)[1].split()[0]
         host, port = url.removeprefix("http://").rsplit(":", 1)
         held = []
         for _ in range(120):
@@ -117,8 +107,6 @@ def test_running_out_of_file_descriptors_logs_a_few_lines(tmp_path: Path) -> Non
     finally:
         process.terminate()
         process.wait(timeout=15)
-        if process.stdout is not None:
-            process.stdout.close()
     lines = log.read_text().splitlines()
     accept_failures = [line for line in lines if "out of system resource" in line]
     assert accept_failures, "the flood happened"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from emulator.resources import FIXTURE_DIR
 from emulator.scripts import FixtureError, rules_from
 from emulator.tokenizer import ApproximateTokenizer
 from tests.adversarial import bodies
-from tests.adversarial.conftest import Serve
+from tests.adversarial.conftest import COMMAND, Serve, start_cli
 from tests.support import AUTH
 
 API = "/studio/v1/chat/completions"
@@ -82,7 +81,7 @@ def test_check_names_the_construct(tmp_path: Path) -> None:
             }
         )
     )
-    command = [str(Path(sys.executable).parent / "jamba-emulator"), "check", str(fixture)]
+    command = [COMMAND, "check", str(fixture)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert "rule 1 ('echo'): regex: /(a)\\1/ uses a backreference" in result.stderr
@@ -119,12 +118,8 @@ def test_counting_in_pieces_counts_what_counting_at_once_counts() -> None:
 
 def test_the_journal_listing_leaves_the_loop_free() -> None:
     """A server process of its own: the test's threads share no interpreter lock with it."""
-    command = [str(Path(sys.executable).parent / "jamba-emulator"), "--port", "0", "--log-level", "warning"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    process, url = start_cli("--log-level", "warning")
     try:
-        assert process.stdout is not None
-        url = process.stdout.readline().split("listening on", 1)[1].split()[0]
-        process.stdout.close()
         body = bodies.large_journal_entry()
         with httpx.Client(base_url=url, headers=AUTH) as client:
             for _ in range(1000):

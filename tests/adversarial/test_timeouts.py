@@ -9,15 +9,13 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
 from tests.adversarial import bodies
-from tests.adversarial.conftest import Serve, connect, read_all
+from tests.adversarial.conftest import Serve, connect, read_all, start_cli
 from tests.support import AUTH
 
 HEAD = b"POST /studio/v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer k\r\n"
@@ -126,11 +124,7 @@ def test_paced_streams_end_when_the_server_stops(tmp_path: Path) -> None:
             },
         ],
     )
-    command = [str(Path(sys.executable).parent / "jamba-emulator"), "--port", "0", "--fixtures", str(fixture)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    url = process.stdout.readline().split("listening on", 1)[1].split()[0]
-    process.stdout.close()
+    process, url = start_cli("--fixtures", str(fixture))
     host, port = url.removeprefix("http://").rsplit(":", 1)
     streams = []
     for content in ["pace me"] * 5 + ["stall"] * 2:

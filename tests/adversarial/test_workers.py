@@ -15,18 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.adversarial.conftest import start_cli
+
 HEALTH = "/_emulator/health"
 
 
 class Workers:
     def __init__(self, tmp_path: Path) -> None:
         self.log = tmp_path / "stderr.log"
-        command = [str(Path(sys.executable).parent / "jamba-emulator"), "--port", "0", "--workers", "2"]
         with self.log.open("w") as stderr:
-            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
-        assert self.process.stdout is not None
-        self.url = self.process.stdout.readline().split("listening on", 1)[1].split()[0]
-        self.process.stdout.close()
+            self.process, self.url = start_cli("--workers", "2", stderr=stderr)
 
     def children(self) -> list[int]:
         text = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
