@@ -159,8 +159,8 @@ class Admission:
             raise UnsupportedModel(body["model"])
         window = budget.prompt_tokens = model.context_window
         sent = body["messages"]
-        counted = tuple(
-            Message(m["role"], _called(m) if m.get("tool_calls") else m["content"])
+        counted = tuple(  # an assistant message may have neither content nor calls: it counts as ""
+            Message(m["role"], _called(m) if m.get("tool_calls") else m.get("content") or "")
             for m in sent
             if m.get("content") or m["role"] != "system"
         )

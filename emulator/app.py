@@ -17,14 +17,25 @@ from .admin import token_guarded
 from .config import Config
 from .core import Core
 from .delivery import STOPPING
-from .errors import EmulatorError, HttpStatusError, InternalError, render
+from .errors import EmulatorError, HttpStatusError, InternalError, Retired, render
 from .exchange import EXCHANGE, Exchange
 from .journal import Journal
 from .openapi import bundle, load_document
 from .reload import watcher
 from .streaming import encode_json
 
-API_PATH = "/studio/v1/chat/completions"
+API_PREFIX = "/studio/v1"
+API_PATH = f"{API_PREFIX}/chat/completions"
+MODELS_PATH = f"{API_PREFIX}/models"
+RETIRED_APIS = (
+    "library/files",
+    "library/batches",
+    "conversational-rag",
+    "maestro/runs",
+    "assistants",
+    "batches",
+)
+"""The SDKs' APIs under API_PREFIX retired with the Jamba API: a 404 that says so (errors.Retired)."""
 log = logging.getLogger("jamba_emulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -40,6 +51,7 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
     if config.fixtures and config.reload:
         app.cleanup_ctx.append(watcher(core))
     app[handlers.OPENAPI] = encode_json(bundle(load_document(), core.contract.published_schemas()))
+    app[handlers.MODELS] = encode_json({"data": [model.info() for model in core.contract.catalog]})
     # No middleware (each costs every request several microseconds, bench/): each route is
     # wrapped instead, and fallback routes catch wrong methods and unknown paths, so that every
     # answer outside the admin API is journaled and every error is the real service's JSON.
@@ -47,10 +59,14 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
         app.router,
         [
             ("POST", API_PATH, handlers.create_chat_completion),
+            ("GET", MODELS_PATH, handlers.list_models),
             ("GET", "/openapi.json", handlers.openapi_document),
         ],
         lambda handler: journaled(handler, core.journal, config.request_timeout),
     )
+    retired = journaled(retired_api, core.journal, config.request_timeout)
+    for api in RETIRED_APIS:
+        app.router.add_route("*", f"{API_PREFIX}/{api}{{rest:(/.*)?}}", retired)
     admin = web.Application()
     add_routes(admin.router, ADMIN_ROUTES, guarded)
     admin.router.add_route("*", "/{anything:.*}", guarded(not_found))
@@ -134,6 +150,10 @@ def method_not_allowed(*allowed: str) -> Handler:
 
 async def not_found(request: web.Request) -> web.StreamResponse:
     raise web.HTTPNotFound
+
+
+async def retired_api(request: web.Request) -> web.StreamResponse:
+    raise Retired(request.path, f"POST {API_PATH} and GET {MODELS_PATH}")
 
 
 def guarded(handler: Handler) -> Handler:

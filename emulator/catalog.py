@@ -10,17 +10,30 @@ from .resources import SCHEMA_DIR, load_json
 
 
 @dataclass(frozen=True, slots=True)
+class Listing:
+    """What GET /studio/v1/models says of a model beyond its limits: policy (catalog.json)."""
+
+    name: str
+    updated: str
+    quantization: str
+    prompt_price: float
+    completion_price: float
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSpec:
     name: str
     max_tokens_default: int
     max_tokens_maximum: int
     temperature_default: float
     context_window: int
+    listing: Listing
     features: frozenset[str] = frozenset()
     """Request features beyond the seed's (FEATURES) that the model supports."""
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> ModelSpec:
+        listing = entry["listing"]
         return cls(
             name=entry["name"],
             max_tokens_default=entry["max_tokens"]["default"],
@@ -28,7 +41,27 @@ class ModelSpec:
             temperature_default=float(entry["temperature"]["default"]),
             context_window=entry["context_window"],
             features=frozenset(entry.get("features", ())),
+            listing=Listing(
+                listing["name"],
+                listing["updated"],
+                listing["quantization"],
+                listing["pricing"]["prompt"],
+                listing["pricing"]["completion"],
+            ),
         )
+
+    def info(self) -> dict[str, Any]:
+        """The model as GET /studio/v1/models lists it (schemas/models-response.schema.json)."""
+        listing = self.listing
+        return {
+            "id": self.name,
+            "name": listing.name,
+            "updated": listing.updated,
+            "context_length": self.context_window,
+            "quantization": listing.quantization,
+            "max_completion_tokens": self.max_tokens_maximum,
+            "pricing": {"prompt": listing.prompt_price, "completion": listing.completion_price},
+        }
 
 
 FEATURES = ("tools", "documents", "response_format")

@@ -107,6 +107,7 @@ class Completion(NamedTuple):
                 {
                     "index": choice.index,
                     "message": _message(choice, completion_id),
+                    "logprobs": None,  # never filled: the SDK and the server disagree on its shape
                     "finish_reason": choice.finish_reason,
                 }
                 for choice in self.choices
@@ -167,5 +168,5 @@ def _chunk(
 ) -> dict[str, Any]:
     return {
         "id": completion_id,
-        "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason}],
+        "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
     }

@@ -17,6 +17,7 @@ from .config import (
     Config,
     ConfigError,
     parse_faults,
+    parse_fields,
     parse_journal_size,
     parse_log_level,
     parse_max_connections,
@@ -114,6 +115,17 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         help="reject unknown fields and enforce user/assistant alternation (default: ignore and warn)",
     )
     parser.add_argument(
+        "--strict-allow",
+        dest="strict_allow",
+        action="append",
+        type=_arg(parse_fields, "--strict-allow"),
+        metavar="FIELD,...",
+        help=(
+            "fields --strict accepts although the real service ignored them, e.g. stop_sequences,seed "
+            "(repeatable; still named in X-Emulator-Ignored-Fields; default: none)"
+        ),
+    )
+    parser.add_argument(
         "--fixtures",
         action="append",
         metavar="PATH",
@@ -165,8 +177,8 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         default=defaults.rate_limit,
         metavar="WINDOWS",
         help=(
-            "emulated rate limit per API key, e.g. 2/s,60/min (the Jamba Instruct era's documented "
-            "limits): 429 with Retry-After beyond it (default: off)"
+            "emulated rate limit per API key, e.g. 10/s,200/min (the current models' documented "
+            "limits; the Jamba Instruct era's: 2/s,60/min): 429 with Retry-After beyond it (default: off)"
         ),
     )
     parser.add_argument(
@@ -269,6 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.models
         else defaults.models,
         strict=args.strict,
+        strict_allow=tuple(dict.fromkeys(f for fields in args.strict_allow for f in fields))
+        if args.strict_allow
+        else defaults.strict_allow,
         log_level=args.log_level,
         journal_size=args.journal_size,
         fixtures=tuple(args.fixtures) if args.fixtures else defaults.fixtures,

@@ -72,6 +72,8 @@ class Config:
     """Open connections at most; at the cap, the one waiting longest for a request head is closed."""
     shutdown_timeout: float = 3.0
     """Seconds the server waits for answers in progress (streams included) when it stops."""
+    strict_allow: tuple[str, ...] = ()
+    """Fields strict mode accepts although the real service ignored them (e.g. stop_sequences)."""
 
     @property
     def loopback(self) -> bool:
@@ -134,6 +136,14 @@ def parse_size(text: str, source: str = "--max-body-size") -> int:
 
 def parse_keys(text: str, source: str = "JAMBA_EMULATOR_API_KEYS") -> tuple[str, ...]:
     return tuple(key.strip() for key in text.split(",") if key.strip())
+
+
+def parse_fields(text: str, source: str = "--strict-allow") -> tuple[str, ...]:
+    """Comma-separated field names: `stop_sequences,seed`."""
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    if not names:
+        raise ConfigError(f"{source} needs at least one field name, e.g. stop_sequences,seed; got {text!r}")
+    return names
 
 
 def parse_bool(text: str, source: str = "--strict") -> bool:
@@ -275,6 +285,7 @@ PARSERS = {
     "max_body_size": parse_size,
     "api_keys": parse_keys,
     "strict": parse_bool,
+    "strict_allow": parse_fields,
     "log_level": parse_log_level,
     "journal_size": parse_journal_size,
     "fixtures": parse_paths,

@@ -34,6 +34,7 @@ SCHEMA_FILES = (
     "error.schema.json",
     "catalog.schema.json",
     "fixtures.schema.json",
+    "models-response.schema.json",
 )
 
 
@@ -45,7 +46,12 @@ class Contract:
     """Compiled validators for the contract; build once per process and share."""
 
     def __init__(
-        self, catalog_document: Mapping[str, Any], *, strict: bool = False, models: Sequence[str] = ()
+        self,
+        catalog_document: Mapping[str, Any],
+        *,
+        strict: bool = False,
+        models: Sequence[str] = (),
+        strict_allow: Sequence[str] = (),
     ) -> None:
         # The schema files are checked against their metaschema by the tests
         # (tests/unit/test_contract_files.py), not at every start.
@@ -55,7 +61,7 @@ class Contract:
         self.catalog = catalog.only(models) if models else catalog
         self.strict = strict
         self.request_schema = request_schema_for(
-            self.schemas["chat-request.schema.json"], self.catalog, strict=strict
+            self.schemas["chat-request.schema.json"], self.catalog, strict=strict, allow=strict_allow
         )
         # The hot path: the request schema compiled by jsonschema-rs (a Rust validator, ~100x faster
         # here), which also locates each violation. `jsonschema` remains the reference and reads
@@ -66,10 +72,13 @@ class Contract:
         properties = self.request_schema["properties"]
         self.request_fields = tuple(properties)
         self.message_fields = tuple(self.request_schema["definitions"]["ChatMessage"]["properties"])
-        self._known_fields = frozenset(self.request_fields)
+        # Known to the real service: the schema file's fields (those of --strict-allow stay unknown,
+        # and so named in X-Emulator-Ignored-Fields, since the service ignored them).
+        base = self.schemas["chat-request.schema.json"]
+        self._known_fields = frozenset(base["properties"])
+        self._known_message_fields = frozenset(base["definitions"]["ChatMessage"]["properties"])
         self._field_positions = {name: position for position, name in enumerate(self.request_fields)}
         self._message_positions = {name: position for position, name in enumerate(self.message_fields)}
-        self._known_message_fields = frozenset(self.message_fields)
         self.defaults = {name: spec["default"] for name, spec in properties.items() if "default" in spec}
 
     def validate_request(
@@ -167,15 +176,21 @@ def encode_canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def request_schema_for(base: Mapping[str, Any], catalog: Catalog, *, strict: bool) -> dict[str, Any]:
-    """The request schema with each catalog model's max_tokens cap, and strict mode's closure."""
+def request_schema_for(
+    base: Mapping[str, Any], catalog: Catalog, *, strict: bool, allow: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The request schema with each catalog model's max_tokens cap, and strict mode's closure,
+    open to the fields of `allow` (--strict-allow), in the body and in each message."""
     schema = copy.deepcopy(dict(base))
     roles = schema["definitions"]["ChatMessage"]["properties"]["role"]["enum"]
     seed_roles = [role for role in roles if role != "tool"]  # a model without tools has these only
     schema["allOf"] = [*schema.get("allOf", []), *_model_clauses(catalog, seed_roles)]
     if strict:
-        schema["additionalProperties"] = False
-        schema["definitions"]["ChatMessage"]["additionalProperties"] = False
+        message = schema["definitions"]["ChatMessage"]
+        for closed in (schema, message):
+            closed["additionalProperties"] = False
+            for name in allow:
+                closed["properties"].setdefault(name, {"description": "Allowed by --strict-allow."})
     return schema
 
 
@@ -204,20 +219,34 @@ def _model_clause(models: list[ModelSpec], catalog: Catalog, seed_roles: list[st
         }
         properties[feature] = {"type": "null", "x-errors": {"type": unsupported}}
         if feature == "tools":  # nor the messages of a tool-calling conversation
-            properties["messages"] = {
-                "items": {
-                    "properties": {
-                        "role": {"enum": seed_roles, "x-errors": {"enum": unsupported}},
-                        "tool_calls": {"type": "null", "x-errors": {"type": unsupported}},
-                        "tool_call_id": {"not": {}, "x-errors": {"not": unsupported}},
-                    }
-                }
-            }
+            properties["messages"] = {"items": _seed_message(seed_roles, unsupported)}
     model = {"const": names[0]} if len(names) == 1 else {"enum": names}
     return {
         "description": f"Limits and features of {', '.join(names)} (catalog.json)",
         "if": {"properties": {"model": model}, "required": ["model"]},
         "then": {"properties": properties},
+    }
+
+
+def _seed_message(roles: list[str], unsupported: dict[str, str]) -> dict[str, Any]:
+    """A message to a model without tools, as the seed has it: its roles only, no tool calls (an
+    empty list of them is none), and an assistant's content non-empty."""
+    return {
+        "properties": {
+            "role": {"enum": roles, "x-errors": {"enum": unsupported}},
+            "tool_calls": {"items": {"not": {}, "x-errors": {"not": unsupported}}},
+            "tool_call_id": {"not": {}, "x-errors": {"not": unsupported}},
+        },
+        "allOf": [
+            {
+                "description": "an assistant message carries non-empty content (the seed's rule)",
+                "if": {"properties": {"role": {"const": "assistant"}}, "required": ["role"]},
+                "then": {
+                    "required": ["content"],
+                    "properties": {"content": {"type": "string", "minLength": 1}},
+                },
+            }
+        ],
     }
 
 

@@ -33,7 +33,12 @@ class Core:
 
     @classmethod
     def build(cls, config: Config, *, worker: int = 0) -> Core:
-        contract = Contract(load_catalog_document(), strict=config.strict, models=config.models)
+        contract = Contract(
+            load_catalog_document(),
+            strict=config.strict,
+            models=config.models,
+            strict_allow=config.strict_allow,
+        )
         tokenizer = ApproximateTokenizer()
         return cls(
             config=config,

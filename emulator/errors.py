@@ -3,6 +3,7 @@
     EmulatorError                 status + detail, rendered by render()
     ├── Unauthorized              401, missing or rejected API key
     ├── HttpStatusError           404, 405...: routing errors, FastAPI's default wording
+    ├── Retired                   404 for the SDKs' APIs retired with the Jamba API, saying so
     ├── BodyTooLarge              413, the connection closed (the rest of the body is not read)
     ├── RequestTimeout            408, the body did not arrive in time; the connection closed
     ├── UnsupportedModel          422, string detail
@@ -24,6 +25,14 @@ from typing import Any, NamedTuple, TypedDict
 Loc = tuple[str | int, ...]
 
 UNAUTHORIZED_DETAIL = "Forbidden: Bad or missing Apikey/JWT."
+DOCUMENTED_DETAILS = {
+    401: UNAUTHORIZED_DETAIL,  # the body observed from the real service
+    429: "Too Many Requests (You are sending requests too quickly.)",
+    500: "Internal Server Error",
+    503: "Service Unavailable (The engine is currently overloaded, please try again later)",
+}
+"""The `detail` of a scripted error that gives none (policy): the phrases AI21's chat reference
+documented for these statuses; any other status gets its reason phrase."""
 UNSUPPORTED_MODEL_DETAIL = (
     "The provided model is not supported. See "
     "https://docs.ai21.com/docs/jamba-foundation-models#api-versioning "
@@ -74,6 +83,19 @@ class HttpStatusError(EmulatorError):
     def __init__(self, status: int) -> None:
         super().__init__(reason_phrase(status))
         self.status = status
+
+
+class Retired(EmulatorError):
+    """A path of an AI21 API retired with the Jamba API that the SDKs still expose."""
+
+    status = 404
+
+    def __init__(self, path: str, served: str) -> None:
+        super().__init__(
+            f"Not Found: {path} belongs to an AI21 API retired with the Jamba API on 2026-08-09 "
+            f"(the file library and its batches, conversational RAG, Maestro, assistants, batches); "
+            f"the emulator serves {served}"
+        )
 
 
 class BodyTooLarge(EmulatorError):
@@ -131,10 +153,11 @@ class AdminError(EmulatorError):
 
 
 class ScriptedError(EmulatorError):
-    """An error a fixture rule answers with: its status, `detail` (default: the reason phrase)."""
+    """An error a fixture rule answers with: its status, `detail` (default: DOCUMENTED_DETAILS,
+    else the reason phrase)."""
 
     def __init__(self, status: int, detail: Any = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(reason_phrase(status))
+        super().__init__(DOCUMENTED_DETAILS.get(status) or reason_phrase(status))
         self.status = status
         self._detail = detail
         self._headers = dict(headers or {})

@@ -22,6 +22,7 @@ from .streaming import encode_json, frames
 
 CORE = web.AppKey("core", Core)
 OPENAPI = web.AppKey("openapi", bytes)
+MODELS = web.AppKey("models", bytes)
 IGNORED_FIELDS_HEADER = "X-Emulator-Ignored-Fields"
 WARNINGS_HEADER = "X-Emulator-Warnings"
 _HEADER_LIST_LIMIT = 20
@@ -131,6 +132,11 @@ def _header_list(values: tuple[str, ...], separator: str = ",") -> str:
     if len(values) > _HEADER_LIST_LIMIT:
         shown.append(f"... ({len(values) - _HEADER_LIST_LIMIT} more)")
     return separator.join(shown)
+
+
+async def list_models(request: web.Request) -> web.Response:
+    """GET /studio/v1/models: the models the server accepts; no key needed, as the live service."""
+    return web.Response(body=request.config_dict[MODELS], content_type="application/json")
 
 
 async def openapi_document(request: web.Request) -> web.Response:

@@ -45,6 +45,7 @@ a Python walk of the values took as long as the rest of the search."""
 KEEP = 8
 """Entries a cut-down list keeps: at least any `minItems` of the schema."""
 TOO_MANY = "value_error.too_many_errors"
+EXTRA = "extra fields not permitted"
 UNMATCHED = ErrorItem(("body",), "the body does not match the request schema", "value_error.schema")
 """Said only if the views found nothing where the whole body failed (a bug: the tests look for it)."""
 
@@ -427,8 +428,9 @@ def items_for(
         ]
     if validator == "additionalProperties":
         known = schema.get("properties", {})
+        habits = schema.get("x-client-fields", {})  # fields clients are known to send, and why it matters
         return [
-            ErrorItem((*loc, name), "extra fields not permitted", "value_error.extra")
+            ErrorItem((*loc, name), habits[name]["msg"] if name in habits else EXTRA, "value_error.extra")
             for name in instance
             if name not in known
         ]

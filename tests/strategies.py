@@ -58,7 +58,21 @@ def _with_definitions(fragment: dict[str, Any]) -> dict[str, Any]:
     message["properties"]["role"]["enum"] = ROLES
     for name in ("tool_calls", "tool_call_id"):
         del message["properties"][name]
+    message["allOf"] += copy.deepcopy(SEED_MESSAGE.get("allOf", []))  # e.g. an assistant says something
     return {**copy.deepcopy(fragment), "definitions": definitions}
+
+
+def _seed_message_clause() -> dict[str, Any]:
+    """What the request schema asks of a message to a model without tools (the seed's rules)."""
+    for clause in CLOSED["allOf"]:
+        models = clause.get("if", {}).get("properties", {}).get("model", {})
+        if "jamba-instruct-preview" in [models.get("const"), *models.get("enum", [])]:
+            items: dict[str, Any] = clause["then"]["properties"]["messages"]["items"]
+            return items
+    raise AssertionError("the request schema has no clause for the preview model")
+
+
+SEED_MESSAGE = _seed_message_clause()
 
 
 def _parameter_schema() -> dict[str, Any]:
@@ -367,7 +381,9 @@ def _out_of_range(draw: st.DrawFn, body: dict[str, Any]) -> Broken:
 def _empty_content(draw: st.DrawFn, body: dict[str, Any]) -> Broken:
     body = _keeper(body)
     index = draw(st.integers(0, len(body["messages"]) - 2))
-    role = draw(st.sampled_from(SPEAKERS))
+    # An assistant's content may be empty on the later models (their AssistantMessage requires
+    # nothing); the seed's preview model wants it non-empty, as a user's everywhere.
+    role = draw(st.sampled_from(SPEAKERS)) if body["model"] not in LATER_MODELS else "user"
     body["messages"][index] = {"role": role, "content": ""}
     loc = ("body", "messages", index, "content")
     return Broken(f"empty {role} content", body, loc, frozenset({"value_error.any_str.min_length"}))

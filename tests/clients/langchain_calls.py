@@ -51,6 +51,21 @@ def tool_round_trip(chat: ChatAI21) -> dict[str, Any]:
     }
 
 
+def conversation(chat: ChatAI21) -> dict[str, Any]:
+    """Three turns, each sending the earlier AI replies back (ChatAI21 adds `tool_calls: []` to
+    each), then a turn after an empty answer (cut at max_tokens 0)."""
+    messages: list[BaseMessage] = [HumanMessage("Hi, I am planning a trip.")]
+    contents = []
+    for question in ("Where should I go in spring?", "And in autumn?"):
+        answer = chat.invoke(messages)
+        contents.append(answer.content)
+        messages += [answer, HumanMessage(question)]
+    contents.append(chat.invoke(messages).content)
+    empty = ChatAI21(model="jamba-mini", max_tokens=0).invoke("Say nothing")
+    after = chat.invoke([HumanMessage("Say nothing"), empty, HumanMessage("Now say something")])
+    return {"contents": contents, "empty": empty.content, "after_empty": after.content}
+
+
 def refused(model: str, **settings: Any) -> dict[str, Any]:
     try:
         ChatAI21(model=model, **settings).invoke("Hello")
@@ -65,6 +80,7 @@ def main() -> None:
         "plain": plain(chat),
         "streamed": streamed(chat),
         "tools": tool_round_trip(chat),
+        "conversation": conversation(chat),
         "too_many_tokens": refused("jamba-mini", max_tokens=5000),
     }
     json.dump(report, sys.stdout)

@@ -53,7 +53,7 @@ def run(emulator: BackgroundServer) -> tuple[dict[str, Any], list[Entry]]:
 
 def test_every_call_reached_the_emulator(run: tuple[dict[str, Any], list[Entry]]) -> None:
     _, journal = run
-    assert [(entry.path, entry.status) for entry in journal] == [("/studio/v1/chat/completions", 200)] * 4 + [
+    assert [(entry.path, entry.status) for entry in journal] == [("/studio/v1/chat/completions", 200)] * 9 + [
         ("/studio/v1/chat/completions", 422)
     ]
     assert {entry.body["model"] for entry in journal} == {"jamba-mini"}
@@ -113,4 +113,23 @@ def test_a_refused_request_reaches_langchain_as_the_sdks_422(run: tuple[dict[str
     report, journal = run
     assert report["too_many_tokens"]["raised"] == "UnprocessableEntity"
     assert "less than or equal to 4096" in report["too_many_tokens"]["message"]
-    assert journal[4].body["max_tokens"] == 5000
+    assert journal[-1].body["max_tokens"] == 5000
+
+
+def test_a_multi_turn_conversation_is_answered_turn_after_turn(
+    run: tuple[dict[str, Any], list[Entry]],
+) -> None:
+    report, journal = run
+    talk = report["conversation"]
+    assert all(talk["contents"]) and len(set(talk["contents"])) == 3
+    third = journal[6].body["messages"]
+    assert [message["role"] for message in third] == ["user", "assistant", "user", "assistant", "user"]
+    # LangChain's habit, which the emulator once refused: every earlier plain reply carries tool_calls [].
+    assert [message.get("tool_calls") for message in third if message["role"] == "assistant"] == [[], []]
+    assert talk["empty"] == "" and talk["after_empty"]
+    empty_turn = journal[8].body["messages"][1]
+    assert (
+        empty_turn["role"] == "assistant"
+        and not empty_turn.get("content")
+        and empty_turn.get("tool_calls") == []
+    )

@@ -231,7 +231,7 @@ async def test_global_faults_carry_retry_after_and_spare_scripted_answers(script
     )
     response = await client.post(API_PATH, json=chat(), headers=AUTH)
     assert (response.status, response.headers["Retry-After"]) == (429, "1")
-    assert await response.json() == {"detail": "Too Many Requests"}
+    assert await response.json() == {"detail": "Too Many Requests (You are sending requests too quickly.)"}
     status, body, _ = await post(client, chat("scripted"))
     assert (status, body["choices"][0]["message"]["content"]) == (200, "as scripted")
 

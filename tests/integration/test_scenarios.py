@@ -35,7 +35,7 @@ async def test_rate_limited_burst(make_client: Any) -> None:
     answers = [await client.post(API_PATH, json=chat(), headers=AUTH) for _ in range(7)]
     assert [a.status for a in answers] == [200, 200, 429, 429, 429, 200, 200]
     assert [a.headers.get("Retry-After") for a in answers[2:5]] == ["1", "1", "2"]
-    assert await answers[2].json() == {"detail": "Too Many Requests"}
+    assert await answers[2].json() == {"detail": "Too Many Requests (You are sending requests too quickly.)"}
 
 
 async def test_flaky_upstream(make_client: Any) -> None:

@@ -9,6 +9,7 @@ from emulator.config import (
     DEFAULT_SEED,
     Config,
     ConfigError,
+    parse_fields,
     parse_rate_limit,
     parse_size,
 )
@@ -39,6 +40,12 @@ def test_every_option_from_the_environment() -> None:
             "JAMBA_EMULATOR_FAULTS": "408, stall",
             "JAMBA_EMULATOR_RATE_LIMIT": "2/s,60/min",
             "JAMBA_EMULATOR_MODELS": "jamba-mini, jamba-large,jamba-mini",
+            "JAMBA_EMULATOR_MAX_ERRORS": "10",
+            "JAMBA_EMULATOR_KEEPALIVE_TIMEOUT": "5",
+            "JAMBA_EMULATOR_REQUEST_TIMEOUT": "2.5",
+            "JAMBA_EMULATOR_MAX_CONNECTIONS": "64",
+            "JAMBA_EMULATOR_SHUTDOWN_TIMEOUT": "1",
+            "JAMBA_EMULATOR_STRICT_ALLOW": "seed",
         }
     )
     assert config == Config(
@@ -57,6 +64,12 @@ def test_every_option_from_the_environment() -> None:
         faults=("408", "stall"),
         rate_limit=((2, 1.0), (60, 60.0)),
         models=("jamba-mini", "jamba-large"),
+        max_errors=10,
+        keepalive_timeout=5.0,
+        request_timeout=2.5,
+        max_connections=64,
+        shutdown_timeout=1.0,
+        strict_allow=("seed",),
     )
 
 
@@ -126,3 +139,13 @@ def test_loopback_hosts(host: str, loopback: bool) -> None:
 )
 def test_rate_limits_are_windows(text: str, limits: tuple[tuple[int, float], ...]) -> None:
     assert parse_rate_limit(text) == limits
+
+
+def test_strict_allow_reads_names_from_the_environment_and_settings() -> None:
+    assert Config.from_environ({"JAMBA_EMULATOR_STRICT_ALLOW": "seed, stop_sequences,seed"}).strict_allow == (
+        "seed",
+        "stop_sequences",
+    )
+    assert Config.from_settings({"strict_allow": "tool_choice"}).strict_allow == ("tool_choice",)
+    with pytest.raises(ConfigError, match="--strict-allow needs at least one field name"):
+        parse_fields(" , ")

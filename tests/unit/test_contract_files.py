@@ -54,6 +54,12 @@ def test_a_broken_catalog_is_reported_with_its_field() -> None:
                 "max_tokens": {"default": 1, "maximum": 2},
                 "temperature": {"default": 9},
                 "context_window": 1,
+                "listing": {
+                    "name": "M",
+                    "updated": "2026-01-01T00:00:00Z",
+                    "quantization": "FP8",
+                    "pricing": {"prompt": 0, "completion": 0},
+                },
             }
         ]
     }
