@@ -18,7 +18,7 @@ import orjson
 
 from .budget import SCHEMA_OVERHEAD, Budget
 from .catalog import ModelSpec
-from .chat import ChatRequest, Message, Tool
+from .chat import ChatRequest, Message, Tool, ToolResult
 from .contract import Contract, encode_canonical
 from .errors import ErrorItem, UnsupportedModel, ValidationFailed
 from .readable import needs_reading
@@ -182,10 +182,13 @@ class Admission:
         if problems:
             raise ValidationFailed(_capped(problems, budget).answered())
         request = self._normalise(body, model, counted, prompt_tokens)
-        if tools or documents or body.get("response_format"):
+        if tools or documents or body.get("response_format") or sent[-1]["role"] == "tool":
             response_format = body.get("response_format") or {}
             request = request._replace(
-                tools=tools, documents=documents, json_mode=response_format.get("type") == "json_object"
+                tools=tools,
+                documents=documents,
+                json_mode=response_format.get("type") == "json_object",
+                results=tool_results(sent),
             )
         warnings = (
             tuple(f"{'.'.join(map(str, p.loc[1:]))}: {p.msg}" for p in role_problems[:WARNINGS_KEPT])
@@ -289,6 +292,28 @@ def tool_call_problems(messages: list[Mapping[str, Any]]) -> list[ErrorItem]:
                 )
             )
     return problems
+
+
+def tool_results(messages: list[Mapping[str, Any]]) -> tuple[ToolResult, ...]:
+    """The tool messages that end the conversation, each paired with the call it answers."""
+    trailing: list[Mapping[str, Any]] = []
+    for message in reversed(messages):
+        if message["role"] != "tool":
+            break
+        trailing.append(message)
+    if not trailing:
+        return ()
+    calls = {
+        call["id"]: call["function"]
+        for message in messages
+        if message["role"] == "assistant"
+        for call in message.get("tool_calls") or ()
+    }
+    return tuple(
+        ToolResult(calls[m["tool_call_id"]]["name"], calls[m["tool_call_id"]]["arguments"], m["content"])
+        for m in reversed(trailing)
+        if m["tool_call_id"] in calls
+    )
 
 
 def _called(message: Mapping[str, Any]) -> str:

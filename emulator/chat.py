@@ -34,6 +34,15 @@ class Tool(NamedTuple):
     """Its parameters' JSON Schema, as canonical JSON (hashable; "{}" when none was given)."""
 
 
+class ToolResult(NamedTuple):
+    """A tool message answering a call of the latest assistant turn, with the call it answers."""
+
+    name: str
+    arguments: str
+    """The call's arguments, as the assistant message sent them (JSON text)."""
+    content: str
+
+
 class ChatRequest(NamedTuple):
     """A request that passed validation, with every default filled in.
 
@@ -55,6 +64,8 @@ class ChatRequest(NamedTuple):
     """The documents' text as counted (content, then metadata)."""
     json_mode: bool = False
     """response_format {"type": "json_object"}: the content is a JSON object."""
+    results: tuple[ToolResult, ...] = ()
+    """The tool messages that end the conversation, each with the call it answers."""
 
 
 class ToolCall(NamedTuple):

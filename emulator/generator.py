@@ -20,6 +20,7 @@ from operator import itemgetter
 from .budget import Budget
 from .cache import SizedCache
 from .chat import ChatRequest, Choice, Completion, FinishReason, Message, Tool, ToolCall
+from .grounding import Facts, facts_of, grounded, prompt_schema, quote, results_answer
 from .structured import arguments as structured_arguments
 from .structured import asked_keys, json_answer
 from .tokenizer import Tokenizer
@@ -104,35 +105,101 @@ class Generator:
 
     def _complete(self, request: ChatRequest, budget: Budget) -> Completion:
         choices = []
-        offered = _Offered(request) if request.tools else None
+        facts = (
+            facts_of(request)
+            if request.tools or request.results or request.documents or request.json_mode
+            else None
+        )
+        offered = _Offered(request, facts) if request.tools and facts is not None else None
         for index in range(request.n):
             seed = self._seed_of(request, index)
             if offered and (called := self._tool_call(request, offered, index, seed, budget)) is not None:
                 choices.append(called)
                 continue
             if request.json_mode:
-                prompt = _last_user_text(request)
-                text = json_answer(asked_keys(prompt), random.Random(seed), self._pool, prompt)
-                choices.append(self.cut(text, request, index))
+                choices.append(self.cut(self._json(request, seed, budget, facts), request, index))
                 continue
             text, tokens = self._written(seed)
+            grounded = self._grounded_text(request, facts, seed) if facts is not None else None
+            if grounded is not None:
+                choices.append(self.cut(grounded, request, index))
+                continue
             choices.append(self.cut(text, request, index, tokens))
         return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
 
     def _tool_call(
         self, request: ChatRequest, offered: _Offered, index: int, seed: int, budget: Budget
     ) -> Choice | None:
-        """Policy: the answer calls a tool when the user spoke last and a tool shares a word with
-        what they said (or there is only one tool); the one sharing the most words, the first on
-        a tie. Its arguments are generated from its parameters schema; a tool whose schema they
-        cannot satisfy (or that the budget has no room left for) is passed over. After a tool
-        result, the answer is text."""
-        prompt = request.messages[-1].content
+        """Policy: when the user spoke last, the answer calls every tool whose required
+        arguments the conversation gives (ids, places, dates, numbers, enum values it names) and
+        that shares a word with what the user or the system said, in one answer (parallel
+        calls). Failing those, it calls one tool when a tool shares a word with what the user
+        said (or there is only one tool): the one sharing the most words, the first on a tie.
+        Arguments are generated from the tool's parameters schema, the conversation's values
+        first; a tool whose schema they cannot satisfy (or that the budget has no room left for)
+        is passed over. After tool results, the answer is text."""
+        facts, prompt = offered.facts, request.messages[-1].content
+        calls = []
+        for tool in offered.grounded:
+            arguments = structured_arguments(
+                tool.parameters,
+                random.Random(seed),
+                self._pool,
+                prompt,
+                budget,
+                facts=facts,
+                written=facts.arguments_written(tool.name),
+            )
+            if arguments is not None:
+                calls.append(ToolCall(tool.name, arguments))
+        if calls:
+            return self._calling(index, tuple(calls))
         for tool in offered.candidates:
-            arguments = structured_arguments(tool.parameters, random.Random(seed), self._pool, prompt, budget)
+            arguments = structured_arguments(
+                tool.parameters,
+                random.Random(seed),
+                self._pool,
+                prompt,
+                budget,
+                facts=facts,
+                written=facts.arguments_written(tool.name),
+            )
             if arguments is not None:
                 return self._calling(index, (ToolCall(tool.name, arguments),))
         return None
+
+    def _grounded_text(self, request: ChatRequest, facts: Facts, seed: int) -> str | None:
+        """An answer that uses the conversation: after tool results, those results with what they
+        were asked about; with documents, a quote from them; then the generated answer's first
+        sentence or the answer itself. None: the plain generated answer."""
+        text = self._written(seed)[0]
+        if request.results and request.messages[-1].role == "tool":
+            rest = _Writer(self._pool, random.Random(seed)).sentence(with_connector=False)
+            return f"{results_answer(request.results)} {rest}"
+        if request.documents:
+            quoted = quote(request.documents, facts.said)
+            if quoted is not None:
+                return f'According to the documents, "{quoted}" {text}'
+        return None
+
+    def _json(self, request: ChatRequest, seed: int, budget: Budget, facts: Facts | None) -> str:
+        """JSON mode: an object shaped by a schema pasted into the prompt (its keys and value
+        types), or by the keys the prompt quotes or lists."""
+        prompt = _last_user_text(request)
+        schema = prompt_schema(prompt)
+        if schema is not None:
+            try:
+                text = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                written = (
+                    structured_arguments(text, random.Random(seed), self._pool, prompt, budget, facts=facts)
+                    if budget.compile(len(text))
+                    else None
+                )
+            except ValueError:  # not a schema the compiler takes (a reference outside it, say)
+                written = None
+            if written is not None:
+                return written
+        return json_answer(asked_keys(prompt), random.Random(seed), self._pool, prompt)
 
     def _calling(self, index: int, calls: tuple[ToolCall, ...]) -> Choice:
         """A choice that makes these calls; its tokens count each call's name and arguments."""
@@ -240,9 +307,11 @@ class _Offered:
     """The tools a request offers, in the order the answer would try them (computed once for all
     its choices: what the user said and each tool's words are read once)."""
 
-    def __init__(self, request: ChatRequest) -> None:
+    def __init__(self, request: ChatRequest, facts: Facts) -> None:
+        self.facts = facts
         last = request.messages[-1]
         self.candidates: tuple[Tool, ...] = ()
+        self.grounded: tuple[Tool, ...] = ()
         if last.role != "user":
             return
         said = set(_WORDS.findall(last.content.lower()))
@@ -254,6 +323,19 @@ class _Offered:
         )  # fmt: skip
         several = len(request.tools) > 1
         self.candidates = tuple(tool for score, _, tool in scored if score > 0 or not several)
+        self.grounded = tuple(  # facts.words: what the user or the system said
+            tool
+            for tool in request.tools
+            if facts.words & _tool_words(tool.name, tool.description) and _grounded_tool(tool, facts)
+        )
+
+
+def _grounded_tool(tool: Tool, facts: Facts) -> bool:
+    try:
+        parameters = json.loads(tool.parameters)
+    except ValueError:
+        return False
+    return isinstance(parameters, dict) and grounded(parameters, facts, tool.name)
 
 
 def _tool_words(name: str, description: str) -> set[str]:

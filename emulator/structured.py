@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from .budget import Budget
+from .grounding import Facts
 from .toolschema import compiled_schema
 from .wordpool import WordPool
 
@@ -41,16 +42,17 @@ PROMPT_READ = 64 * 1024
 def asked_keys(prompt: str) -> tuple[str, ...]:
     """The keys a prompt asks a JSON answer to have: quoted names (`"name"`, 'age'), or a list
     after "keys"/"fields"/"properties"; none: ("answer",). At most MAX_KEYS of them."""
-    quoted: list[str] = []
-    for match in _QUOTED.finditer(prompt):
+    read = prompt[:PROMPT_READ]
+    quoted: dict[str, None] = {}
+    for match in _QUOTED.finditer(read):
         if key := match.group(1).strip():
-            quoted.append(key)
-            if len(dict.fromkeys(quoted)) >= MAX_KEYS:
+            quoted[key] = None
+            if len(quoted) >= MAX_KEYS:
                 break
-    if not quoted and (listed := _KEYS_LISTED.search(prompt)):
+    if not quoted and (listed := _KEYS_LISTED.search(read)):
         parts = re.split(r",|\band\b", listed.group(1)[: 64 * MAX_KEYS])
-        quoted = [part.strip() for part in parts if part.strip()]
-    return tuple(dict.fromkeys(quoted))[:MAX_KEYS] or ("answer",)
+        quoted = dict.fromkeys(part.strip() for part in parts if part.strip())
+    return tuple(quoted)[:MAX_KEYS] or ("answer",)
 
 
 def json_answer(keys: Sequence[str], rng: random.Random, pool: WordPool, prompt: str) -> str:
@@ -59,16 +61,27 @@ def json_answer(keys: Sequence[str], rng: random.Random, pool: WordPool, prompt:
 
 
 def arguments(
-    parameters: str, rng: random.Random, pool: WordPool, prompt: str, budget: Budget | None = None
+    parameters: str,
+    rng: random.Random,
+    pool: WordPool,
+    prompt: str,
+    budget: Budget | None = None,
+    *,
+    facts: Facts | None = None,
+    written: Sequence[Any] = (),
 ) -> str | None:
     """JSON arguments that validate against `parameters` (canonical JSON of a JSON Schema), or
-    None when a few tries cannot satisfy it, or the budget has no room for them."""
+    None when a few tries cannot satisfy it, or the budget has no room for them. Where `facts`
+    (the conversation's) give a property's value, it is taken: an id, a place, a date, a number,
+    an enum value the user wrote; `written`, the values the user wrote as the call's own
+    arguments (`magic_function(3)`), go to the top-level properties in their order."""
     budget = budget or Budget()
     prompt = prompt[:PROMPT_READ]  # one object for every lookup below (its hash computed once)
     schema = json.loads(parameters)
     validator = compiled_schema(parameters)
     for _ in range(_ATTEMPTS):
-        writer = _Instance(schema, rng, pool, prompt, min(SIZE_LIMIT, budget.values_left))
+        limit = min(SIZE_LIMIT, budget.values_left)
+        writer = _Instance(schema, rng, pool, prompt, limit, facts=facts, written=written)
         try:
             value = writer.of(schema, "", 0)
         except TooLarge:
@@ -131,11 +144,20 @@ def _first_name(prompt: str) -> str | None:
 
 class _Instance:
     def __init__(
-        self, root: Mapping[str, Any], rng: random.Random, pool: WordPool, prompt: str, limit: int
+        self,
+        root: Mapping[str, Any],
+        rng: random.Random,
+        pool: WordPool,
+        prompt: str,
+        limit: int,
+        *,
+        facts: Facts | None = None,
+        written: Sequence[Any] = (),
     ) -> None:
         self._root, self._rng, self._pool, self._prompt = root, rng, pool, prompt
         self._left = limit
         self.spent = 0
+        self._facts, self._written = facts, written
 
     def _spend(self, amount: int) -> None:
         """Take `amount` from the size budget before making that much, or raise TooLarge."""
@@ -149,6 +171,11 @@ class _Instance:
         if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
             return None
         self._spend(1)
+        if self._facts is not None and name and "$ref" not in schema:
+            found, value = self._facts.value(name, schema)
+            if found and fits(value, schema):
+                self._spend(len(value) if isinstance(value, str) else 1)
+                return value
         if "$ref" in schema:
             return self.of(self._resolve(schema["$ref"]), name, depth + 1)
         if "const" in schema:
@@ -200,9 +227,12 @@ class _Instance:
     def _object(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
         properties: Mapping[str, Any] = schema.get("properties") or {}
         required = set(schema.get("required") or ())
+        written = dict(zip(properties, self._written, strict=False)) if schema is self._root else {}
         value = {}
         for key, child in properties.items():
-            if key in required or self._rng.random() < 0.5:
+            if key in written and fits(written[key], child):
+                value[key] = written[key]  # as the user wrote it: magic_function(3)
+            elif key in required or key in written or self._rng.random() < 0.5:
                 value[key] = self.of(child, key, depth + 1)
         for key in required - value.keys():  # required but not described
             value[key] = _phrase(key.lower(), self._rng, self._pool, self._prompt)
@@ -253,3 +283,27 @@ def _bounds(schema: Mapping[str, Any], *, integer: bool) -> tuple[Any, Any]:
     if integer:
         low, high = int(-(-low // 1)), int(high // 1)
     return low, max(low, high)
+
+
+def fits(value: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether a value taken from the conversation meets the simple keywords of `schema` (type,
+    enum, bounds, lengths); the arguments are checked against the whole schema afterwards."""
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind] if isinstance(kind, str) else []
+    checks = {
+        "string": isinstance(value, str),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "boolean": isinstance(value, bool),
+    }
+    if kinds and not any(checks.get(k, False) for k in kinds):
+        return False
+    if isinstance(schema.get("enum"), list) and value not in schema["enum"]:
+        return False
+    if isinstance(value, str):
+        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        return len(value) >= low and (high is None or len(value) <= high)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        return (low is None or value >= low) and (high is None or value <= high)
+    return True

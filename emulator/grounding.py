@@ -1,0 +1,307 @@
+"""What an answer can take from the conversation: the ids, places, dates, numbers and words the
+user (and the system) wrote, the values written as a function's arguments (`magic_function(3)`),
+the results of the tools the answer called, the documents, a schema pasted into the prompt.
+
+Pure and bounded: each text is read up to READ characters, the facts of a request are found once,
+and a schema in the prompt is looked for among at most SCHEMA_CANDIDATES braces of at most
+SCHEMA_SIZE characters each. Nothing is evaluated: a Python-dict schema is read by
+`ast.literal_eval`, which parses literals only.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .chat import ChatRequest, ToolResult
+
+READ = 64 * 1024
+"""Characters of each message read for facts."""
+SCHEMA_CANDIDATES, SCHEMA_SIZE = 16, 16 * 1024
+
+_ID = re.compile(r"\b[A-Za-z]+[_-]?\d[\w-]*\b|(?<![\w-])\d{5,}(?![\w-])")
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w-])")
+_PLACE_AFTER = re.compile(r"\b(?:in|at|near|for|from|to|around)\s+((?:[A-Z][a-z]+)(?:[ -][A-Z][a-z]+)*)")
+_PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)*)")
+_NUMBER = re.compile(r"(?<![\w.:-])-?\d{1,18}(?:\.\d{1,18})?(?![\w.:-])")
+_WORD = re.compile(r"[a-z0-9]+")
+_CALL = re.compile(r"\b([A-Za-z_][\w.]{0,63})\s*\(([^()]{0,200})\)")
+_NOT_PLACES = frozenset(
+    {
+        "I", "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+        "Saturday", "Sunday", "Today", "Tomorrow", "Please", "Thanks",
+    }
+)  # fmt: skip
+PLACE_NAMES = frozenset({"city", "location", "place", "town", "region", "country", "destination", "where"})
+TEXT_NAMES = frozenset({"query", "q", "question", "text", "prompt", "input", "message"})
+_VERBS = frozenset({"get", "fetch", "lookup", "look", "find", "search", "check", "query", "retrieve", "read"})
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the conversation says, the latest user message first, then the system's, then earlier
+    user messages."""
+
+    ids: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    numbers: tuple[int | float, ...] = ()
+    words: frozenset[str] = frozenset()
+    """Every word, lower case (enum values and tools are matched against them)."""
+    calls: Mapping[str, tuple[Any, ...]] | None = None
+    """Function-call syntax the user wrote: name -> its arguments (`magic_function(3)`)."""
+    said: str = ""
+    """The latest user message, as read."""
+
+    def value(self, name: str, schema: Mapping[str, Any]) -> tuple[bool, Any]:
+        """(True, a value the conversation gives for a property `name` of `schema`), or
+        (False, None) when it gives none."""
+        options = schema.get("enum")
+        if isinstance(options, list) and options:
+            for option in options:
+                if isinstance(option, str) and option.lower() in self.words:
+                    return True, option
+            return False, None
+        kind = _kind(schema)
+        lowered = name.lower()
+        if kind in ("integer", "number"):
+            for number in self.numbers:
+                if (kind == "number" or isinstance(number, int)) and _within(number, schema):
+                    return True, number
+            return False, None
+        if kind != "string":
+            return False, None
+        words = set(re.split(r"[_\W]+", lowered))
+        if schema.get("format") in ("date", "date-time") or words & {"date", "day", "when"}:
+            return (True, self.dates[0]) if self.dates else (False, None)
+        if lowered == "id" or lowered.endswith("_id") or words & {"id", "reference", "tracking"}:
+            return (True, self.ids[0]) if self.ids else (False, None)
+        if lowered in PLACE_NAMES:
+            return (True, self.places[0]) if self.places else (False, None)
+        if lowered in TEXT_NAMES and self.said:
+            return True, self.said[:200]
+        return False, None
+
+    def arguments_written(self, tool: str) -> tuple[Any, ...]:
+        return (self.calls or {}).get(tool.lower(), ())
+
+
+def facts_of(request: ChatRequest) -> Facts:
+    """The facts of a request's conversation (read once per request: the generator keeps them)."""
+    users = [m.content[:READ] for m in request.messages if m.role == "user"]
+    systems = [m.content[:READ] for m in request.messages if m.role == "system"]
+    texts = [*users[-1:], *systems, *reversed(users[:-1])]
+    ids: list[str] = []
+    dates: list[str] = []
+    places: list[str] = []
+    numbers: list[int | float] = []
+    calls: dict[str, tuple[Any, ...]] = {}
+    for text in texts:
+        found_dates = _DATE.findall(text)
+        dates += found_dates
+        ids += [token for token in _ID.findall(text) if not any(token in date for date in found_dates)]
+        places += [p for p in _PLACE_AFTER.findall(text) if p not in _NOT_PLACES]
+        places += [p for p in _PROPER.findall(text) if p not in _NOT_PLACES]
+        without_dates = _DATE.sub(" ", text)
+        numbers += [_number(token) for token in _NUMBER.findall(without_dates)]
+        for name, written in _CALL.findall(text):
+            calls.setdefault(name.lower(), tuple(_literal(part) for part in _split_arguments(written)))
+    return Facts(
+        ids=tuple(dict.fromkeys(ids)),
+        dates=tuple(dict.fromkeys(dates)),
+        places=tuple(dict.fromkeys(places)),
+        numbers=tuple(dict.fromkeys(numbers)),
+        words=frozenset(word for text in texts for word in _WORD.findall(text.lower())),
+        calls=calls,
+        said=users[-1] if users else "",
+    )
+
+
+def grounded(parameters: Mapping[str, Any], facts: Facts, tool: str) -> bool:
+    """Whether the conversation gives every required argument of a tool (at least one): then a
+    model would call it without asking."""
+    required = parameters.get("required") or []
+    properties = parameters.get("properties") or {}
+    if not isinstance(required, list) or not required or not isinstance(properties, Mapping):
+        return False
+    written = facts.arguments_written(tool)
+    return all(
+        isinstance(name, str)
+        and (
+            _written_position(properties, name) < len(written)
+            or facts.value(name, properties.get(name) or {})[0]
+        )
+        for name in required
+    )
+
+
+def _written_position(properties: Mapping[str, Any], name: str) -> int:
+    return list(properties).index(name) if name in properties else 1 << 30
+
+
+def results_answer(results: Sequence[ToolResult]) -> str:
+    """Sentences that give the tools' results back, each with what it was asked about:
+    `The weather in Lisbon on 2026-12-24 is 32 celsius.`"""
+    return " ".join(_result_sentence(result) for result in results)
+
+
+def _result_sentence(result: ToolResult) -> str:
+    subject = " ".join(word for word in _name_words(result.name) if word not in _VERBS) or "result"
+    try:
+        arguments = json.loads(result.arguments)
+    except ValueError:
+        arguments = {}
+    about = []
+    for name, value in arguments.items() if isinstance(arguments, dict) else ():
+        if isinstance(value, (dict, list)) or value in (None, ""):
+            continue
+        lowered = name.lower()
+        if lowered in PLACE_NAMES:
+            about.append(f"in {value}")
+        elif "date" in lowered or "day" in lowered or _DATE.fullmatch(str(value)):
+            about.append(f"on {value}")
+        else:
+            about.append(f"for {value}")
+    told = _told(result.content)
+    sentence = " ".join(["The", subject, *about[:4], "is", told])
+    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
+
+
+def _told(content: str) -> str:
+    """A tool result as words: text as it is (up to 300 characters), a JSON object's values."""
+    text = content.strip()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text[:300]
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {_plain(item)}" for key, item in list(value.items())[:8])[:300]
+    return _plain(value)[:300]
+
+
+def _plain(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def quote(documents: Sequence[str], said: str) -> str | None:
+    """The sentence of the documents that shares the most words with what the user said (the
+    first on a tie), as written, up to 300 characters."""
+    wanted = set(_WORD.findall(said.lower()[:READ]))
+    best, best_score = None, -1
+    for document in documents:
+        for part in re.split(r"(?<=[.!?])\s+|\n+", document[:READ]):
+            sentence = part.strip()
+            if not sentence:
+                continue
+            score = len(wanted & set(_WORD.findall(sentence.lower())))
+            if score > best_score:
+                best, best_score = sentence, score
+    return best[:300] if best else None
+
+
+def prompt_schema(prompt: str) -> dict[str, Any] | None:
+    """A JSON Schema pasted into the prompt (JSON, or a Python dict as `repr` writes one) with
+    `properties`, or None. At most SCHEMA_CANDIDATES braces are tried, each up to SCHEMA_SIZE."""
+    text = prompt[:READ]
+    start, tried = text.find("{"), 0
+    while start >= 0 and tried < SCHEMA_CANDIDATES:
+        tried += 1
+        end = _closing(text, start)
+        if end is not None:
+            value = _parsed(text[start : end + 1])
+            if isinstance(value, dict) and isinstance(value.get("properties"), dict):
+                return value
+            start = text.find("{", end + 1)
+        else:
+            start = text.find("{", start + 1)
+    return None
+
+
+def _closing(text: str, start: int) -> int | None:
+    """The brace that closes the one at `start` (quoted text skipped), within SCHEMA_SIZE."""
+    depth, quote_mark, escaped = 0, "", False
+    for index in range(start, min(len(text), start + SCHEMA_SIZE)):
+        char = text[index]
+        if quote_mark:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote_mark:
+                quote_mark = ""
+        elif char in "\"'":
+            quote_mark = char
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def _parsed(candidate: str) -> Any:
+    try:
+        return json.loads(candidate)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(candidate)  # literals only: no name is looked up, nothing runs
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def _kind(schema: Mapping[str, Any]) -> str | None:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    return kind if isinstance(kind, str) else None
+
+
+def _within(number: float, schema: Mapping[str, Any]) -> bool:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    return (not isinstance(low, (int, float)) or number >= low) and (
+        not isinstance(high, (int, float)) or number <= high
+    )
+
+
+def _number(token: str) -> int | float:
+    return float(token) if "." in token else int(token)
+
+
+def _split_arguments(written: str) -> list[str]:
+    return [part.strip() for part in written.split(",") if part.strip()]
+
+
+def _literal(part: str) -> Any:
+    """One argument as written: `3`, `2.5`, `"Paris"`, `true`; `name=value` gives the value."""
+    _, equals, value = part.partition("=")
+    text = (value if equals else part).strip()
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d+", text):
+        return float(text)
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text.strip("\"'")
+
+
+def _name_words(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("_", " ").replace("-", " ")
+    return [word for word in spaced.lower().split() if word]
+
+
+def tool_words(name: str, description: str) -> set[str]:
+    """A tool's words (its name split, its description), those of more than two letters."""
+    return {
+        word for word in _WORD.findall(" ".join([*_name_words(name), description.lower()])) if len(word) > 2
+    }
+
+
+def overlap(words: Iterable[str], tool: tuple[str, str]) -> int:
+    return len(set(words) & tool_words(*tool))
