@@ -29,6 +29,7 @@ _PLACE_AFTER = re.compile(r"\b(?:in|at|near|for|from|to|around)\s+((?:[A-Z][a-z]
 _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)*)")
 _NUMBER = re.compile(r"(?<![\w.:-])-?\d{1,18}(?:\.\d{1,18})?(?![\w.:-])")
 _WORD = re.compile(r"[a-z0-9]+")
+_QUOTED = re.compile(r"[\"'\u2018\u201c]([^\"'\u2019\u201d\n]{1,100})[\"'\u2019\u201d]")
 _CALL = re.compile(r"\b([A-Za-z_][\w.]{0,63})\s*\(([^()]{0,200})\)")
 _NOT_PLACES = frozenset(
     {
@@ -38,6 +39,7 @@ _NOT_PLACES = frozenset(
     }
 )  # fmt: skip
 PLACE_NAMES = frozenset({"city", "location", "place", "town", "region", "country", "destination", "where"})
+NAME_WORDS = frozenset({"name", "title", "label", "subject"})
 TEXT_NAMES = frozenset({"query", "q", "question", "text", "prompt", "input", "message"})
 _VERBS = frozenset({"get", "fetch", "lookup", "look", "find", "search", "check", "query", "retrieve", "read"})
 
@@ -51,6 +53,8 @@ class Facts:
     dates: tuple[str, ...] = ()
     places: tuple[str, ...] = ()
     numbers: tuple[int | float, ...] = ()
+    quoted: tuple[str, ...] = ()
+    """Text the user wrote in quotes ('你好啊集团', "Acme"): a name, a title."""
     words: frozenset[str] = frozenset()
     """Every word, lower case (enum values and tools are matched against them)."""
     calls: Mapping[str, tuple[Any, ...]] | None = None
@@ -83,6 +87,8 @@ class Facts:
             return (True, self.ids[0]) if self.ids else (False, None)
         if lowered in PLACE_NAMES:
             return (True, self.places[0]) if self.places else (False, None)
+        if words & NAME_WORDS and self.quoted:
+            return True, self.quoted[0]
         if lowered in TEXT_NAMES and self.said:
             return True, self.said[:200]
         return False, None
@@ -101,7 +107,9 @@ def facts_of(request: ChatRequest) -> Facts:
     places: list[str] = []
     numbers: list[int | float] = []
     calls: dict[str, tuple[Any, ...]] = {}
+    quoted: list[str] = []
     for text in texts:
+        quoted += _QUOTED.findall(text)
         found_dates = _DATE.findall(text)
         dates += found_dates
         ids += [token for token in _ID.findall(text) if not any(token in date for date in found_dates)]
@@ -116,6 +124,7 @@ def facts_of(request: ChatRequest) -> Facts:
         dates=tuple(dict.fromkeys(dates)),
         places=tuple(dict.fromkeys(places)),
         numbers=tuple(dict.fromkeys(numbers)),
+        quoted=tuple(dict.fromkeys(quoted)),
         words=frozenset(word for text in texts for word in _WORD.findall(text.lower())),
         calls=calls,
         said=users[-1] if users else "",

@@ -25,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 REQUIREMENTS = {
-    # ChatAI21 (langchain-ai21 1.x) and, through it, ai21 3.x and langchain-core.
-    "langchain": ["langchain-ai21>=1.2,<2"],
+    # ChatAI21 (langchain-ai21 1.x) and, through it, ai21 3.x and langchain-core 0.3; the
+    # standard chat-model tests of that langchain-core (langchain-tests 0.3), run by its pytest.
+    "langchain": ["langchain-ai21>=1.2,<2", "langchain-tests>=0.3,<0.4", "pytest-asyncio"],
 }
 NODE_REQUIREMENTS = {
     # The TypeScript SDK's newest release; its package imports form-data without declaring it.
