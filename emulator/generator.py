@@ -20,7 +20,7 @@ from operator import itemgetter
 from .budget import Budget
 from .cache import SizedCache
 from .chat import ChatRequest, Choice, Completion, FinishReason, Message, Tool, ToolCall
-from .grounding import Facts, facts_of, grounded, prompt_schema, quote, results_answer
+from .grounding import Facts, facts_of, grounded, prompt_schema, quote, results_answer, tool_words
 from .structured import arguments as structured_arguments
 from .structured import asked_keys, json_answer
 from .tokenizer import Tokenizer
@@ -139,33 +139,21 @@ class Generator:
         first; a tool whose schema they cannot satisfy (or that the budget has no room left for)
         is passed over. After tool results, the answer is text."""
         facts, prompt = offered.facts, request.messages[-1].content
-        calls = []
-        for tool in offered.grounded:
+
+        def call(tool: Tool) -> ToolCall | None:
+            written = facts.arguments_written(tool.name)
+            rng = random.Random(seed)
             arguments = structured_arguments(
-                tool.parameters,
-                random.Random(seed),
-                self._pool,
-                prompt,
-                budget,
-                facts=facts,
-                written=facts.arguments_written(tool.name),
+                tool.parameters, rng, self._pool, prompt, budget, facts=facts, written=written
             )
-            if arguments is not None:
-                calls.append(ToolCall(tool.name, arguments))
+            return None if arguments is None else ToolCall(tool.name, arguments)
+
+        calls = tuple(made for made in map(call, offered.grounded) if made is not None)
         if calls:
-            return self._calling(index, tuple(calls))
+            return self._calling(index, calls)
         for tool in offered.candidates:
-            arguments = structured_arguments(
-                tool.parameters,
-                random.Random(seed),
-                self._pool,
-                prompt,
-                budget,
-                facts=facts,
-                written=facts.arguments_written(tool.name),
-            )
-            if arguments is not None:
-                return self._calling(index, (ToolCall(tool.name, arguments),))
+            if (made := call(tool)) is not None:
+                return self._calling(index, (made,))
         return None
 
     def _grounded_text(self, request: ChatRequest, facts: Facts, seed: int) -> str | None:
@@ -316,7 +304,7 @@ class _Offered:
             return
         said = set(_WORDS.findall(last.content.lower()))
         scored = sorted(
-            ((len(said & _tool_words(tool.name, tool.description)), -position, tool)
+            ((len(said & tool_words(tool.name, tool.description)), -position, tool)
              for position, tool in enumerate(request.tools)),
             key=lambda entry: entry[:2],
             reverse=True,
@@ -326,7 +314,7 @@ class _Offered:
         self.grounded = tuple(  # facts.words: what the user or the system said
             tool
             for tool in request.tools
-            if facts.words & _tool_words(tool.name, tool.description) and _grounded_tool(tool, facts)
+            if facts.words & tool_words(tool.name, tool.description) and _grounded_tool(tool, facts)
         )
 
 
@@ -336,11 +324,6 @@ def _grounded_tool(tool: Tool, facts: Facts) -> bool:
     except ValueError:
         return False
     return isinstance(parameters, dict) and grounded(parameters, facts, tool.name)
-
-
-def _tool_words(name: str, description: str) -> set[str]:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("_", " ").replace("-", " ")
-    return {word for word in _WORDS.findall(f"{spaced} {description}".lower()) if len(word) > 2}
 
 
 def _last_user_text(request: ChatRequest) -> str:

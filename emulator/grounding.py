@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -310,7 +310,3 @@ def tool_words(name: str, description: str) -> set[str]:
     return {
         word for word in _WORD.findall(" ".join([*_name_words(name), description.lower()])) if len(word) > 2
     }
-
-
-def overlap(words: Iterable[str], tool: tuple[str, str]) -> int:
-    return len(set(words) & tool_words(*tool))
