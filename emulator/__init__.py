@@ -13,11 +13,11 @@ __version__ = "0.1.0"
 __all__ = ["BackgroundServer", "Config", "__version__", "create_app"]
 
 if TYPE_CHECKING:
-    from .app import create_app
     from .config import Config
+    from .http.app import create_app
     from .server import BackgroundServer
 
-_EXPORTS = {"create_app": "app", "Config": "config", "BackgroundServer": "server"}
+_EXPORTS = {"create_app": "http.app", "Config": "config", "BackgroundServer": "server"}
 
 
 def __getattr__(name: str) -> Any:

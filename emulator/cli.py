@@ -8,8 +8,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import __version__
-from .app import API_PATH
-from .catalog import load_catalog_document
 from .config import (
     DEFAULT_SEED,
     LOG_LEVELS,
@@ -32,10 +30,12 @@ from .config import (
     parse_unmatched,
     parse_workers,
 )
-from .contract import Contract
-from .faults import FAULT_KINDS
+from .contract.catalog import load_catalog_document
+from .contract.schema import Contract
+from .http.app import API_PATH
 from .logs import configure as configure_logging
-from .scripts import FixtureError, fixture_files, load_file
+from .script.faults import FAULT_KINDS
+from .script.rules import FixtureError, fixture_files, load_file
 from .server import serve
 
 DESCRIPTION = """\

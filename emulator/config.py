@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .faults import DEFAULT_GLOBAL_FAULTS, parse_choice
+from .script.faults import DEFAULT_GLOBAL_FAULTS, parse_choice
 
 DEFAULT_SEED = 2104
 DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
@@ -168,7 +168,7 @@ def parse_journal_size(text: str, source: str = "--journal-size") -> int:
 
 def parse_models(text: str, source: str = "JAMBA_EMULATOR_MODELS") -> tuple[str, ...]:
     """Comma-separated model names, each one of the catalog's (schemas/catalog.json)."""
-    from .catalog import Catalog, load_catalog_document  # noqa: PLC0415  (config stays import-light)
+    from .contract.catalog import Catalog, load_catalog_document  # noqa: PLC0415  (config stays import-light)
 
     catalog = Catalog.from_document(load_catalog_document())
     names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .admission import Admission
-from .catalog import load_catalog_document
+from .answer.generator import Generator
+from .answer.ids import IdSource, id_source
+from .answer.wordpool import load as load_wordpool
+from .chat.tokenizer import ApproximateTokenizer, Tokenizer
 from .config import Config
-from .contract import Contract
-from .faults import FaultPlan, parse_choice
-from .generator import Generator
-from .ids import IdSource, id_source
-from .journal import Journal
-from .ratelimit import RateLimiter
-from .scripts import Rule, Script, fixture_files, load_file
-from .tokenizer import ApproximateTokenizer, Tokenizer
-from .wordpool import load as load_wordpool
+from .contract.admission import Admission
+from .contract.catalog import load_catalog_document
+from .contract.schema import Contract
+from .script.faults import FaultPlan, parse_choice
+from .script.journal import Journal
+from .script.ratelimit import RateLimiter
+from .script.rules import Rule, Script, fixture_files, load_file
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,10 @@ from types import TracebackType
 
 from aiohttp import web
 
-from .app import create_app
 from .config import Config
-from .connections import GuardedServer, Limits
 from .core import Core
+from .http.app import create_app
+from .http.connections import GuardedServer, Limits
 from .workers import serve_workers, watch_parent
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %bB %Tfs'

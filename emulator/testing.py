@@ -19,8 +19,8 @@ from typing import Any
 
 from .config import Config
 from .core import Core
-from .journal import Entry
-from .scripts import rules_from
+from .script.journal import Entry
+from .script.rules import rules_from
 
 DEFAULT_API_KEY = "jamba-emulator-test-key"
 

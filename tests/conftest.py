@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from hypothesis import settings
 
-from emulator.app import create_app
 from emulator.config import Config
+from emulator.http.app import create_app
 
 # HYPOTHESIS_PROFILE=fuzz for a long fuzzing session; CI uses the fast, derandomized one.
 settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True, print_blob=True)

@@ -19,8 +19,8 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from emulator.catalog import FEATURES, load_catalog_document
-from emulator.contract import Contract
+from emulator.contract.catalog import FEATURES, load_catalog_document
+from emulator.contract.schema import Contract
 
 CONTRACT = Contract(load_catalog_document())
 CLOSED = Contract(load_catalog_document(), strict=True).request_schema

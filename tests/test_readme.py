@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator.catalog import load_catalog_document
-from emulator.contract import Contract
-from emulator.scripts import rules_from
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
+from emulator.script.rules import rules_from
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 SNIPPETS = re.findall(r"```python\n(.*?)```", README, re.S)

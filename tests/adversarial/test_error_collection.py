@@ -11,11 +11,11 @@ import time
 import httpx
 import pytest
 
-from emulator.budget import ERRORS_FOUND, Budget
-from emulator.catalog import load_catalog_document
-from emulator.contract import Contract
+from emulator.chat.budget import ERRORS_FOUND, Budget
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
+from emulator.contract.violations import TOO_MANY, VIEW_WEIGHT
 from emulator.errors import ValidationFailed
-from emulator.violations import TOO_MANY, VIEW_WEIGHT
 from tests.adversarial import bodies
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import grounding
+from emulator.answer import grounding
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator.toolschema import RefusedReference, compiled_schema, outside_reference
+from emulator.chat.toolschema import RefusedReference, compiled_schema, outside_reference
 from tests.adversarial import bodies
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator.credentials import CREDENTIAL_HEADERS, REDACTED, accepted
+from emulator.script.credentials import CREDENTIAL_HEADERS, REDACTED, accepted
 from tests.adversarial.conftest import Serve
 
 API = "/studio/v1/chat/completions"

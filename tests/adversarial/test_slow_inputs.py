@@ -15,15 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator.budget import Budget
-from emulator.catalog import load_catalog_document
+from emulator.chat.budget import Budget
+from emulator.chat.tokenizer import ApproximateTokenizer
 from emulator.config import Config
-from emulator.contract import Contract
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
 from emulator.core import Core
 from emulator.errors import ValidationFailed
 from emulator.resources import FIXTURE_DIR
-from emulator.scripts import FixtureError, rules_from
-from emulator.tokenizer import ApproximateTokenizer
+from emulator.script.rules import FixtureError, rules_from
 from tests.adversarial import bodies
 from tests.adversarial.conftest import COMMAND, Serve, start_cli
 from tests.support import AUTH

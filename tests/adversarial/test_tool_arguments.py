@@ -9,10 +9,10 @@ import json
 
 import httpx
 
-from emulator.budget import ARGUMENT_VALUES, Budget
+from emulator.answer.structured import SIZE_LIMIT
+from emulator.chat.budget import ARGUMENT_VALUES, Budget
 from emulator.config import Config
 from emulator.core import Core
-from emulator.structured import SIZE_LIMIT
 from tests.adversarial import bodies
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from emulator.journal import Entry
+from emulator.chat.tokenizer import ApproximateTokenizer
+from emulator.script.journal import Entry
 from emulator.server import BackgroundServer
-from emulator.tokenizer import ApproximateTokenizer
 from tests.clients import side_env
 
 pytestmark = pytest.mark.clients

@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from emulator.journal import Entry
+from emulator.script.journal import Entry
 from emulator.server import BackgroundServer
 from tests.clients import side_env
 from tests.support import asked_again

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator
 
-from emulator.budget import MAX_ERRORS, Budget
-from emulator.catalog import load_catalog_document
-from emulator.contract import Contract
+from emulator.chat.budget import MAX_ERRORS, Budget
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
 from emulator.errors import ValidationFailed
 from tests.conformance.loader import CASE_FILES, CASE_SCHEMA, Case, load_cases
 from tests.strategies import TYPE_ERRORS

@@ -13,10 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emulator.admission import tool_call_problems
-from emulator.catalog import load_catalog_document
 from emulator.config import Config
-from emulator.contract import Contract
+from emulator.contract.admission import tool_call_problems
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
 from emulator.server import BackgroundServer
 from tests.conformance.schemathesis_hooks import map_body
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from emulator.admin import TOKEN_HEADER
-from emulator.app import API_PATH
-from emulator.journal import REDACTED
+from emulator.http.admin import TOKEN_HEADER
+from emulator.http.app import API_PATH
+from emulator.script.journal import REDACTED
 from tests.support import AUTH, chat, post, sse_payloads
 
 

@@ -7,10 +7,10 @@ import json
 import re
 from typing import Any
 
-from emulator.app import API_PATH
-from emulator.catalog import load_catalog_document
-from emulator.contract import Contract
-from emulator.tokenizer import ApproximateTokenizer
+from emulator.chat.tokenizer import ApproximateTokenizer
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
+from emulator.http.app import API_PATH
 from tests.support import AUTH, SEED_EXAMPLE, chat, post, sse_payloads
 
 CONTRACT = Contract(load_catalog_document())

@@ -17,8 +17,8 @@ import aiohttp.web
 import httpx
 import pytest
 
-from emulator.app import API_PATH
 from emulator.config import Config
+from emulator.http.app import API_PATH
 from emulator.server import BackgroundServer
 from tests.support import AUTH, chat, post, sse_payloads
 

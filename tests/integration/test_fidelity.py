@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from emulator.app import API_PATH, MODELS_PATH, RETIRED_APIS
-from emulator.catalog import load_catalog_document
-from emulator.contract import Contract
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
 from emulator.errors import DOCUMENTED_DETAILS
+from emulator.http.app import API_PATH, MODELS_PATH, RETIRED_APIS
 from tests.support import AUTH, chat, post, sse_payloads
 
 CONTRACT = Contract(load_catalog_document())

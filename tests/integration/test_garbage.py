@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from emulator.config import Config
-from emulator.exchange import Exchange
+from emulator.http.exchange import Exchange
 from emulator.server import BackgroundServer
 
 API_PATH = "/studio/v1/chat/completions"

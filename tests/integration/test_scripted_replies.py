@@ -12,8 +12,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from emulator.app import API_PATH
-from emulator.scripts import FixtureError
+from emulator.http.app import API_PATH
+from emulator.script.rules import FixtureError
 from tests.support import AUTH, chat, post, sse_payloads
 
 ANSWER = "Your order 1234 ships tomorrow. Anything else I can help with?"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.chat import ChatRequest, Message
-from emulator.generator import Generator
-from emulator.tokenizer import ApproximateTokenizer
-from emulator.wordpool import load
+from emulator.answer.generator import Generator
+from emulator.answer.wordpool import load
+from emulator.chat.completion import ChatRequest, Message
+from emulator.chat.tokenizer import ApproximateTokenizer
 
 TOKENIZER = ApproximateTokenizer()
 GENERATOR = Generator(load(), TOKENIZER, server_seed=2104)

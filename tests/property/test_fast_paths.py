@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.admission import decode_body, decode_body_reference
-from emulator.catalog import load_catalog_document
-from emulator.contract import Contract
+from emulator.contract.admission import decode_body, decode_body_reference
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
 from emulator.errors import ErrorItem, ValidationFailed
-from emulator.streaming import encode_json
+from emulator.http.streaming import encode_json
 from tests.strategies import (
     CONTRACT,
     MUTATIONS,

@@ -9,10 +9,10 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.chat import ChatRequest, Message, ToolResult
-from emulator.generator import Generator
-from emulator.tokenizer import ApproximateTokenizer
-from emulator.wordpool import load
+from emulator.answer.generator import Generator
+from emulator.answer.wordpool import load
+from emulator.chat.completion import ChatRequest, Message, ToolResult
+from emulator.chat.tokenizer import ApproximateTokenizer
 
 TOKENIZER = ApproximateTokenizer()
 GENERATOR = Generator(load(), TOKENIZER, server_seed=2104)

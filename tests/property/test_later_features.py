@@ -12,9 +12,9 @@ import jsonschema
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.contract import encode_canonical
-from emulator.structured import arguments, asked_keys, instance, json_answer
-from emulator.wordpool import load
+from emulator.answer.structured import arguments, asked_keys, instance, json_answer
+from emulator.answer.wordpool import load
+from emulator.contract.schema import encode_canonical
 from tests.strategies import names, scalar_schemas, tool_parameters
 
 POOL = load()

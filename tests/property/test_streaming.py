@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from emulator.app import API_PATH
+from emulator.http.app import API_PATH
 from tests.property.conftest import Api
 from tests.strategies import CONTRACT, valid_requests
 from tests.support import AUTH, MODEL, sse_payloads

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.tokenizer import ApproximateTokenizer
+from emulator.chat.tokenizer import ApproximateTokenizer
 from tests.strategies import unicode_text
 
 TOKENIZER = ApproximateTokenizer()

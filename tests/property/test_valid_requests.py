@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.tokenizer import ApproximateTokenizer
+from emulator.chat.tokenizer import ApproximateTokenizer
 from tests.property.conftest import Api
 from tests.strategies import CONTRACT, json_values, unknown_names, valid_requests, without_cuts
 

@@ -1,4 +1,4 @@
-"""The bounded search for violations (emulator/violations.py) finds exactly what one pass of the
+"""The bounded search for violations (emulator/contract/violations.py) finds exactly what one pass of the
 validator over the whole body finds. The views are made small here (60 bytes each), so that
 bodies Hypothesis can write are cut into many views, nested ones included."""
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator import violations
-from emulator.catalog import load_catalog_document
-from emulator.contract import Contract
+from emulator.contract import violations
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
 from emulator.errors import ErrorItem
 from tests.strategies import CONTRACT, LATER_MODELS
 

@@ -9,12 +9,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from emulator.catalog import load_catalog_document
-from emulator.contract import SCHEMA_FILES, Contract, SchemaFileError, encode_canonical
+from emulator.chat.toolschema import _compiled_cached, compiled_schema
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.openapi import bundle, load_document
+from emulator.contract.schema import SCHEMA_FILES, Contract, SchemaFileError, encode_canonical
 from emulator.errors import ErrorItem, ValidationFailed, render
-from emulator.openapi import bundle, load_document
 from emulator.resources import SCHEMA_DIR
-from emulator.toolschema import _compiled_cached, compiled_schema
 from tests.support import SEED_EXAMPLE
 
 CONTRACT = Contract(load_catalog_document())

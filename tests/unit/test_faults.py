@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from emulator.faults import FAULT_KINDS, Fault, FaultPlan, malformed, parse_choice
-from emulator.ratelimit import RateLimiter, describe
 from emulator.resources import SCHEMA_DIR, load_json
+from emulator.script.faults import FAULT_KINDS, Fault, FaultPlan, malformed, parse_choice
+from emulator.script.ratelimit import RateLimiter, describe
 
 
 @pytest.mark.parametrize(

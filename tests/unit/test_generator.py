@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import statistics
 
-from emulator.chat import ChatRequest, Message, Tool
-from emulator.generator import Generator, seed_for
-from emulator.tokenizer import ApproximateTokenizer
-from emulator.wordpool import load
+from emulator.answer.generator import Generator, seed_for
+from emulator.answer.wordpool import load
+from emulator.chat.completion import ChatRequest, Message, Tool
+from emulator.chat.tokenizer import ApproximateTokenizer
 
 TOKENIZER = ApproximateTokenizer()
 GENERATOR = Generator(load(), TOKENIZER, server_seed=2104)

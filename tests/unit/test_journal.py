@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from emulator.journal import BODY_LIMIT, REDACTED, Journal
+from emulator.script.journal import BODY_LIMIT, REDACTED, Journal
 
 
 def record(journal: Journal, **fields: Any) -> None:

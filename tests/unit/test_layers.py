@@ -1,38 +1,144 @@
-"""Architecture checks: the pure core never imports aiohttp; the shipped data is what it claims."""
+"""Architecture checks: the wings of `emulator/` import only downwards, only the HTTP wing and the
+server import aiohttp, and the shipped data is what it claims.
+
+The wings, lowest first (README, "Layout"):
+
+    chat      the canonical request and completion, tokens, budget   imports no wing
+    answer    what the model says                                      chat
+    contract  may this request be answered?                            chat
+    script    what the test asked for, and what was seen               chat, contract
+    http      the aiohttp application and its surfaces                 every wing, config, core
+    top level cli, config, core, server, ... (TOP below)               anything
+
+`errors` and `resources` are the top level's two modules every wing may import.
+"""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from faker.providers.lorem.en_US import Provider as Lorem
 
-from emulator.wordpool import build, load
+from emulator.answer.wordpool import build, load
 
-PURE = [
-    "journal",
-    "faults",
-    "ratelimit",
-    "scripts",
-    "generator",
-    "tokenizer",
-    "contract",
-    "errors",
-    "chat",
-    "admission",
-    "catalog",
-    "wordpool",
-    "ids",
+PACKAGE = Path(__file__).resolve().parents[2] / "emulator"
+SHARED = {"errors", "resources"}
+WINGS: dict[str, set[str]] = {
+    "chat": set(),
+    "answer": {"chat"},
+    "contract": {"chat"},
+    "script": {"chat", "contract"},
+    "http": {"chat", "answer", "contract", "script", "config", "core"},
+}
+"""Each wing, and what it may import besides itself and SHARED."""
+PURE = ("chat", "answer", "contract", "script")
+TOP = {
+    "__init__",
+    "__main__",
+    "cli",
     "config",
-]
+    "core",
+    "errors",
+    "logs",
+    "pytest_plugin",
+    "resources",
+    "server",
+    "testing",
+    "workers",
+}
+"""The top level stays small: a new module there is a decision, made here."""
+AIOHTTP_ALLOWED = ("http", "server")
 
 
-@pytest.mark.parametrize("module", PURE)
-def test_pure_module_does_not_import_aiohttp(module: str) -> None:
-    code = f"import sys, emulator.{module}; print('aiohttp' in sys.modules)"
+def modules() -> dict[str, Path]:
+    """Every module of the package by dotted name under `emulator` ("http.app", "cli")."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        found[".".join(parts)] = path
+    return found
+
+
+def imported(name: str, source: str) -> set[str]:
+    """The names module `name` imports, as absolute dotted names (lazy imports included)."""
+    package = ["emulator", *name.split(".")[:-1]]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def wing_of(name: str) -> str:
+    first = name.split(".", maxsplit=1)[0]
+    return first if first in WINGS else f"top:{first}"
+
+
+def internal_targets(name: str, source: str) -> set[str]:
+    """The wings (or top-level modules) of the package that module `name` imports."""
+    known = modules()
+    targets = set()
+    for dotted in imported(name, source):
+        if dotted == "emulator" or not dotted.startswith("emulator."):
+            continue
+        inner = dotted.removeprefix("emulator.")
+        while inner and inner not in known and inner.split(".")[0] not in WINGS:
+            inner = inner.rpartition(".")[0]
+        if inner:
+            targets.add(wing_of(inner))
+    return targets
+
+
+def test_every_module_is_in_a_wing_or_named_at_the_top() -> None:
+    stray = [name for name in modules() if "." not in name and name not in TOP]
+    assert not stray, f"modules at the top level that no one placed: {stray}; put each in a wing"
+    packages = {name.split(".", maxsplit=1)[0] for name in modules() if "." in name}
+    assert packages == {*WINGS, "data"}  # data/: the word pool, package data only
+
+
+@pytest.mark.parametrize("name", [name for name in modules() if wing_of(name) in WINGS])
+def test_a_wing_imports_only_downwards(name: str) -> None:
+    wing = wing_of(name)
+    allowed = {wing, *WINGS[wing], *(f"top:{module}" for module in SHARED | WINGS[wing])}
+    wrong = internal_targets(name, modules()[name].read_text()) - allowed
+    assert not wrong, f"emulator.{name} ({wing}) imports {sorted(wrong)}; it may import {sorted(allowed)}"
+
+
+@pytest.mark.parametrize("name", modules())
+def test_only_the_http_wing_and_the_server_import_aiohttp(name: str) -> None:
+    names = imported(name, modules()[name].read_text())
+    uses = {dotted for dotted in names if dotted == "aiohttp" or dotted.startswith("aiohttp.")}
+    if name.split(".", maxsplit=1)[0] not in AIOHTTP_ALLOWED:
+        assert not uses, f"emulator.{name} imports aiohttp ({sorted(uses)})"
+
+
+@pytest.mark.parametrize("name", [name for name in modules() if name.split(".")[0] in PURE])
+def test_a_pure_module_loads_neither_aiohttp_nor_config(name: str) -> None:
+    """At run time too: nothing it imports, however indirectly, pulls them in."""
+    module = f"emulator.{name}".removesuffix(".__init__")
+    code = f"import sys, {module}; print('aiohttp' in sys.modules, 'emulator.config' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_checks_see_a_wrong_import() -> None:
+    """The static check itself: a module that imports upwards is caught."""
+    source = "from ..http import app\nfrom .budget import Budget\nfrom aiohttp import web\n"
+    assert internal_targets("chat.probe", source) == {"http", "chat"}
+    assert "aiohttp.web" in imported("chat.probe", source)
+    assert internal_targets("cli", "from .script.rules import Rule\n") == {"script"}
 
 
 def test_shipped_word_pool_is_drawn_from_faker() -> None:

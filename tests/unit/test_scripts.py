@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from emulator.catalog import load_catalog_document
-from emulator.chat import ChatRequest, Message
-from emulator.contract import Contract
-from emulator.scripts import FixtureError, Script, rules_from
+from emulator.chat.completion import ChatRequest, Message
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
+from emulator.script.rules import FixtureError, Script, rules_from
 
 CONTRACT = Contract(load_catalog_document())
 REQUEST = ChatRequest(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.chat import Message
-from emulator.tokenizer import ApproximateTokenizer, ChatTemplate
+from emulator.chat.completion import Message
+from emulator.chat.tokenizer import ApproximateTokenizer, ChatTemplate
 from tests.support import SEED_EXAMPLE, SEED_PROMPT
 
 TOKENIZER = ApproximateTokenizer()

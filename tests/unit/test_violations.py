@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from emulator import violations
-from emulator.catalog import load_catalog_document
-from emulator.contract import Contract
+from emulator.contract import violations
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
 from emulator.errors import ValidationFailed
 
 CONTAINER_KEYWORDS = {

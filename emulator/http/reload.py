@@ -15,9 +15,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .config import RELOAD_INTERVAL
-from .core import Core, load_fixtures
-from .scripts import FixtureError, fixture_files
+from ..config import RELOAD_INTERVAL
+from ..core import Core, load_fixtures
+from ..script.rules import FixtureError, fixture_files
 
 log = logging.getLogger("jamba_emulator")
 Snapshot = dict[Path, tuple[int, int]]

@@ -7,18 +7,18 @@ import logging
 
 from aiohttp import hdrs, web
 
-from .admission import Admitted, decode
-from .auth import authorize
-from .budget import Budget
-from .chat import ChatRequest
-from .core import Core
-from .delivery import faulty_json, stream
-from .errors import BodyTooLarge, RateLimited, RequestTimeout, ScriptedError, Unmatched
-from .exchange import EXCHANGE
-from .faults import RETRY_AFTER
-from .ratelimit import describe as describe_limits
-from .scripts import GENERATED, ErrorReply, Reply
-from .streaming import encode_json, frames
+from ..chat.budget import Budget
+from ..chat.completion import ChatRequest
+from ..contract.admission import Admitted, decode
+from ..core import Core
+from ..errors import BodyTooLarge, RateLimited, RequestTimeout, ScriptedError, Unmatched
+from ..http.auth import authorize
+from ..http.delivery import faulty_json, stream
+from ..http.exchange import EXCHANGE
+from ..http.streaming import encode_json, frames
+from ..script.faults import RETRY_AFTER
+from ..script.ratelimit import describe as describe_limits
+from ..script.rules import GENERATED, ErrorReply, Reply
 
 CORE = web.AppKey("core", Core)
 OPENAPI = web.AppKey("openapi", bytes)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from .chat import Message
+from ..chat.completion import Message
 
 
 class Tokenizer(Protocol):

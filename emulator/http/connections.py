@@ -23,8 +23,8 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from .errors import HttpStatusError, render
-from .streaming import encode_json
+from ..errors import HttpStatusError, render
+from ..http.streaming import encode_json
 
 log = logging.getLogger("jamba_emulator")
 

@@ -10,19 +10,19 @@ from collections.abc import Awaitable, Callable
 from aiohttp import hdrs, web
 from aiohttp.web_urldispatcher import _default_expect_handler
 
-from . import handlers
-from .admin import PREFIX as ADMIN_PREFIX
-from .admin import ROUTES as ADMIN_ROUTES
-from .admin import token_guarded
-from .config import Config
-from .core import Core
-from .delivery import STOPPING
-from .errors import EmulatorError, HttpStatusError, InternalError, Retired, render
-from .exchange import EXCHANGE, Exchange
-from .journal import Journal
-from .openapi import bundle, load_document
-from .reload import watcher
-from .streaming import encode_json
+from ..config import Config
+from ..contract.openapi import bundle, load_document
+from ..core import Core
+from ..errors import EmulatorError, HttpStatusError, InternalError, Retired, render
+from ..http.admin import PREFIX as ADMIN_PREFIX
+from ..http.admin import ROUTES as ADMIN_ROUTES
+from ..http.admin import token_guarded
+from ..http.delivery import STOPPING
+from ..http.exchange import EXCHANGE, Exchange
+from ..http.reload import watcher
+from ..http.streaming import encode_json
+from ..script.journal import Journal
+from . import completions
 
 API_PREFIX = "/studio/v1"
 API_PATH = f"{API_PREFIX}/chat/completions"
@@ -45,22 +45,22 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
     config = config or Config()
     core = core or Core.build(config)
     app = web.Application(client_max_size=config.max_body_size)
-    app[handlers.CORE] = core
+    app[completions.CORE] = core
     app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_stopping)
     if config.fixtures and config.reload:
         app.cleanup_ctx.append(watcher(core))
-    app[handlers.OPENAPI] = encode_json(bundle(load_document(), core.contract.published_schemas()))
-    app[handlers.MODELS] = encode_json({"data": [model.info() for model in core.contract.catalog]})
+    app[completions.OPENAPI] = encode_json(bundle(load_document(), core.contract.published_schemas()))
+    app[completions.MODELS] = encode_json({"data": [model.info() for model in core.contract.catalog]})
     # No middleware (each costs every request several microseconds, bench/): each route is
     # wrapped instead, and fallback routes catch wrong methods and unknown paths, so that every
     # answer outside the admin API is journaled and every error is the real service's JSON.
     add_routes(
         app.router,
         [
-            ("POST", API_PATH, handlers.create_chat_completion),
-            ("GET", MODELS_PATH, handlers.list_models),
-            ("GET", "/openapi.json", handlers.openapi_document),
+            ("POST", API_PATH, completions.create_chat_completion),
+            ("GET", MODELS_PATH, completions.list_models),
+            ("GET", "/openapi.json", completions.openapi_document),
         ],
         lambda handler: journaled(handler, core.journal, config.request_timeout),
     )
@@ -135,7 +135,7 @@ def add_routes(
 async def continue_within_limit(request: web.Request) -> None:
     """`Expect: 100-continue`: "100 Continue" only for a body within the size limit; a larger one
     gets its 413 (from the handler) before any of it is sent, and the connection closes."""
-    limit = request.config_dict[handlers.CORE].config.max_body_size
+    limit = request.config_dict[completions.CORE].config.max_body_size
     if request.content_length is not None and request.content_length > limit:
         return
     await _default_expect_handler(request)

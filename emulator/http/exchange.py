@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from .journal import Journal
+from ..script.journal import Journal
 
 
 @dataclass(slots=True)

@@ -4,7 +4,7 @@ The words, names, cities and companies come from Faker's `en_US` locale data. Th
 once, ahead of time, into `emulator/data/wordpool.json` so that the server never imports
 Faker or builds a Faker instance at start-up or per request. Rebuild the file with
 
-    python -m emulator.wordpool
+    python -m emulator.answer.wordpool
 
 (which needs Faker, a test dependency); tests/unit/test_wordpool.py checks it against Faker.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .resources import DATA_DIR, load_json
+from ..resources import DATA_DIR, load_json
 
 POOL_PATH = DATA_DIR / "wordpool.json"
 _PROPER_NOUNS = 120

@@ -7,7 +7,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from .resources import SCHEMA_DIR, load_json
+from ..resources import SCHEMA_DIR, load_json
 
 
 def bundle(document: Mapping[str, Any], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

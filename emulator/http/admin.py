@@ -19,11 +19,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 
-from .config import Config
-from .errors import AdminError
-from .handlers import CORE
-from .scripts import rules_from
-from .streaming import encode_json
+from ..config import Config
+from ..errors import AdminError
+from ..http.completions import CORE
+from ..http.streaming import encode_json
+from ..script.rules import rules_from
 
 PREFIX = "/_emulator"
 TOKEN_HEADER = "X-Emulator-Admin-Token"

@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from functools import cache
 from operator import itemgetter
 
-from .budget import Budget
-from .cache import SizedCache
-from .chat import ChatRequest, Choice, Completion, FinishReason, Message, Tool, ToolCall
-from .grounding import Facts, facts_of, grounded, prompt_schema, quote, results_answer, tool_words
-from .structured import arguments as structured_arguments
-from .structured import asked_keys, json_answer
-from .tokenizer import Tokenizer
-from .wordpool import WordPool
+from ..answer.cache import SizedCache
+from ..answer.grounding import Facts, facts_of, grounded, prompt_schema, quote, results_answer, tool_words
+from ..answer.structured import arguments as structured_arguments
+from ..answer.structured import asked_keys, json_answer
+from ..answer.wordpool import WordPool
+from ..chat.budget import Budget
+from ..chat.completion import ChatRequest, Choice, Completion, FinishReason, Message, Tool, ToolCall
+from ..chat.tokenizer import Tokenizer
 
 # Answer length in words: log-normal around a median of ~55 words (~70 tokens), so most
 # answers run from tens to a few hundred tokens, with a rare long one.

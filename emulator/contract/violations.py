@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .errors import ErrorItem, Loc
+from ..errors import ErrorItem, Loc
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from .credentials import accepted as is_accepted
-from .errors import Unauthorized
+from ..errors import Unauthorized
+from ..script.credentials import accepted as is_accepted
 
 
 def authorize(header: str | None, accepted: Collection[str]) -> str:

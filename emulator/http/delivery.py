@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
-from .exchange import EXCHANGE
-from .faults import Fault, malformed
-from .scripts import GENERATED, NO_PACING, Reply
-from .streaming import HEADERS as STREAM_HEADERS
-from .streaming import Stopped, send
+from ..http.exchange import EXCHANGE
+from ..http.streaming import HEADERS as STREAM_HEADERS
+from ..http.streaming import Stopped, send
+from ..script.faults import Fault, malformed
+from ..script.rules import GENERATED, NO_PACING, Reply
 
 STOPPING = web.AppKey("stopping", asyncio.Event)  # set when the server shuts down: stalls end
 _STALL_POLL = 0.05  # seconds between checks that a stalled client is still there

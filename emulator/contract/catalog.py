@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .resources import SCHEMA_DIR, load_json
+from ..resources import SCHEMA_DIR, load_json
 
 
 @dataclass(frozen=True, slots=True)

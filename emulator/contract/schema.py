@@ -19,13 +19,13 @@ if TYPE_CHECKING:
     from jsonschema import Draft7Validator
     from referencing import Registry
 
-from .budget import Budget
-from .catalog import FEATURES, Catalog, ModelSpec
-from .errors import ErrorItem, ValidationFailed
-from .readable import needs_reading
-from .readable import readable as validator_readable
-from .resources import SCHEMA_DIR, load_json
-from .violations import Searcher, reference_items
+from ..chat.budget import Budget
+from ..contract.catalog import FEATURES, Catalog, ModelSpec
+from ..contract.readable import needs_reading
+from ..contract.readable import readable as validator_readable
+from ..contract.violations import Searcher, reference_items
+from ..errors import ErrorItem, ValidationFailed
+from ..resources import SCHEMA_DIR, load_json
 
 SCHEMA_FILES = (
     "chat-request.schema.json",

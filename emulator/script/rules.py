@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .chat import ChatRequest, FinishReason, Message
-from .contract import Contract
-from .credentials import is_credential
-from .faults import Fault
-from .patterns import Pattern, PatternError
+from ..chat.completion import ChatRequest, FinishReason, Message
+from ..contract.schema import Contract
+from ..script.credentials import is_credential
+from ..script.faults import Fault
+from ..script.patterns import Pattern, PatternError
 
 
 class FixtureError(ValueError):

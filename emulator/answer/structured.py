@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from .budget import Budget
-from .grounding import Facts
-from .toolschema import compiled_schema
-from .wordpool import WordPool
+from ..answer.grounding import Facts
+from ..answer.wordpool import WordPool
+from ..chat.budget import Budget
+from ..chat.toolschema import compiled_schema
 
 _MAX_DEPTH = 6
 _ATTEMPTS = 4

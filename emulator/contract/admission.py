@@ -16,15 +16,15 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from .budget import SCHEMA_OVERHEAD, Budget
-from .catalog import ModelSpec
-from .chat import ChatRequest, Message, Tool, ToolResult
-from .contract import Contract, encode_canonical
-from .errors import ErrorItem, UnsupportedModel, ValidationFailed
-from .readable import needs_reading
-from .tokenizer import ChatTemplate, Tokenizer
-from .toolschema import RefusedReference, compiled_schema
-from .violations import Found
+from ..chat.budget import SCHEMA_OVERHEAD, Budget
+from ..chat.completion import ChatRequest, Message, Tool, ToolResult
+from ..chat.tokenizer import ChatTemplate, Tokenizer
+from ..chat.toolschema import RefusedReference, compiled_schema
+from ..contract.catalog import ModelSpec
+from ..contract.readable import needs_reading
+from ..contract.schema import Contract, encode_canonical
+from ..contract.violations import Found
+from ..errors import ErrorItem, UnsupportedModel, ValidationFailed
 
 _JSONDECODE = "value_error.jsondecode"
 _ROLE_ORDER_MSG = (
