@@ -26,30 +26,13 @@ from run import LUA, SEED_EXAMPLE, emulator, ensure_wrk, free_port
 
 PARTS = [  # (part, substrings of a frame's file), innermost match wins
     ("JSON parse/encode", ("json/", "orjson", "decode_body", "encode_json")),
-    ("schema validation", ("jsonschema", "referencing/", "contract.py")),
+    ("schema validation", ("jsonschema", "referencing/", "contract/schema.py", "contract/violations.py")),
     ("token counting", ("tokenizer.py",)),
-    ("answer generation", ("generator.py", "wordpool.py", "random.py")),
-    ("journal", ("journal.py", "app.py:_record")),
-    ("completion ids", ("ids.py",)),
+    ("answer generation", ("emulator/answer/", "random.py")),
+    ("journal", ("journal.py", "exchange.py")),
     (
         "other emulator code",  # the request's own path (cli, server, __main__ are only the stack's root)
-        tuple(
-            f"emulator/{name}.py"
-            for name in (
-                "handlers",
-                "admission",
-                "app",
-                "chat",
-                "delivery",
-                "streaming",
-                "auth",
-                "scripts",
-                "catalog",
-                "errors",
-                "faults",
-                "ratelimit",
-            )
-        ),
+        ("emulator/http/", "emulator/contract/", "emulator/script/", "emulator/chat/", "emulator/errors.py"),
     ),
 ]
 SERVING = "aiohttp + asyncio (HTTP)"

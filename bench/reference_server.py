@@ -1,5 +1,5 @@
 """The reference the benchmarks compare against: a bare aiohttp handler that reads the JSON body
-and answers a fixed 400-byte JSON (as in issue 5's reference figures).
+and answers a fixed 400-byte JSON (the reference every ratio is against).
 
     python bench/reference_server.py PORT
 """

@@ -5,47 +5,148 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 from . import __version__
-from .config import (
-    DEFAULT_SEED,
-    LOG_LEVELS,
-    UNMATCHED_MODES,
-    Config,
-    ConfigError,
-    parse_faults,
-    parse_fields,
-    parse_journal_size,
-    parse_log_level,
-    parse_max_connections,
-    parse_max_errors,
-    parse_models,
-    parse_port,
-    parse_rate,
-    parse_rate_limit,
-    parse_seconds,
-    parse_seed,
-    parse_size,
-    parse_unmatched,
-    parse_workers,
-)
+from .config import DEFAULT_SEED, LOG_LEVELS, PARSERS, UNMATCHED_MODES, Config, parse_fields, parse_models
 from .contract.catalog import load_catalog_document
 from .contract.schema import Contract
-from .http.app import API_PATH
+from .errors import ConfigError, FixtureError
+from .http.surfaces.studio import CHAT_PATH, PREFIX
 from .logs import configure as configure_logging
-from .script.faults import FAULT_KINDS
-from .script.rules import FixtureError, fixture_files, load_file
+from .script.faults import DEFAULT_GLOBAL_FAULTS, FAULT_KINDS
+from .script.fixtures import fixture_files, load_file
 from .server import serve
 
-DESCRIPTION = """\
-Offline emulator of AI21's Jamba chat completions API (POST /studio/v1/chat/completions).
-Point the ai21 SDK at it with AI21_API_HOST=http://HOST:PORT/studio/v1 and any API key.
+DESCRIPTION = f"""\
+Offline emulator of AI21's Jamba chat completions API (POST {CHAT_PATH}).
+Point the ai21 SDK at it with AI21_API_HOST=http://HOST:PORT{PREFIX} and any API key.
 Every option can also be set with a JAMBA_EMULATOR_<OPTION> environment variable
 (e.g. JAMBA_EMULATOR_PORT=9000, JAMBA_EMULATOR_API_KEYS=key1,key2); flags win.
 
 Check fixture files (scripted replies) without starting a server:
   jamba-emulator check PATH [PATH ...]"""
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """How one of Config's fields is set on the command line (its value is read by config.PARSERS,
+    as the environment's is)."""
+
+    help: str
+    flag: str | None = None
+    """Default: the field's name, dashed (`max_body_size`: --max-body-size)."""
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    repeat: Callable[[str, str], tuple[str, ...]] | None = None
+    """Repeatable: each use read by this; the uses joined in order (duplicates kept once when
+    `unique`). Unused: the default from the environment."""
+    unique: bool = False
+
+
+def _one(text: str, source: str) -> tuple[str, ...]:
+    return (text,)
+
+
+FLAGS: dict[str, Flag] = {
+    "host": Flag("address to listen on (default: %(default)s; only loopback unless you say otherwise)"),
+    "port": Flag("port to listen on; 0 picks a free one (default: %(default)s)"),
+    "seed": Flag(
+        "seed for the generated text and, when given, for completion ids "
+        f"(default: text seed {DEFAULT_SEED}, random ids)"
+    ),
+    "max_body_size": Flag(
+        "largest request body accepted, e.g. 8M or 1048576 (default: %(default)s bytes)", metavar="SIZE"
+    ),
+    "api_keys": Flag(
+        "accept only this API key (repeat for several; default: any non-empty key)",
+        flag="--api-key",
+        metavar="KEY",
+        repeat=_one,
+    ),
+    "models": Flag(
+        "accept this model (repeat for several, or NAME,NAME; default: every model in the "
+        "catalog, see the README's model table); others get the unsupported-model 422",
+        flag="--model",
+        metavar="NAME",
+        repeat=parse_models,
+        unique=True,
+    ),
+    "strict": Flag("reject unknown fields and enforce user/assistant alternation (default: ignore and warn)"),
+    "strict_allow": Flag(
+        "fields --strict accepts although the real service ignored them, e.g. stop_sequences,seed "
+        "(repeatable; still named in X-Emulator-Ignored-Fields; default: none)",
+        metavar="FIELD,...",
+        repeat=parse_fields,
+        unique=True,
+    ),
+    "fixtures": Flag(
+        "scripted replies: a fixture file, or a folder of them (repeatable; default: none, so "
+        "every answer is generated). Check files first with: jamba-emulator check PATH",
+        metavar="PATH",
+        repeat=_one,
+    ),
+    "reload": Flag("reload the fixture files when they change (default: on)"),
+    "unmatched": Flag(
+        "what a request no fixture rule matches gets: the generated answer, or a 404 that names "
+        "the closest rules and why each did not match (default: %(default)s)",
+        choices=UNMATCHED_MODES,
+    ),
+    "fault_rate": Flag(
+        "share of the valid requests no rule answers that meet a fault from --faults, drawn from --seed "
+        "so runs repeat; 0.1 is one in ten (default: %(default)s, no faults)",
+        metavar="RATE",
+    ),
+    "faults": Flag(
+        "what --fault-rate draws from: error statuses and fault kinds, comma-separated, e.g. "
+        f"429,500,503,drop_mid_stream (kinds: {', '.join(FAULT_KINDS)}; "
+        f"default: {','.join(DEFAULT_GLOBAL_FAULTS)})",
+        metavar="LIST",
+    ),
+    "rate_limit": Flag(
+        "emulated rate limit per API key, e.g. 10/s,200/min (the current models' documented "
+        "limits; the Jamba Instruct era's: 2/s,60/min): 429 with Retry-After beyond it (default: off)",
+        metavar="WINDOWS",
+    ),
+    "journal_size": Flag(
+        "requests the journal keeps, oldest dropped first; 0 keeps none (default: %(default)s)", metavar="N"
+    ),
+    "admin_token": Flag(
+        "token the admin API under /_emulator requires (header X-Emulator-Admin-Token); "
+        "needed to use the admin API when --host is not loopback (default: none)",
+        metavar="TOKEN",
+    ),
+    "workers": Flag(
+        "serve from N processes sharing the port, for load tests on several cores; each keeps "
+        "its own journal and rules (default: %(default)s)",
+        metavar="N",
+    ),
+    "max_errors": Flag(
+        "validation errors a 422 lists at most; a last item counts the rest (default: %(default)s)",
+        metavar="N",
+    ),
+    "keepalive_timeout": Flag(
+        "close a keep-alive connection idle this long (default: %(default)g)", metavar="SECONDS"
+    ),
+    "request_timeout": Flag(
+        "time a request's head may take once begun, and its body once the head is in; past it "
+        "408 and the connection closes (default: %(default)g)",
+        metavar="SECONDS",
+    ),
+    "max_connections": Flag(
+        "open connections at most; at the cap the connection that has waited longest for a "
+        "request head is closed, so slow clients cannot shut out others (default: %(default)s)",
+        metavar="N",
+    ),
+    "shutdown_timeout": Flag(
+        "on Ctrl+C or SIGTERM, time given to answers in progress; paced and stalled streams end "
+        "at once (default: %(default)g)",
+        metavar="SECONDS",
+    ),
+    "log_level": Flag("(default: %(default)s)", choices=LOG_LEVELS),
+}
+"""One entry per field of Config, in --help's order (a test holds the two to the same names)."""
 
 
 def _arg(parse: Callable[[str, str], Any], flag: str) -> Callable[[str], Any]:
@@ -58,207 +159,46 @@ def _arg(parse: Callable[[str, str], Any], flag: str) -> Callable[[str], Any]:
     return convert
 
 
+def flag_of(name: str) -> str:
+    return FLAGS[name].flag or "--" + name.replace("_", "-")
+
+
 def build_parser(defaults: Config) -> argparse.ArgumentParser:
+    """--version, then one option per Config field (FLAGS), each defaulting to `defaults`."""
     parser = argparse.ArgumentParser(
         prog="jamba-emulator",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--host",
-        default=defaults.host,
-        help="address to listen on (default: %(default)s; only loopback unless you say otherwise)",
-    )
-    parser.add_argument(
-        "--port",
-        type=_arg(parse_port, "--port"),
-        default=defaults.port,
-        help="port to listen on; 0 picks a free one (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=_arg(parse_seed, "--seed"),
-        default=defaults.seed,
-        help=(
-            "seed for the generated text and, when given, for completion ids "
-            f"(default: text seed {DEFAULT_SEED}, random ids)"
-        ),
-    )
-    parser.add_argument(
-        "--max-body-size",
-        type=_arg(parse_size, "--max-body-size"),
-        default=defaults.max_body_size,
-        metavar="SIZE",
-        help="largest request body accepted, e.g. 8M or 1048576 (default: %(default)s bytes)",
-    )
-    parser.add_argument(
-        "--api-key",
-        dest="api_keys",
-        action="append",
-        metavar="KEY",
-        help="accept only this API key (repeat for several; default: any non-empty key)",
-    )
-    parser.add_argument(
-        "--model",
-        dest="models",
-        action="append",
-        type=_arg(parse_models, "--model"),
-        metavar="NAME",
-        help="accept this model (repeat for several, or NAME,NAME; default: every model in the "
-        "catalog, see the README's model table); others get the unsupported-model 422",
-    )
-    parser.add_argument(
-        "--strict",
-        action=argparse.BooleanOptionalAction,
-        default=defaults.strict,
-        help="reject unknown fields and enforce user/assistant alternation (default: ignore and warn)",
-    )
-    parser.add_argument(
-        "--strict-allow",
-        dest="strict_allow",
-        action="append",
-        type=_arg(parse_fields, "--strict-allow"),
-        metavar="FIELD,...",
-        help=(
-            "fields --strict accepts although the real service ignored them, e.g. stop_sequences,seed "
-            "(repeatable; still named in X-Emulator-Ignored-Fields; default: none)"
-        ),
-    )
-    parser.add_argument(
-        "--fixtures",
-        action="append",
-        metavar="PATH",
-        help=(
-            "scripted replies: a fixture file, or a folder of them (repeatable; default: none, so "
-            "every answer is generated). Check files first with: jamba-emulator check PATH"
-        ),
-    )
-    parser.add_argument(
-        "--reload",
-        action=argparse.BooleanOptionalAction,
-        default=defaults.reload,
-        help="reload the fixture files when they change (default: on)",
-    )
-    parser.add_argument(
-        "--unmatched",
-        type=_arg(parse_unmatched, "--unmatched"),
-        default=defaults.unmatched,
-        choices=UNMATCHED_MODES,
-        help=(
-            "what a request no fixture rule matches gets: the generated answer, or a 404 that names "
-            "the closest rules and why each did not match (default: %(default)s)"
-        ),
-    )
-    parser.add_argument(
-        "--fault-rate",
-        type=_arg(parse_rate, "--fault-rate"),
-        default=defaults.fault_rate,
-        metavar="RATE",
-        help=(
-            "share of the valid requests no rule answers that meet a fault from --faults, drawn from --seed "
-            "so runs repeat; 0.1 is one in ten (default: %(default)s, no faults)"
-        ),
-    )
-    parser.add_argument(
-        "--faults",
-        type=_arg(parse_faults, "--faults"),
-        default=defaults.faults,
-        metavar="LIST",
-        help=(
-            "what --fault-rate draws from: error statuses and fault kinds, comma-separated, e.g. "
-            f"429,500,503,drop_mid_stream (kinds: {', '.join(FAULT_KINDS)}; "
-            f"default: {','.join(defaults.faults)})"
-        ),
-    )
-    parser.add_argument(
-        "--rate-limit",
-        type=_arg(parse_rate_limit, "--rate-limit"),
-        default=defaults.rate_limit,
-        metavar="WINDOWS",
-        help=(
-            "emulated rate limit per API key, e.g. 10/s,200/min (the current models' documented "
-            "limits; the Jamba Instruct era's: 2/s,60/min): 429 with Retry-After beyond it (default: off)"
-        ),
-    )
-    parser.add_argument(
-        "--journal-size",
-        type=_arg(parse_journal_size, "--journal-size"),
-        default=defaults.journal_size,
-        metavar="N",
-        help="requests the journal keeps, oldest dropped first; 0 keeps none (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--admin-token",
-        default=defaults.admin_token,
-        metavar="TOKEN",
-        help=(
-            "token the admin API under /_emulator requires (header X-Emulator-Admin-Token); "
-            "needed to use the admin API when --host is not loopback (default: none)"
-        ),
-    )
-    parser.add_argument(
-        "--workers",
-        type=_arg(parse_workers, "--workers"),
-        default=defaults.workers,
-        metavar="N",
-        help=(
-            "serve from N processes sharing the port, for load tests on several cores; each keeps "
-            "its own journal and rules (default: %(default)s)"
-        ),
-    )
-    parser.add_argument(
-        "--max-errors",
-        type=_arg(parse_max_errors, "--max-errors"),
-        default=defaults.max_errors,
-        metavar="N",
-        help="validation errors a 422 lists at most; a last item counts the rest (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--keepalive-timeout",
-        type=_arg(parse_seconds, "--keepalive-timeout"),
-        default=defaults.keepalive_timeout,
-        metavar="SECONDS",
-        help="close a keep-alive connection idle this long (default: %(default)g)",
-    )
-    parser.add_argument(
-        "--request-timeout",
-        type=_arg(parse_seconds, "--request-timeout"),
-        default=defaults.request_timeout,
-        metavar="SECONDS",
-        help=(
-            "time a request's head may take once begun, and its body once the head is in; past it "
-            "408 and the connection closes (default: %(default)g)"
-        ),
-    )
-    parser.add_argument(
-        "--max-connections",
-        type=_arg(parse_max_connections, "--max-connections"),
-        default=defaults.max_connections,
-        metavar="N",
-        help=(
-            "open connections at most; at the cap the connection that has waited longest for a "
-            "request head is closed, so slow clients cannot shut out others (default: %(default)s)"
-        ),
-    )
-    parser.add_argument(
-        "--shutdown-timeout",
-        type=_arg(parse_seconds, "--shutdown-timeout"),
-        default=defaults.shutdown_timeout,
-        metavar="SECONDS",
-        help=(
-            "on Ctrl+C or SIGTERM, time given to answers in progress; paced and stalled streams end "
-            "at once (default: %(default)g)"
-        ),
-    )
-    parser.add_argument(
-        "--log-level",
-        type=_arg(parse_log_level, "--log-level"),
-        default=defaults.log_level,
-        choices=LOG_LEVELS,
-        help="(default: %(default)s)",
-    )
+    types = {field.name: field.type for field in fields(Config)}
+    for name, spec in FLAGS.items():
+        flag = flag_of(name)
+        options: dict[str, Any] = {"dest": name, "help": spec.help}
+        if spec.metavar:
+            options["metavar"] = spec.metavar
+        if spec.repeat is not None:
+            options.update(action="append", type=_arg(spec.repeat, flag))
+        elif types[name] == "bool":
+            options.update(action=argparse.BooleanOptionalAction, default=getattr(defaults, name))
+        else:
+            options.update(type=_arg(PARSERS[name], flag), default=getattr(defaults, name))
+            if spec.choices:
+                options["choices"] = spec.choices
+        parser.add_argument(flag, **options)
     return parser
+
+
+def config_from(args: argparse.Namespace, defaults: Config) -> Config:
+    """The Config the parsed flags ask for: each flag given wins over `defaults`."""
+    values: dict[str, Any] = {}
+    for name, spec in FLAGS.items():
+        value = getattr(args, name)
+        if spec.repeat is not None:
+            joined = [item for given in value or () for item in given]
+            value = tuple(dict.fromkeys(joined) if spec.unique else joined) or getattr(defaults, name)
+        values[name] = value
+    return Config(**values)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -270,36 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         sys.stderr.write(f"jamba-emulator: {error}\n")
         return 2
-    args = build_parser(defaults).parse_args(argv)
-    config = Config(
-        host=args.host,
-        port=args.port,
-        seed=args.seed,
-        max_body_size=args.max_body_size,
-        api_keys=tuple(args.api_keys) if args.api_keys else defaults.api_keys,
-        models=tuple(dict.fromkeys(n for names in args.models for n in names))
-        if args.models
-        else defaults.models,
-        strict=args.strict,
-        strict_allow=tuple(dict.fromkeys(f for fields in args.strict_allow for f in fields))
-        if args.strict_allow
-        else defaults.strict_allow,
-        log_level=args.log_level,
-        journal_size=args.journal_size,
-        fixtures=tuple(args.fixtures) if args.fixtures else defaults.fixtures,
-        admin_token=args.admin_token or None,
-        reload=args.reload,
-        unmatched=args.unmatched,
-        fault_rate=args.fault_rate,
-        faults=args.faults,
-        rate_limit=args.rate_limit,
-        workers=args.workers,
-        max_errors=args.max_errors,
-        keepalive_timeout=args.keepalive_timeout,
-        request_timeout=args.request_timeout,
-        max_connections=args.max_connections,
-        shutdown_timeout=args.shutdown_timeout,
-    )
+    config = config_from(build_parser(defaults).parse_args(argv), defaults)
     configure_logging(config.log_level)
     try:
         return serve(config, on_ready=_announce)
@@ -349,8 +260,8 @@ def check(argv: Sequence[str]) -> int:
 def _announce(url: str) -> None:
     sys.stdout.write(
         f"jamba-emulator listening on {url}\n"
-        f"  chat completions: POST {url}{API_PATH}\n"
-        f"  point the ai21 SDK at it: AI21_API_HOST={url}/studio/v1 AI21_API_KEY=any-key\n"
+        f"  chat completions: POST {url}{CHAT_PATH}\n"
+        f"  point the ai21 SDK at it: AI21_API_HOST={url}{PREFIX} AI21_API_KEY=any-key\n"
         "  press Ctrl+C to stop\n"
     )
     sys.stdout.flush()

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .errors import ConfigError
 from .script.faults import DEFAULT_GLOBAL_FAULTS, parse_choice
 
 DEFAULT_SEED = 2104
@@ -24,10 +25,6 @@ _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour)s
 _PERIODS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-
-
-class ConfigError(ValueError):
-    """A setting has a value the emulator cannot use; the message names it and the fix."""
 
 
 @dataclass(frozen=True, slots=True)

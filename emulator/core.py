@@ -13,9 +13,10 @@ from .contract.admission import Admission
 from .contract.catalog import load_catalog_document
 from .contract.schema import Contract
 from .script.faults import FaultPlan, parse_choice
+from .script.fixtures import fixture_files, load_file
 from .script.journal import Journal
 from .script.ratelimit import RateLimiter
-from .script.rules import Rule, Script, fixture_files, load_file
+from .script.rules import Rule, Script
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,20 +1,31 @@
-"""The emulator's exception tree and the one place that renders an error as the real service's JSON.
+"""The emulator's exceptions, all of them, and what an answer's error is made of.
 
-    EmulatorError                 status + detail, rendered by render()
-    ├── Unauthorized              401, missing or rejected API key
-    ├── HttpStatusError           404, 405...: routing errors, FastAPI's default wording
-    ├── Retired                   404 for the SDKs' APIs retired with the Jamba API, saying so
-    ├── BodyTooLarge              413, the connection closed (the rest of the body is not read)
-    ├── RequestTimeout            408, the body did not arrive in time; the connection closed
-    ├── UnsupportedModel          422, string detail
-    ├── ValidationFailed          422, list of {loc, msg, type} items
-    ├── AdminError                400/401/403 from the admin API, in the emulator's own words
-    ├── ScriptedError             any status a fixture rule asked for, with its detail and headers
-    ├── RateLimited               429 with Retry-After, from the emulated rate limit (--rate-limit)
-    ├── Unmatched                 404 when --unmatched error and no rule answers: the closest rules
-    └── InternalError             500, anything unexpected
+    Exception
+    ├── EmulatorError             an answer to a request: status + detail (each surface writes the body)
+    │   ├── Unauthorized          401, missing or rejected API key
+    │   ├── HttpStatusError       404, 405...: routing errors, FastAPI's default wording
+    │   ├── Retired               404 for the SDKs' APIs retired with the Jamba API, saying so
+    │   ├── BodyTooLarge          413, the connection closed (the rest of the body is not read)
+    │   ├── RequestTimeout        408, the body did not arrive in time; the connection closed
+    │   ├── UnsupportedModel      422, string detail
+    │   ├── ValidationFailed      422, list of {loc, msg, type} items
+    │   ├── AdminError            400/401/403 from the admin API, in the emulator's own words
+    │   ├── ScriptedError         any status a fixture rule (or a --fault-rate draw) answers with
+    │   ├── RateLimited           429 with Retry-After, from the emulated rate limit (--rate-limit)
+    │   ├── Unmatched             404 when --unmatched error and no rule answers: the closest rules
+    │   └── InternalError         500, anything unexpected
+    ├── UnusableInput (ValueError)  something the emulator was given cannot be used; the message
+    │   │                           names it and what to do
+    │   ├── ConfigError           a setting (flag, variable, plugin option)
+    │   ├── FixtureError          a fixture file, or a fixture body sent to the admin API
+    │   ├── PatternError          a regex the linear-time engine cannot run (in a fixture: a FixtureError)
+    │   ├── RefusedReference      a tool schema's $ref outside the schema (a 422 value_error.schema_ref)
+    │   └── SchemaFileError       a shipped schema or catalog file is invalid (a packaging bug)
+    └── Signal                    control flow inside one module, never raised out of it
+        ├── TooLarge              answer.structured: a schema asks for a value past its size limit
+        └── Stopped               http.streaming: the server began to stop during a paced pause
 
-Pure: no aiohttp here, so the renderer can be unit-tested and reused by any transport.
+Pure: no aiohttp here, so errors can be raised by every wing and unit-tested.
 """
 
 from __future__ import annotations
@@ -208,14 +219,45 @@ class InternalError(EmulatorError):
         super().__init__("Internal Server Error")
 
 
+class UnusableInput(ValueError):
+    """Something the emulator was given cannot be used; the message names it and the fix."""
+
+
+class ConfigError(UnusableInput):
+    """A setting has a value the emulator cannot use; the message names it and the fix."""
+
+
+class FixtureError(UnusableInput):
+    """A fixture file cannot be used; the message names the file, the rule and the field."""
+
+
+class PatternError(UnusableInput):
+    """A pattern the linear-time engine cannot run; the message names what to change."""
+
+
+class RefusedReference(UnusableInput):
+    """A tool schema refers to something outside itself; the message names the reference."""
+
+
+class SchemaFileError(UnusableInput):
+    """A shipped schema or catalog file is itself invalid (a packaging bug, reported at start)."""
+
+
+class Signal(Exception):
+    """Control flow inside one module; never raised out of it."""
+
+
+class TooLarge(Signal):
+    """A schema asks for a value past the structured writer's size limit."""
+
+
+class Stopped(Signal):
+    """The server began to stop during a paced stream's pause: the rest is not sent."""
+
+
 def reason_phrase(status: int) -> str:
     """The standard reason phrase ("Not Found"); "Error" for a status HTTP does not name."""
     try:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
-
-
-def render(error: EmulatorError) -> tuple[int, dict[str, Any]]:
-    """The status and JSON body the real service would answer for `error`."""
-    return error.status, {"detail": error.detail()}

@@ -44,7 +44,8 @@ class _Servers:
         self._running: dict[Any, BackgroundServer] = {}
 
     def get(self, settings: dict[str, Any], source: str) -> BackgroundServer:
-        from .config import Config, ConfigError  # noqa: PLC0415  (lazy: see the module docstring)
+        from .config import Config  # noqa: PLC0415  (lazy: see the module docstring)
+        from .errors import ConfigError  # noqa: PLC0415
         from .server import BackgroundServer  # noqa: PLC0415
 
         try:

@@ -1,6 +1,6 @@
 """Running the app: the CLI's foreground server, and an in-process server on a background thread.
 
-The background server is aiohttp's `examples/fake_server.py` pattern grown up: an
+The background server is aiohttp's fake-server pattern (from its examples) grown up: an
 `AppRunner` and a `TCPSite` on port 0, with the real URL handed back.
 """
 
@@ -20,6 +20,7 @@ from .config import Config
 from .core import Core
 from .http.app import create_app
 from .http.connections import GuardedServer, Limits
+from .http.surfaces.studio import PREFIX
 from .workers import serve_workers, watch_parent
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %bB %Tfs'
@@ -130,7 +131,7 @@ class BackgroundServer:
     @property
     def api_host(self) -> str:
         """The base URL SDKs need (`AI21_API_HOST`, OpenAI's `base_url`)."""
-        return f"{self.url}/studio/v1"
+        return self.url + PREFIX
 
     def start(self) -> str:
         if self._thread is not None:

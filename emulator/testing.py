@@ -19,8 +19,8 @@ from typing import Any
 
 from .config import Config
 from .core import Core
+from .script.fixtures import rules_from
 from .script.journal import Entry
-from .script.rules import rules_from
 
 DEFAULT_API_KEY = "jamba-emulator-test-key"
 
@@ -39,7 +39,9 @@ class JambaEmulator:
     @property
     def api_host(self) -> str:
         """The base URL SDKs need: AI21_API_HOST for the ai21 SDK, `base_url` for OpenAI's client."""
-        return f"{self.url}/studio/v1"
+        from .http.surfaces.studio import PREFIX  # noqa: PLC0415  (this module stays free of aiohttp)
+
+        return self.url + PREFIX
 
     @property
     def config(self) -> Config:

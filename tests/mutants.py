@@ -76,7 +76,7 @@ MUTANTS = [
     Mutant(
         "no-done",
         "a stream ends without `data: [DONE]`",
-        "emulator/http/streaming.py",
+        "emulator/http/surfaces/studio.py",
         "    yield DONE\n",
         "",
     ),
@@ -104,9 +104,9 @@ MUTANTS = [
     Mutant(
         "usage-on-first-chunk",
         "a stream carries usage on its first chunk instead of its last",
-        "emulator/chat/completion.py",
-        'bodies[-1]["usage"] = self.usage()',
-        'bodies[0]["usage"] = self.usage()',
+        "emulator/http/surfaces/studio.py",
+        'bodies[-1]["usage"] = completion.usage()',
+        'bodies[0]["usage"] = completion.usage()',
     ),
     Mutant(
         "loc-without-body",
@@ -140,9 +140,9 @@ MUTANTS = [
         "drop-mid-stream-sends-all",
         "a drop_mid_stream fault closes the connection only after the whole answer",
         "emulator/http/delivery.py",
-        'if fault.kind == "drop_mid_stream":\n            journal_now(',
-        'if fault.kind == "drop_mid_stream":\n            await send(response, parts[at:])\n'
-        "            journal_now(",
+        "        if effect.closes:\n            record(response.status)\n",
+        "        if effect.closes:\n            await send(response, parts[at:])\n"
+        "            record(response.status)\n",
     ),
     Mutant(
         "system-counted-when-empty",
@@ -183,7 +183,7 @@ MUTANTS = [
     Mutant(
         "regex-backtracks",
         "fixture regexes run by Python's backtracking re instead of RE2",
-        "emulator/script/rules.py",
+        "emulator/script/fixtures.py",
         "        regex=Pattern(regex) if regex is not None else None,",
         "        regex=__import__('re').compile(regex) if regex is not None else None,",
     ),

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from aiohttp.test_utils import TestClient
 
-from emulator.http.app import API_PATH
+from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from emulator.resources import FIXTURE_DIR
 from emulator.server import BackgroundServer
 

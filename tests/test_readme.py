@@ -12,7 +12,7 @@ import pytest
 
 from emulator.contract.catalog import load_catalog_document
 from emulator.contract.schema import Contract
-from emulator.script.rules import rules_from
+from emulator.script.fixtures import rules_from
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 SNIPPETS = re.findall(r"```python\n(.*?)```", README, re.S)

@@ -17,14 +17,15 @@ from collections.abc import Sequence
 from functools import cache
 from operator import itemgetter
 
-from ..answer.cache import SizedCache
-from ..answer.grounding import Facts, facts_of, grounded, prompt_schema, quote, results_answer, tool_words
-from ..answer.structured import arguments as structured_arguments
-from ..answer.structured import asked_keys, json_answer
-from ..answer.wordpool import WordPool
 from ..chat.budget import Budget
-from ..chat.completion import ChatRequest, Choice, Completion, FinishReason, Message, Tool, ToolCall
+from ..chat.completion import Choice, Completion, FinishReason, ToolCall
+from ..chat.request import ChatRequest, Message, Tool
 from ..chat.tokenizer import Tokenizer
+from .cache import SizedCache
+from .grounding import Facts, facts_of, grounded, prompt_schema, quote, results_answer, tool_words
+from .structured import arguments as structured_arguments
+from .structured import asked_keys, json_answer
+from .wordpool import WordPool
 
 # Answer length in words: log-normal around a median of ~55 words (~70 tokens), so most
 # answers run from tens to a few hundred tokens, with a rare long one.

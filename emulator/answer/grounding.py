@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..chat.completion import ChatRequest, ToolResult
+from ..chat.request import ChatRequest, ToolResult
 
 READ = 64 * 1024
 """Characters of each message read for facts."""

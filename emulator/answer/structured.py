@@ -20,10 +20,11 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from ..answer.grounding import Facts
-from ..answer.wordpool import WordPool
 from ..chat.budget import Budget
 from ..chat.toolschema import compiled_schema
+from ..errors import TooLarge
+from .grounding import Facts
+from .wordpool import WordPool
 
 _MAX_DEPTH = 6
 _ATTEMPTS = 4
@@ -98,10 +99,6 @@ def _valid(validator: Any, value: Any) -> bool:
         return bool(validator.is_valid(value))
     except UnicodeEncodeError:  # a lone surrogate taken from the prompt, compared with the schema's text
         return False
-
-
-class TooLarge(Exception):
-    """The schema asks for a value past SIZE_LIMIT."""
 
 
 def instance(schema: Mapping[str, Any], rng: random.Random, pool: WordPool, prompt: str = "") -> Any:

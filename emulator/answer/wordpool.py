@@ -6,7 +6,7 @@ Faker or builds a Faker instance at start-up or per request. Rebuild the file wi
 
     python -m emulator.answer.wordpool
 
-(which needs Faker, a test dependency); tests/unit/test_wordpool.py checks it against Faker.
+(which needs Faker, a test dependency); tests/unit/test_layers.py checks it against Faker.
 """
 
 from __future__ import annotations

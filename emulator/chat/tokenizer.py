@@ -1,6 +1,6 @@
 """Deterministic, offline token splitting and counting, behind a small protocol.
 
-The real Jamba tokenizer cannot be fetched at run time (see NOTES.md), so the default
+The real Jamba tokenizer cannot be fetched at run time (nothing is downloaded), so the default
 `ApproximateTokenizer` splits text the way a byte-pair tokenizer with a large English
 vocabulary does, closely enough for realistic usage counts: common words are one token with
 their leading space, long words split into pieces, numbers in groups of three, punctuation on
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from ..chat.completion import Message
+from .request import Message
 
 
 class Tokenizer(Protocol):

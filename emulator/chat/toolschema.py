@@ -22,12 +22,10 @@ from typing import Any
 
 import jsonschema_rs
 
+from ..errors import RefusedReference
+
 COMPILED_CACHE, CACHED_SCHEMA_SIZE = 256, 4096
 _SHOWN = 100
-
-
-class RefusedReference(ValueError):
-    """The schema refers to something outside itself; the message names the reference."""
 
 
 def outside_reference(schema: Any) -> str | None:
@@ -71,3 +69,8 @@ def _first_line(error: BaseException) -> str:
 
 
 _compiled_cached = lru_cache(maxsize=COMPILED_CACHE)(_compile)
+
+
+def encode_canonical(value: Any) -> str:
+    """JSON with sorted keys and no spaces: equal values, equal text (a hashable key)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -64,8 +64,13 @@ class ModelSpec:
         }
 
 
-FEATURES = ("tools", "documents", "response_format")
-"""The request fields beyond the seed's, each supported by some models only (catalog.json)."""
+FEATURES: tuple[str, ...] = tuple(
+    load_json(SCHEMA_DIR / "catalog.schema.json")["properties"]["models"]["items"]["properties"]["features"][
+        "items"
+    ]["enum"]
+)
+"""The request fields beyond the seed's, each supported by some models only: the names a catalog
+entry's `features` may list (schemas/catalog.schema.json)."""
 
 
 class Catalog:

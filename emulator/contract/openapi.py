@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..resources import SCHEMA_DIR, load_json
+from .schema import Contract
 
 
 def bundle(document: Mapping[str, Any], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -45,3 +46,16 @@ def _target(ref: str, names: Mapping[str, str], home: str | None) -> str:
 
 def load_document() -> Any:
     return load_json(SCHEMA_DIR / "openapi.json")
+
+
+def published_schemas(contract: Contract) -> dict[str, dict[str, Any]]:
+    """The schema files as the served OpenAPI document should state them.
+
+    The request schema there includes the catalog's limits and names the accepted models,
+    so a tool that generates "valid" requests from /openapi.json only sends what the server
+    accepts (validation itself keeps `model` a plain string, so that an unknown model gets
+    the real service's string detail in phase two).
+    """
+    published = copy.deepcopy(contract.request_schema)
+    published["properties"]["model"]["enum"] = [model.name for model in contract.catalog]
+    return {**copy.deepcopy(contract.schemas), "chat-request.schema.json": published}

@@ -1,14 +1,12 @@
-"""The contract as JSON Schema: loads schemas/ once, checks and compiles it, and turns schema
-violations into the real service's pydantic-v1 error items `{loc, msg, type}`.
+"""The contract as JSON Schema: loads schemas/ once, compiles the request schema (with the
+catalog's clauses, clauses.py), and validates bodies, its violations as the real service's
+pydantic-v1 error items `{loc, msg, type}` (found by violations.py) in pydantic's field order.
 
-Knows nothing of HTTP. The request schema gets the catalog's per-model limits added at load,
-so the catalog stays the one place a model's limits are written.
+Knows nothing of HTTP.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -20,12 +18,13 @@ if TYPE_CHECKING:
     from referencing import Registry
 
 from ..chat.budget import Budget
-from ..contract.catalog import FEATURES, Catalog, ModelSpec
-from ..contract.readable import needs_reading
-from ..contract.readable import readable as validator_readable
-from ..contract.violations import Searcher, reference_items
-from ..errors import ErrorItem, ValidationFailed
+from ..errors import ErrorItem, SchemaFileError, ValidationFailed
 from ..resources import SCHEMA_DIR, load_json
+from .catalog import Catalog
+from .clauses import request_schema_for
+from .readable import needs_reading
+from .readable import readable as validator_readable
+from .violations import Searcher, reference_items
 
 SCHEMA_FILES = (
     "chat-request.schema.json",
@@ -36,10 +35,6 @@ SCHEMA_FILES = (
     "fixtures.schema.json",
     "models-response.schema.json",
 )
-
-
-class SchemaFileError(RuntimeError):
-    """A shipped schema or catalog file is itself invalid (a packaging bug, reported at start)."""
 
 
 class Contract:
@@ -122,18 +117,6 @@ class Contract:
 
         return Draft7Validator(self.request_schema, registry=self._registry)
 
-    def published_schemas(self) -> dict[str, dict[str, Any]]:
-        """The schema files as the served OpenAPI document should state them.
-
-        The request schema there includes the catalog's limits and names the accepted models,
-        so a tool that generates "valid" requests from /openapi.json only sends what the server
-        accepts (validation itself keeps `model` a plain string, so that an unknown model gets
-        the real service's string detail in phase two).
-        """
-        published = copy.deepcopy(self.request_schema)
-        published["properties"]["model"]["enum"] = [model.name for model in self.catalog]
-        return {**copy.deepcopy(self.schemas), "chat-request.schema.json": published}
-
     def validator(self, schema_file: str) -> Draft7Validator:
         """A compiled validator for one of SCHEMA_FILES (responses, chunks, errors)."""
         if schema_file not in self._validators:
@@ -169,85 +152,6 @@ class Contract:
             for part in loc[2:]
         )
         return (top, *rest)
-
-
-def encode_canonical(value: Any) -> str:
-    """JSON with sorted keys and no spaces: equal values, equal text (a hashable key)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def request_schema_for(
-    base: Mapping[str, Any], catalog: Catalog, *, strict: bool, allow: Sequence[str] = ()
-) -> dict[str, Any]:
-    """The request schema with each catalog model's max_tokens cap, and strict mode's closure,
-    open to the fields of `allow` (--strict-allow), in the body and in each message."""
-    schema = copy.deepcopy(dict(base))
-    roles = schema["definitions"]["ChatMessage"]["properties"]["role"]["enum"]
-    seed_roles = [role for role in roles if role != "tool"]  # a model without tools has these only
-    schema["allOf"] = [*schema.get("allOf", []), *_model_clauses(catalog, seed_roles)]
-    if strict:
-        message = schema["definitions"]["ChatMessage"]
-        for closed in (schema, message):
-            closed["additionalProperties"] = False
-            for name in allow:
-                closed["properties"].setdefault(name, {"description": "Allowed by --strict-allow."})
-    return schema
-
-
-def _model_clauses(catalog: Catalog, seed_roles: list[str]) -> list[dict[str, Any]]:
-    """One clause per group of models with the same max_tokens cap and features (a clause per
-    model made validation ~1 µs slower with nine models; bench/)."""
-    groups: dict[tuple[int, frozenset[str]], list[ModelSpec]] = {}
-    for model in catalog:
-        groups.setdefault((model.max_tokens_maximum, model.features), []).append(model)
-    return [_model_clause(models, catalog, seed_roles) for models in groups.values()]
-
-
-def _model_clause(models: list[ModelSpec], catalog: Catalog, seed_roles: list[str]) -> dict[str, Any]:
-    """What a request to these models may hold beyond the base schema: their max_tokens cap, and
-    none of the FEATURES they lack (each a 422 that names them and the models that have it)."""
-    first, names = models[0], [model.name for model in models]
-    properties: dict[str, Any] = {"max_tokens": {"maximum": first.max_tokens_maximum}}
-    for feature in FEATURES:
-        if feature in first.features:
-            continue
-        having = [other.name for other in catalog if feature in other.features]
-        unsupported = {
-            "msg": f"{', '.join(names)} {'does' if len(names) == 1 else 'do'} not support {feature}"
-            + (f"; models that do: {', '.join(having)}" if having else ""),
-            "type": "value_error.unsupported_feature",
-        }
-        properties[feature] = {"type": "null", "x-errors": {"type": unsupported}}
-        if feature == "tools":  # nor the messages of a tool-calling conversation
-            properties["messages"] = {"items": _seed_message(seed_roles, unsupported)}
-    model = {"const": names[0]} if len(names) == 1 else {"enum": names}
-    return {
-        "description": f"Limits and features of {', '.join(names)} (catalog.json)",
-        "if": {"properties": {"model": model}, "required": ["model"]},
-        "then": {"properties": properties},
-    }
-
-
-def _seed_message(roles: list[str], unsupported: dict[str, str]) -> dict[str, Any]:
-    """A message to a model without tools, as the seed has it: its roles only, no tool calls (an
-    empty list of them is none), and an assistant's content non-empty."""
-    return {
-        "properties": {
-            "role": {"enum": roles, "x-errors": {"enum": unsupported}},
-            "tool_calls": {"items": {"not": {}, "x-errors": {"not": unsupported}}},
-            "tool_call_id": {"not": {}, "x-errors": {"not": unsupported}},
-        },
-        "allOf": [
-            {
-                "description": "an assistant message carries non-empty content (the seed's rule)",
-                "if": {"properties": {"role": {"const": "assistant"}}, "required": ["role"]},
-                "then": {
-                    "required": ["content"],
-                    "properties": {"content": {"type": "string", "minLength": 1}},
-                },
-            }
-        ],
-    }
 
 
 def _check_instance(name: str, document: Any, schema: dict[str, Any]) -> None:

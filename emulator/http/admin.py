@@ -20,10 +20,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import hdrs, web
 
 from ..config import Config
-from ..errors import AdminError
-from ..http.completions import CORE
-from ..http.streaming import encode_json
-from ..script.rules import rules_from
+from ..errors import AdminError, FixtureError
+from ..script.fixtures import rules_from
+from .completions import CORE
+from .streaming import encode_json
 
 PREFIX = "/_emulator"
 TOKEN_HEADER = "X-Emulator-Admin-Token"
@@ -145,9 +145,8 @@ async def add_rules(request: web.Request) -> web.Response:
     """POST /_emulator/rules with a fixture document ({"rules": [...]}): appended after the others."""
     core = request.config_dict[CORE]
     try:
-        document = json.loads(await request.read())
-        rules = rules_from(document, "admin API", core.contract)
-    except (ValueError, RecursionError) as error:  # FixtureError is a ValueError
+        rules = rules_from(json.loads(await request.read()), "admin API", core.contract)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, FixtureError) as error:
         raise AdminError(400, f"not a fixture document (schemas/fixtures.schema.json): {error}") from None
     core.script.add(rules)
     return web.json_response({"added": [rule.name for rule in rules]}, status=201)

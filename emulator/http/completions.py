@@ -1,28 +1,30 @@
-"""Thin aiohttp handlers for the API: parse, call the core, respond."""
+"""One chat completion request end to end, the same on every surface: parse, admit, decide,
+generate, deliver. The surface (surfaces/) is asked only what differs between APIs: the key,
+the body's shape, and how the answer and its errors are written.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
-from aiohttp import hdrs, web
+from aiohttp import web
 
 from ..chat.budget import Budget
-from ..chat.completion import ChatRequest
-from ..contract.admission import Admitted, decode
+from ..chat.completion import Completion
+from ..chat.request import ChatRequest
+from ..contract.admission import Admitted
 from ..core import Core
-from ..errors import BodyTooLarge, RateLimited, RequestTimeout, ScriptedError, Unmatched
-from ..http.auth import authorize
-from ..http.delivery import faulty_json, stream
-from ..http.exchange import EXCHANGE
-from ..http.streaming import encode_json, frames
-from ..script.faults import RETRY_AFTER
+from ..errors import BodyTooLarge, RateLimited, RequestTimeout
+from ..script.decision import decide
 from ..script.ratelimit import describe as describe_limits
-from ..script.rules import GENERATED, ErrorReply, Reply
+from ..script.replies import Reply
+from .delivery import faulty_json, stream
+from .exchange import EXCHANGE
+from .surfaces import Handler, Surface
 
 CORE = web.AppKey("core", Core)
-OPENAPI = web.AppKey("openapi", bytes)
-MODELS = web.AppKey("models", bytes)
 IGNORED_FIELDS_HEADER = "X-Emulator-Ignored-Fields"
 WARNINGS_HEADER = "X-Emulator-Warnings"
 _HEADER_LIST_LIMIT = 20
@@ -30,61 +32,56 @@ _HEADER_LIST_LIMIT = 20
 log = logging.getLogger("jamba_emulator")
 
 
-async def create_chat_completion(request: web.Request) -> web.StreamResponse:
-    core = request.app[CORE]
-    key = authorize(request.headers.get(hdrs.AUTHORIZATION), core.config.api_keys)
-    if core.limiter and (retry_after := core.limiter.admit(key)) is not None:
-        raise RateLimited(retry_after, describe_limits(core.limiter.limits))
-    budget = Budget(errors_listed=core.config.max_errors)
-    decoded = decode(await read_body(request, core.config.max_body_size, core.config.request_timeout))
-    admitted = core.admission.admit(decoded.body, budget, readable=decoded.readable)
-    headers = notice_headers(admitted)
-    chat = admitted.request
-    reply = choose_reply(request, core, chat)
-    if reply.pacing.delay_ms:
-        await asyncio.sleep(reply.pacing.delay_ms / 1000)
-    if reply.error is not None:
-        raise ScriptedError(reply.error.status, reply.error.detail, dict(reply.error.headers))
+def chat_handler(surface: Surface) -> Handler:
+    """The handler of `surface`'s chat completion routes."""
+
+    async def create_chat_completion(request: web.Request) -> web.StreamResponse:
+        core = request.app[CORE]
+        key = surface.api_key(request, core.config.api_keys)
+        if core.limiter and (retry_after := core.limiter.admit(key)) is not None:
+            raise RateLimited(retry_after, describe_limits(core.limiter.limits))
+        budget = Budget(errors_listed=core.config.max_errors)
+        raw = await read_body(request, core.config.max_body_size, core.config.request_timeout)
+        decoded = surface.chat_body(request, raw)
+        admitted = core.admission.admit(decoded.body, budget, readable=decoded.readable)
+        headers = notice_headers(admitted)
+        chat = admitted.request
+        plan = decide(chat, _lowered(request, core), core.script, core.faults, core.config.unmatched)
+        exchange = request[EXCHANGE]
+        exchange.rule, exchange.fault = plan.rule, plan.fault
+        reply = plan.reply
+        if reply.pacing.delay_ms:
+            await asyncio.sleep(reply.pacing.delay_ms / 1000)
+        if plan.error is not None:
+            raise plan.error
+        completion = generate(core, chat, reply, budget)
+        completion_id = core.ids.next_id()
+        if chat.stream:
+            events = surface.stream_events(completion, completion_id)
+            headers = {**surface.stream_headers, **headers}
+            return await stream(request, events, headers, reply, record=exchange.record, surface=surface)
+        body = surface.response_body(completion, completion_id)
+        if reply.fault is not None:
+            return await faulty_json(request, body, headers, reply.fault, exchange.record)
+        return web.Response(body=body, content_type="application/json", headers=headers or None)
+
+    return create_chat_completion
+
+
+def generate(core: Core, chat: ChatRequest, reply: Reply, budget: Budget) -> Completion:
+    """The completion the reply asks for: its content, its tool calls, or the generated answer."""
     if reply.content is not None:
-        completion = core.generator.scripted(chat, reply.content, reply.finish_reason)
-    elif reply.tool_calls:
-        completion = core.generator.called(chat, reply.tool_calls, budget)
-    else:
-        completion = core.generator.complete(chat, budget)
-    completion_id = core.ids.next_id()
-    if chat.stream:
-        return await stream(request, frames(completion.chunk_bodies(completion_id)), headers, reply)
-    body = encode_json(completion.response_body(completion_id))
-    if reply.fault is not None:
-        return await faulty_json(request, body, headers, reply.fault)
-    return web.Response(body=body, content_type="application/json", headers=headers or None)
+        return core.generator.scripted(chat, reply.content, reply.finish_reason)
+    if reply.tool_calls:
+        return core.generator.called(chat, reply.tool_calls, budget)
+    return core.generator.complete(chat, budget)
 
 
-def choose_reply(request: web.Request, core: Core, chat: ChatRequest) -> Reply:
-    """The reply of the first fitting fixture rule; else, with --unmatched error, a 404 naming the
-    closest rules; else a fault from --fault-rate's seeded draw, or the generated answer."""
-    if core.script:  # the common case, no fixtures, skips matching (and the header copy)
-        headers = {name.lower(): value for name, value in request.headers.items()}
-        scripted = core.script.answer(chat, headers)
-        if scripted is not None:
-            rule, reply = scripted
-            exchange = request[EXCHANGE]
-            exchange.rule = rule.name
-            if reply.fault is not None:
-                exchange.fault = reply.fault.kind
-            return reply
-        if core.config.unmatched == "error":
-            raise Unmatched([(rule.name, reasons) for rule, reasons in core.script.closest(chat, headers)])
-    elif core.config.unmatched == "error":
-        raise Unmatched([])
-    if core.faults and (drawn := core.faults.draw()) is not None:
-        if isinstance(drawn, int):
-            request[EXCHANGE].fault = str(drawn)
-            retry_after = RETRY_AFTER.get(drawn)
-            return Reply(error=ErrorReply(drawn, None, {"Retry-After": retry_after} if retry_after else {}))
-        request[EXCHANGE].fault = drawn.kind
-        return Reply(fault=drawn)
-    return GENERATED
+def _lowered(request: web.Request, core: Core) -> Mapping[str, str]:
+    """The headers by lower-case name, the last of repeated ones; only copied when rules may read them."""
+    if not core.script:
+        return {}
+    return {name.lower(): value for name, value in request.headers.items()}
 
 
 async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
@@ -132,12 +129,3 @@ def _header_list(values: tuple[str, ...], separator: str = ",") -> str:
     if len(values) > _HEADER_LIST_LIMIT:
         shown.append(f"... ({len(values) - _HEADER_LIST_LIMIT} more)")
     return separator.join(shown)
-
-
-async def list_models(request: web.Request) -> web.Response:
-    """GET /studio/v1/models: the models the server accepts; no key needed, as the live service."""
-    return web.Response(body=request.config_dict[MODELS], content_type="application/json")
-
-
-async def openapi_document(request: web.Request) -> web.Response:
-    return web.Response(body=request.config_dict[OPENAPI], content_type="application/json")

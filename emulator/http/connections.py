@@ -23,8 +23,9 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from ..errors import HttpStatusError, render
-from ..http.streaming import encode_json
+from ..errors import HttpStatusError
+from .streaming import encode_json
+from .surfaces import DEFAULT
 
 log = logging.getLogger("jamba_emulator")
 
@@ -97,8 +98,7 @@ class GuardedHandler(RequestHandler):
         log.info("rejected a malformed request (%s %s)", status, type(exc).__name__ if exc else "")
         if request.writer.output_size > 0:
             raise ConnectionError("Response is sent already, cannot send another response")
-        _, body = render(HttpStatusError(status))
-        response = web.Response(status=status, body=encode_json(body), content_type="application/json")
+        response = DEFAULT.error_response(HttpStatusError(status))
         response.force_close()
         return response
 

@@ -1,63 +1,76 @@
-"""Writing an answer onto the connection: an SSE stream (paced when a rule asks), and the
-transport faults of faults.py carried out: a connection closed before or in the middle of an
-answer, a malformed chunk, a stall.
+"""Writing an answer onto the connection: a stream of events (paced when a rule asks), and the
+transport faults of script/faults.py carried out as their `Effect` says: the connection closed
+before or in the middle of an answer, a part sent broken, a stall.
 
-aiohttp's layer, like handlers.py, which decides what to answer and calls these to send it.
+Whoever calls passes `record(status)`, which puts the request in the journal: delivery calls it
+just before the client can see the answer end (its last part, or the connection closing), so a
+test that reads the journal as soon as its client is done finds the request there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
-from ..http.exchange import EXCHANGE
-from ..http.streaming import HEADERS as STREAM_HEADERS
-from ..http.streaming import Stopped, send
-from ..script.faults import Fault, malformed
-from ..script.rules import GENERATED, NO_PACING, Reply
+from ..errors import Stopped
+from ..script.faults import Fault
+from ..script.replies import NO_PACING, Reply
+from .streaming import send
+from .surfaces import Surface
 
 STOPPING = web.AppKey("stopping", asyncio.Event)  # set when the server shuts down: stalls end
 _STALL_POLL = 0.05  # seconds between checks that a stalled client is still there
+
+Record = Callable[[int | None], None]
+"""Puts the request in the journal with this status (None: no answer was sent)."""
 
 log = logging.getLogger("jamba_emulator")
 
 
 async def stream(
-    request: web.Request, events: Iterable[bytes], headers: dict[str, str], reply: Reply = GENERATED
+    request: web.Request,
+    events: list[bytes],
+    headers: Mapping[str, str],
+    reply: Reply,
+    *,
+    record: Record,
+    surface: Surface,
 ) -> web.StreamResponse:
-    response = web.StreamResponse(headers={**STREAM_HEADERS, **headers})
+    """`events` as a streamed answer, with the reply's pacing and fault (the surface says how an
+    event is sent broken)."""
+    response = web.StreamResponse(headers=headers)
     pause = None if reply.pacing is NO_PACING else reply.pacing.before_event
     parts = list(events)
     fault = reply.fault
     at = 0 if fault is None else fault.cut(len(parts))
-    if fault is not None and fault.kind == "malformed_chunk":
-        parts[at] = malformed(parts[at])
+    if fault is not None and fault.effect.breaks:
+        parts[at] = surface.broken_event(parts[at])
     try:
-        if await deliver(request, response, parts, at, fault, pause=pause):
+        if await deliver(request, response, parts, at, fault, record=record, pause=pause):
             await response.write_eof()
     except ConnectionError as error:  # the client hung up mid-stream
         log.info("client went away mid-stream: %s", error)
     except Stopped:  # the server is stopping: the stream ends here, as a dropped connection
-        journal_now(request, response.status)
+        record(response.status)
         drop(request)
     return response
 
 
 async def faulty_json(
-    request: web.Request, body: bytes, headers: dict[str, str], fault: Fault
+    request: web.Request, body: bytes, headers: Mapping[str, str], fault: Fault, record: Record
 ) -> web.StreamResponse:
-    """A JSON answer broken half-way through its body: dropped, stalled, or cut short (malformed)."""
+    """A JSON answer broken half-way through its body: dropped, stalled, or cut short (broken)."""
     half = len(body) // 2
-    if fault.kind == "malformed_chunk":
+    if fault.effect.breaks:
         return web.Response(body=body[:half], content_type="application/json", headers=headers)
     response = web.StreamResponse(headers=headers)
     response.content_type = "application/json"
     response.content_length = len(body)
     try:
-        if await deliver(request, response, [body[:half], body[half:]], 1, fault):
+        if await deliver(request, response, [body[:half], body[half:]], 1, fault, record=record):
             await response.write_eof()
     except ConnectionError as error:
         log.info("client went away mid-answer: %s", error)
@@ -71,37 +84,33 @@ async def deliver(
     at: int,
     fault: Fault | None,
     *,
+    record: Record,
     pause: Callable[[int], float] | None = None,
 ) -> bool:
-    """Send `parts`, with `fault` (if any) striking before part `at`. The journal gets the request
-    just before the client can see the answer end (its last part, or the connection closing), so
-    a test that reads the journal as soon as its client is done finds it. False: connection gone."""
-    if fault is not None and fault.kind == "drop_before_response":
-        journal_now(request, None)
+    """Send `parts`, with `fault` (if any) striking before part `at`; `record` is called just
+    before the client can see the answer end. False: the connection is gone."""
+    effect = fault.effect if fault is not None else None
+    if effect is not None and effect.at_start:
+        record(None)
         drop(request)
         return False
     await response.prepare(request)  # the client may be gone before the headers go out
     sent = 0
-    if fault is not None:
+    if fault is not None and effect is not None:
         await send(response, parts[:at], pause, stopping=request.config_dict[STOPPING])
         sent = at
-        if fault.kind == "drop_mid_stream":
-            journal_now(request, response.status)
+        if effect.closes:
+            record(response.status)
             drop(request)
             return False
-        if fault.kind == "stall" and not await stall(request, fault.stall_ms):
+        if effect.pauses and not await stall(request, fault.stall_ms):
             return False
     last = len(parts) - 1
     stopping = request.config_dict[STOPPING] if pause is not None else None
     await send(response, parts[sent:last], pause, start=sent, stopping=stopping)
-    journal_now(request, response.status)
+    record(response.status)
     await send(response, parts[last:], pause, start=last, stopping=stopping)
     return True
-
-
-def journal_now(request: web.Request, status: int | None) -> None:
-    """Record the request in the journal now (app.journaled would, once the handler returns)."""
-    request[EXCHANGE].record(status)
 
 
 def drop(request: web.Request) -> None:

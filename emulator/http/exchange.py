@@ -1,7 +1,9 @@
-"""One request while it is answered: what the journal will record of it, filled in as the
-answer is made (the body read, the rule that answered, the fault met), and recorded once.
+"""One request while it is answered: what the journal will record of it, and the one call that
+records it.
 
-aiohttp's layer: `app.journaled` makes one per request; handlers and delivery fill it in.
+`app.journaled` makes one per request and records it when the handler is done, unless delivery
+already did (through the `record` callback it is given, just before the answer's end goes out).
+The chat handler fills in the body it read and the plan's labels (the rule, the fault).
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ from aiohttp import web
 
 from ..config import RELOAD_INTERVAL
 from ..core import Core, load_fixtures
-from ..script.rules import FixtureError, fixture_files
+from ..errors import FixtureError
+from ..script.fixtures import fixture_files
 
 log = logging.getLogger("jamba_emulator")
 Snapshot = dict[Path, tuple[int, int]]

@@ -1,23 +1,18 @@
-"""Server-sent events framing: `data: {json}\\n\\n` per chunk, then `data: [DONE]\\n\\n`.
+"""Writing a stream's events, paced or in one write, and the compact JSON every answer is made of.
 
-Only `data: ` lines: the official SDKs raise on `event:`, `id:`, `retry:` or comment lines.
+The events' framing is the surface's (surfaces/studio.py writes server-sent events).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import orjson
 
-DONE = b"data: [DONE]\n\n"
-HEADERS = {
-    "Content-Type": "text/event-stream",
-    "Cache-Control": "no-cache",
-    "X-Accel-Buffering": "no",
-}
+from ..errors import Stopped
 
 
 class Writable(Protocol):
@@ -31,17 +26,6 @@ def encode_json(payload: Any) -> bytes:
         return orjson.dumps(payload)
     except TypeError:
         return json.dumps(payload, separators=(",", ":")).encode("ascii")
-
-
-def frames(chunks: Iterable[Any]) -> Iterator[bytes]:
-    """Every event of a stream, [DONE] last."""
-    for chunk in chunks:
-        yield b"data: " + encode_json(chunk) + b"\n\n"
-    yield DONE
-
-
-class Stopped(Exception):
-    """The server began to stop during a paced stream's pause: the rest is not sent."""
 
 
 async def send(

@@ -6,7 +6,8 @@ rule asks for one per reply (schemas/fixtures.schema.json, `reply.fault`); `--fa
 them, or error statuses, for the requests no rule answers, from a generator seeded by `--seed`,
 so a run's sequence of faults repeats.
 
-Pure: the handler (handlers.py) carries faults out on the connection.
+Pure: what each kind does is the table EFFECTS; the HTTP wing (http/delivery.py) carries it
+out on the connection, reading the table, and the surface says how a part is sent broken.
 """
 
 from __future__ import annotations
@@ -15,18 +16,46 @@ import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
 
-FaultKind = Literal["drop_before_response", "drop_mid_stream", "malformed_chunk", "stall"]
-FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+from ..resources import SCHEMA_DIR, load_json
+
+FAULT_KINDS: tuple[str, ...] = tuple(
+    load_json(SCHEMA_DIR / "fixtures.schema.json")["definitions"]["Fault"]["properties"]["kind"]["enum"]
+)
+"""The kinds a fixture's `reply.fault` may name, as schemas/fixtures.schema.json lists them."""
 # Statuses the global plan may answer with, and the Retry-After each is sent with (if any).
 RETRY_AFTER = {429: "1", 503: "1"}
 DEFAULT_GLOBAL_FAULTS = ("429", "500", "503")
 
 
 @dataclass(frozen=True, slots=True)
+class Effect:
+    """What a fault kind does where it strikes (at the cut: see Fault.cut)."""
+
+    at_start: bool = False
+    """It strikes before anything is sent, the status line and headers included."""
+    breaks: bool = False
+    """The part at the cut is sent broken: half of it (a stream's event, or a JSON body)."""
+    closes: bool = False
+    """The connection closes at the cut: the rest is never sent."""
+    pauses: bool = False
+    """Nothing is sent for `stall_ms` (None: until the client leaves), then the rest is."""
+
+
+EFFECTS: dict[str, Effect] = {
+    "drop_before_response": Effect(at_start=True, closes=True),
+    "drop_mid_stream": Effect(closes=True),
+    "malformed_chunk": Effect(breaks=True),
+    "stall": Effect(pauses=True),
+}
+"""Each of FAULT_KINDS (a test holds the two to the same names): a new kind is a line here and a
+name in the schema's enum."""
+
+
+@dataclass(frozen=True, slots=True)
 class Fault:
-    kind: FaultKind
+    kind: str
+    """One of FAULT_KINDS."""
     after_events: int | None = None
     """Stream events sent before the fault; default: half of them (at least the role chunk)."""
     stall_ms: int | None = None
@@ -39,11 +68,9 @@ class Fault:
         at = self.after_events if self.after_events is not None else max(1, count // 2)
         return min(at, count - 1)
 
-
-def malformed(event: bytes) -> bytes:
-    """A `data:` event whose JSON is cut in half: what a proxy that truncates a chunk leaves."""
-    payload = event.removeprefix(b"data: ").rstrip(b"\n")
-    return b"data: " + payload[: max(1, len(payload) // 2)] + b"\n\n"
+    @property
+    def effect(self) -> Effect:
+        return EFFECTS[self.kind]
 
 
 def parse_choice(text: str) -> int | Fault:
@@ -52,7 +79,7 @@ def parse_choice(text: str) -> int | Fault:
     if value.isdigit() and 400 <= int(value) <= 599:
         return int(value)
     if value in FAULT_KINDS:
-        return Fault(value)  # type: ignore[arg-type]  # checked against FAULT_KINDS just above
+        return Fault(value)
     raise ValueError(f"{value!r} is neither an error status (400-599) nor one of {', '.join(FAULT_KINDS)}")
 
 

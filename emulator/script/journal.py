@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from ..script.credentials import REDACTED, redact
+from .credentials import REDACTED, redact
 
 __all__ = ["BODY_LIMIT", "REDACTED", "Entry", "Journal", "redact"]
 

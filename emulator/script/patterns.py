@@ -17,6 +17,8 @@ from typing import Any
 
 import re2
 
+from ..errors import PatternError
+
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # RE2 writes parse errors to stderr unless told not to
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -28,10 +30,6 @@ _CONSTRUCTS = {
     "ATOMIC_GROUP": "an atomic group ((?>...))",
     "POSSESSIVE_REPEAT": "a possessive quantifier (*+, ++, ?+)",
 }
-
-
-class PatternError(ValueError):
-    """A pattern the linear-time engine cannot run; the message names what to change."""
 
 
 class Pattern:

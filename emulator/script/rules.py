@@ -1,29 +1,22 @@
-"""Scripted replies: rules read from fixture files (schemas/fixtures.schema.json) that answer
-matching requests with a given content, tool calls or error instead of the generated answer.
+"""Scripted rules: what a request must look like (`Match`) for a rule to answer it with its
+replies (replies.py), and the rules in force (`Script`). fixtures.py reads them from files.
 
-Rules are tried in order; the first that fits and is not used up answers. Pure: the handler
-passes the admitted request and the request headers (names lower-cased); thread-safe, since a
-test may add or clear rules from another thread while the server answers.
+Rules are tried in order; the first that fits and is not used up answers. Pure: the caller
+passes the admitted request and the request headers (looked up by lower-case name);
+thread-safe, since a test may add or clear rules from another thread while the server answers.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from ..chat.completion import ChatRequest, FinishReason, Message
-from ..contract.schema import Contract
-from ..script.credentials import is_credential
-from ..script.faults import Fault
-from ..script.patterns import Pattern, PatternError
-
-
-class FixtureError(ValueError):
-    """A fixture file cannot be used; the message names the file, the rule and the field."""
+from ..chat.request import ChatRequest, Message
+from .credentials import is_credential
+from .patterns import Pattern
+from .replies import Reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,55 +87,6 @@ class Match:
                     continue
                 got = "not sent" if sent_header is None else f"is {_shown(sent_header)}"
                 yield f"header {name} {got}, the rule wants {_shown(value)}"
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorReply:
-    status: int
-    detail: Any
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Pacing:
-    """Latency faults of a reply, in milliseconds."""
-
-    delay_ms: int = 0
-    first_token_ms: int = 0
-    token_ms: int = 0
-
-    def before_event(self, position: int) -> float:
-        """Seconds to wait before a stream's event at `position` (0 is the role chunk)."""
-        if position == 0:
-            return 0.0
-        return (self.first_token_ms if position == 1 else self.token_ms) / 1000
-
-
-NO_PACING = Pacing()
-
-
-class ScriptedCall(NamedTuple):
-    """A tool call a reply makes: `arguments` as JSON text, or None to generate them from the
-    tool's parameters schema."""
-
-    name: str
-    arguments: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A content, tool calls, an error, or none of them (the generated answer), given with its
-    pacing and fault."""
-
-    content: str | None = None
-    finish_reason: FinishReason | None = None
-    tool_calls: tuple[ScriptedCall, ...] = ()
-    error: ErrorReply | None = None
-    pacing: Pacing = NO_PACING
-    fault: Fault | None = None
-
-
-GENERATED = Reply()
 
 
 @dataclass(slots=True)
@@ -257,121 +201,3 @@ def _shown(text: str, limit: int = 60) -> str:
 def _param(request: ChatRequest, name: str) -> Any:
     value = getattr(request, name)
     return list(value) if name == "stop" else value
-
-
-# --- Reading fixture files ----------------------------------------------------------------
-
-
-def fixture_files(paths: Sequence[str]) -> list[Path]:
-    """The files named, with each folder replaced by the *.json files in it (sorted)."""
-    files: list[Path] = []
-    for text in paths:
-        path = Path(text)
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.json")))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise FixtureError(f"{text}: no such file or folder (--fixtures takes a .json file or a folder)")
-    return files
-
-
-def load_file(path: Path, contract: Contract) -> list[Rule]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise FixtureError(f"{path}: cannot be read: {error}") from None
-    except json.JSONDecodeError as error:
-        raise FixtureError(
-            f"{path}: not JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-        ) from None
-    return rules_from(document, str(path), contract)
-
-
-def rules_from(document: Any, source: str, contract: Contract) -> list[Rule]:
-    """Rules from a fixture document (a file's contents, or a body sent to the admin API)."""
-    problems = [
-        _describe(source, document, error)
-        for error in contract.validator("fixtures.schema.json").iter_errors(document)
-    ]
-    if problems:
-        raise FixtureError("\n".join(sorted(set(problems))))
-    return [_rule(entry, source, index) for index, entry in enumerate(document["rules"])]
-
-
-def _describe(source: str, document: Any, error: Any) -> str:
-    path = list(error.absolute_path)
-    where = source
-    if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
-        rule = document["rules"][path[1]]
-        name = rule.get("name") if isinstance(rule, dict) else None
-        where += f": rule {path[1] + 1}" + (f" ({name!r})" if isinstance(name, str) else "")
-        path = path[2:]
-    field_path = ".".join(str(part) for part in path)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    message = schema.get("x-message", error.message)  # the schema's own words, where it has them
-    return f"{where}: {field_path + ': ' if field_path else ''}{message}"
-
-
-def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
-    name = entry.get("name", f"{source}#{index + 1}")
-    spec = entry.get("match", {})
-    try:
-        match = Match(
-            model=spec.get("model"),
-            last_user=_text(spec.get("last_user")),
-            any_message=_text(spec.get("any_message")),
-            params=_params(spec.get("params", {})),
-            headers={key.lower(): value for key, value in spec.get("headers", {}).items()},
-        )
-    except PatternError as error:
-        raise FixtureError(f"{source}: rule {index + 1} ({name!r}): regex: {error}") from None
-    sequence = "replies" in entry
-    replies = tuple(_reply(r) for r in (entry["replies"] if sequence else [entry["reply"]]))
-    return Rule(
-        name=name, match=match, replies=replies, sequence=sequence, times=entry.get("times"), source=source
-    )
-
-
-def _params(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters as the admitted request holds them: `stop` always a list."""
-    params = dict(spec)
-    if isinstance(params.get("stop"), str):
-        params["stop"] = [params["stop"]]
-    return params
-
-
-def _text(spec: Mapping[str, Any] | None) -> TextMatch | None:
-    if spec is None:
-        return None
-    regex = spec.get("regex")
-    return TextMatch(
-        equals=spec.get("equals"),
-        contains=spec.get("contains"),
-        regex=Pattern(regex) if regex is not None else None,
-        role=spec.get("role"),
-    )
-
-
-def _reply(spec: Mapping[str, Any]) -> Reply:
-    pacing = Pacing(**spec.get("timing", {}))
-    error = spec.get("error")
-    if error is not None:
-        failure = ErrorReply(error["status"], error.get("detail"), dict(error.get("headers", {})))
-        return Reply(error=failure, pacing=pacing)
-    fault = Fault(**spec["fault"]) if "fault" in spec else None
-    calls = tuple(_call(call) for call in spec.get("tool_calls", ()))
-    return Reply(
-        content=spec.get("content"),
-        finish_reason=spec.get("finish_reason"),
-        tool_calls=calls,
-        pacing=pacing,
-        fault=fault,
-    )
-
-
-def _call(spec: Mapping[str, Any]) -> ScriptedCall:
-    arguments = spec.get("arguments")
-    if isinstance(arguments, dict):
-        arguments = json.dumps(arguments, ensure_ascii=False)  # as generated ones are written
-    return ScriptedCall(spec["name"], arguments)

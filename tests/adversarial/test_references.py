@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator.chat.toolschema import RefusedReference, compiled_schema, outside_reference
+from emulator.chat.toolschema import compiled_schema, outside_reference
+from emulator.errors import RefusedReference
 from tests.adversarial import bodies
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH

@@ -21,9 +21,9 @@ from emulator.config import Config
 from emulator.contract.catalog import load_catalog_document
 from emulator.contract.schema import Contract
 from emulator.core import Core
-from emulator.errors import ValidationFailed
+from emulator.errors import FixtureError, ValidationFailed
 from emulator.resources import FIXTURE_DIR
-from emulator.script.rules import FixtureError, rules_from
+from emulator.script.fixtures import rules_from
 from tests.adversarial import bodies
 from tests.adversarial.conftest import COMMAND, Serve, start_cli
 from tests.support import AUTH

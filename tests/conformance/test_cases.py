@@ -1,6 +1,6 @@
 """Every conformance case (tests/conformance/cases/*.json) is checked twice: against the request
 schema alone, and against the running server, so that schema and server cannot drift apart.
-And every constraint the schema states, and every policy rule of CONTRACT.md, has a case."""
+And every constraint the schema states, and every policy rule of the README, has a case."""
 
 from __future__ import annotations
 

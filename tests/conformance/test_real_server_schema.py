@@ -1,5 +1,5 @@
 """The real server's own schema as a second oracle. Its field lists are written here in our words,
-taken from CONTRACT.md ("The real server's own schema"). Every field it has must be in our schemas,
+as the real server published it (its own OpenAPI schema). Every field it has must be in our schemas,
 or listed below as a deliberate difference, with the reason."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from emulator.http.admin import TOKEN_HEADER
-from emulator.http.app import API_PATH
+from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from emulator.script.journal import REDACTED
 from tests.support import AUTH, chat, post, sse_payloads
 

@@ -10,7 +10,7 @@ from typing import Any
 from emulator.chat.tokenizer import ApproximateTokenizer
 from emulator.contract.catalog import load_catalog_document
 from emulator.contract.schema import Contract
-from emulator.http.app import API_PATH
+from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from tests.support import AUTH, SEED_EXAMPLE, chat, post, sse_payloads
 
 CONTRACT = Contract(load_catalog_document())

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from emulator.http.app import API_PATH
+from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from tests.support import AUTH, MODEL, chat
 
 USER = {"role": "user", "content": "hello"}

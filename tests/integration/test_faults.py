@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from emulator.config import Config
-from emulator.http.app import API_PATH
+from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from emulator.server import BackgroundServer
 from tests.support import AUTH, chat, post, sse_payloads
 

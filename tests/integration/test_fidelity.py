@@ -14,7 +14,8 @@ import pytest
 from emulator.contract.catalog import load_catalog_document
 from emulator.contract.schema import Contract
 from emulator.errors import DOCUMENTED_DETAILS
-from emulator.http.app import API_PATH, MODELS_PATH, RETIRED_APIS
+from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+from emulator.http.surfaces.studio import MODELS_PATH, RETIRED_APIS
 from tests.support import AUTH, chat, post, sse_payloads
 
 CONTRACT = Contract(load_catalog_document())

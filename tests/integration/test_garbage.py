@@ -1,6 +1,6 @@
 """A request, once answered, is freed by reference counting: nothing it leaves behind waits for
 the cyclic garbage collector. (A cycle through the request made every request wait for a
-collection, and cost about a tenth of the throughput under load: bench/, issue 5.)"""
+collection, and cost about a tenth of the throughput under load: bench/.)"""
 
 from __future__ import annotations
 

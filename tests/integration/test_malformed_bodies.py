@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from emulator.http.app import API_PATH
 from emulator.http.completions import CORE
+from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from emulator.server import BackgroundServer
 from tests.support import AUTH, chat, post
 

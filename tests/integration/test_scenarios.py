@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from emulator.http.app import API_PATH
+from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from emulator.resources import FIXTURE_DIR
 from tests.support import AUTH, chat, post
 

@@ -12,8 +12,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from emulator.http.app import API_PATH
-from emulator.script.rules import FixtureError
+from emulator.errors import FixtureError
+from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from tests.support import AUTH, chat, post, sse_payloads
 
 ANSWER = "Your order 1234 ships tomorrow. Anything else I can help with?"

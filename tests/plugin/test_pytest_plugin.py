@@ -81,7 +81,7 @@ def test_scripting_replies_errors_faults_and_sequences(pytester: pytest.Pytester
         """
 import pytest
 from ai21.errors import AI21ServerError, ServiceUnavailable, TooManyRequestsError
-from emulator.script.rules import FixtureError
+from emulator.errors import FixtureError
 
 def test_api(jamba_emulator):
     jamba_emulator.reply("About refunds.", match={"last_user": {"contains": "refund"}})

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator.http.app import API_PATH
+from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from emulator.server import BackgroundServer
 from tests.support import AUTH
 

@@ -1,4 +1,4 @@
-"""Properties of a completion for any request the schema admits (issue 3 widens these)."""
+"""Properties of a completion for any request the schema admits."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from emulator.answer.generator import Generator
 from emulator.answer.wordpool import load
-from emulator.chat.completion import ChatRequest, Message
+from emulator.chat.request import ChatRequest, Message
 from emulator.chat.tokenizer import ApproximateTokenizer
 
 TOKENIZER = ApproximateTokenizer()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from emulator.answer.generator import Generator
 from emulator.answer.wordpool import load
-from emulator.chat.completion import ChatRequest, Message, ToolResult
+from emulator.chat.request import ChatRequest, Message, ToolResult
 from emulator.chat.tokenizer import ApproximateTokenizer
 
 TOKENIZER = ApproximateTokenizer()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from emulator.answer.structured import arguments, asked_keys, instance, json_answer
 from emulator.answer.wordpool import load
-from emulator.contract.schema import encode_canonical
+from emulator.chat.toolschema import encode_canonical
 from tests.strategies import names, scalar_schemas, tool_parameters
 
 POOL = load()

@@ -1,4 +1,4 @@
-"""Streams for any valid request: framing exactly as CONTRACT.md, the same answer as without
+"""Streams for any valid request: framing exactly as the real service's, the same answer as without
 streaming, and a client that hangs up at any point leaves the server healthy."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from emulator.http.app import API_PATH
+from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from tests.property.conftest import Api
 from tests.strategies import CONTRACT, valid_requests
 from tests.support import AUTH, MODEL, sse_payloads

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 
+from emulator.cli import FLAGS, build_parser, config_from, flag_of
 from emulator.config import (
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_SEED,
+    PARSERS,
     Config,
     ConfigError,
     parse_fields,
@@ -149,3 +153,29 @@ def test_strict_allow_reads_names_from_the_environment_and_settings() -> None:
     assert Config.from_settings({"strict_allow": "tool_choice"}).strict_allow == ("tool_choice",)
     with pytest.raises(ConfigError, match="--strict-allow needs at least one field name"):
         parse_fields(" , ")
+
+
+def test_every_setting_has_one_flag_and_a_parser_and_nothing_else_does() -> None:
+    """Config's fields are the settings; the CLI's table and the parsers must name the same ones,
+    so a new field without a flag (or a flag for a field that is gone) fails here."""
+    names = [field.name for field in fields(Config)]
+    assert sorted(FLAGS) == sorted(names)
+    assert sorted(PARSERS) == sorted(names)
+
+
+def test_the_parser_built_from_the_table_gives_config_each_flag() -> None:
+    defaults = Config.from_environ({})
+    parsed = build_parser(defaults).parse_args(
+        ["--port", "0", "--api-key", "a,b", "--api-key", "c", "--model", "jamba-mini", "--model",
+         "jamba-large,jamba-mini", "--no-reload", "--strict", "--fault-rate", "0.5", "--log-level", "WARNING"]
+    )  # fmt: skip
+    config = config_from(parsed, defaults)
+    assert (config.port, config.api_keys, config.models) == (0, ("a,b", "c"), ("jamba-mini", "jamba-large"))
+    assert (config.reload, config.strict, config.fault_rate, config.log_level) == (
+        False,
+        True,
+        0.5,
+        "warning",
+    )
+    assert config_from(build_parser(defaults).parse_args([]), defaults) == defaults
+    assert [flag_of(name) for name in ("api_keys", "max_body_size")] == ["--api-key", "--max-body-size"]

@@ -9,11 +9,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from emulator.chat.toolschema import _compiled_cached, compiled_schema
+from emulator.chat.toolschema import _compiled_cached, compiled_schema, encode_canonical
 from emulator.contract.catalog import load_catalog_document
-from emulator.contract.openapi import bundle, load_document
-from emulator.contract.schema import SCHEMA_FILES, Contract, SchemaFileError, encode_canonical
-from emulator.errors import ErrorItem, ValidationFailed, render
+from emulator.contract.openapi import bundle, load_document, published_schemas
+from emulator.contract.schema import SCHEMA_FILES, Contract
+from emulator.errors import ErrorItem, SchemaFileError, ValidationFailed
+from emulator.http.surfaces.studio import error_body
 from emulator.resources import SCHEMA_DIR
 from tests.support import SEED_EXAMPLE
 
@@ -69,7 +70,7 @@ def test_a_broken_catalog_is_reported_with_its_field() -> None:
 
 def test_error_bodies_validate_against_the_error_schema() -> None:
     validator = CONTRACT.validator("error.schema.json")
-    _, body = render(ValidationFailed([ErrorItem(("body", "n"), "bad", "value_error.n")]))
+    body = error_body(ValidationFailed([ErrorItem(("body", "n"), "bad", "value_error.n")]))
     assert validator.is_valid(body)
     assert validator.is_valid({"detail": "Not Found"})
     assert not validator.is_valid({"detail": []})
@@ -98,7 +99,7 @@ def test_openapi_source_refers_only_to_shipped_schema_files() -> None:
 
 
 def test_served_openapi_document_resolves_every_reference() -> None:
-    served = bundle(load_document(), CONTRACT.published_schemas())
+    served = bundle(load_document(), published_schemas(CONTRACT))
     refs = list(references(served))
     assert refs
     for ref in refs:
@@ -110,7 +111,7 @@ def test_served_openapi_document_resolves_every_reference() -> None:
 
 
 def test_served_openapi_request_schema_names_the_catalog_models() -> None:
-    served = bundle(load_document(), CONTRACT.published_schemas())
+    served = bundle(load_document(), published_schemas(CONTRACT))
     model = served["components"]["schemas"]["ChatRequest"]["properties"]["model"]
     assert model["enum"] == [spec.name for spec in CONTRACT.catalog]
 

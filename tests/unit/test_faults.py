@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from emulator.http.surfaces.studio import STUDIO
 from emulator.resources import SCHEMA_DIR, load_json
-from emulator.script.faults import FAULT_KINDS, Fault, FaultPlan, malformed, parse_choice
+from emulator.script.faults import EFFECTS, Fault, FaultPlan, parse_choice
 from emulator.script.ratelimit import RateLimiter, describe
 
 
@@ -22,7 +23,7 @@ def test_a_fault_strikes_half_way_unless_told_where(after_events: int | None, co
 
 def test_a_malformed_event_is_half_its_json() -> None:
     event = b'data: {"id":"chatcmpl-1","choices":[{"index":0}]}\n\n'
-    bad = malformed(event)
+    bad = STUDIO.broken_event(event)
     assert bad.startswith(b"data: {") and bad.endswith(b"\n\n")
     payload = bad[len(b"data: ") : -2]
     assert event.startswith(b"data: " + payload)
@@ -30,10 +31,16 @@ def test_a_malformed_event_is_half_its_json() -> None:
         json.loads(payload)
 
 
-def test_the_fault_kinds_are_the_fixture_schemas() -> None:
-    """Written twice (the type the code checks against, the schema users write to): they must agree."""
+def test_every_fault_kind_of_the_fixture_schema_has_an_effect_and_no_other() -> None:
+    """The kinds are read from the schema users write to; what each does is the EFFECTS table:
+    a kind added to one must be added to the other."""
     schema = load_json(SCHEMA_DIR / "fixtures.schema.json")
-    assert list(FAULT_KINDS) == schema["definitions"]["Fault"]["properties"]["kind"]["enum"]
+    assert list(EFFECTS) == schema["definitions"]["Fault"]["properties"]["kind"]["enum"]
+
+
+def test_only_a_drop_before_the_response_strikes_before_the_headers() -> None:
+    assert [kind for kind, effect in EFFECTS.items() if effect.at_start] == ["drop_before_response"]
+    assert all(effect.closes for effect in EFFECTS.values() if effect.at_start)
 
 
 def test_global_choices_are_statuses_or_fault_kinds() -> None:

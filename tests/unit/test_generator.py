@@ -6,7 +6,7 @@ import statistics
 
 from emulator.answer.generator import Generator, seed_for
 from emulator.answer.wordpool import load
-from emulator.chat.completion import ChatRequest, Message, Tool
+from emulator.chat.request import ChatRequest, Message, Tool
 from emulator.chat.tokenizer import ApproximateTokenizer
 
 TOKENIZER = ApproximateTokenizer()

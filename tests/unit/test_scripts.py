@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
-from emulator.chat.completion import ChatRequest, Message
+from emulator.chat.request import ChatRequest, Message
 from emulator.contract.catalog import load_catalog_document
 from emulator.contract.schema import Contract
-from emulator.script.rules import FixtureError, Script, rules_from
+from emulator.errors import FixtureError
+from emulator.script.fixtures import rules_from
+from emulator.script.rules import Script
 
 CONTRACT = Contract(load_catalog_document())
 REQUEST = ChatRequest(

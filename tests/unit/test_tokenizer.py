@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.chat.completion import Message
+from emulator.chat.request import Message
 from emulator.chat.tokenizer import ApproximateTokenizer, ChatTemplate
 from tests.support import SEED_EXAMPLE, SEED_PROMPT
 

@@ -1,0 +1,59 @@
+"""The canonical chat request: what every surface's body becomes once admitted, and what the
+answer, the script and the journal read. Named tuples: immutable, and made and hashed in C,
+which matters on the hot path (a frozen dataclass of nine fields took 1.3 µs to make; bench/).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+Role = Literal["user", "assistant", "system"]
+
+
+class Message(NamedTuple):
+    role: str
+    content: str
+    """The text that counts: an assistant's tool calls are written in as `name(arguments)`."""
+
+
+class Tool(NamedTuple):
+    """A function the model may call (`tools`)."""
+
+    name: str
+    description: str
+    parameters: str
+    """Its parameters' JSON Schema, as canonical JSON (hashable; "{}" when none was given)."""
+
+
+class ToolResult(NamedTuple):
+    """A tool message answering a call of the latest assistant turn, with the call it answers."""
+
+    name: str
+    arguments: str
+    """The call's arguments, as the assistant message sent them (JSON text)."""
+    content: str
+
+
+class ChatRequest(NamedTuple):
+    """A request that passed validation, with every default filled in.
+
+    `messages` holds only the messages that count (a system message with empty content is
+    ignored, as the real service does).
+    """
+
+    model: str
+    messages: tuple[Message, ...]
+    max_tokens: int
+    temperature: float
+    top_p: float
+    stop: tuple[str, ...]
+    n: int
+    stream: bool
+    prompt_tokens: int
+    tools: tuple[Tool, ...] = ()
+    documents: tuple[str, ...] = ()
+    """The documents' text as counted (content, then metadata)."""
+    json_mode: bool = False
+    """response_format {"type": "json_object"}: the content is a JSON object."""
+    results: tuple[ToolResult, ...] = ()
+    """The tool messages that end the conversation, each with the call it answers."""

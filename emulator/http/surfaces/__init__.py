@@ -1,0 +1,88 @@
+"""API surfaces: the wire shapes in which the one chat contract is served.
+
+A surface owns what differs between APIs that carry the same chat completions: its routes, how
+a request says who it is (the API key), how its body becomes the canonical chat body that the
+contract admits (schemas/chat-request.schema.json), how a completion becomes its response body
+and its stream, and how an error becomes its body. Everything else (validation, generation,
+scripted replies, faults, the journal) is shared: http/completions.py runs one request through
+it all and asks the surface only these questions.
+
+Adding a surface: one module here implementing `Surface`, its schemas in schemas/, and its
+entry in SURFACES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ...chat.completion import Completion
+    from ...contract.admission import Decoded
+    from ...core import Core
+    from ...errors import EmulatorError
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Route = tuple[str, str, Handler]
+"""(method, path, handler); method "*" for a catch-all that answers any method."""
+
+
+class Surface(Protocol):
+    @property
+    def name(self) -> str:
+        """Short, for logs and tests: "studio"."""
+        ...
+
+    @property
+    def stream_headers(self) -> Mapping[str, str]:
+        """The headers of a streamed answer (its content type among them)."""
+        ...
+
+    def routes(self, core: Core, chat: Handler) -> list[Route]:
+        """Every route of the surface; `chat` answers its chat completion paths."""
+        ...
+
+    def api_key(self, request: web.Request, accepted: Collection[str]) -> str:
+        """The caller's key, or errors.Unauthorized."""
+        ...
+
+    def chat_body(self, request: web.Request, raw: bytes) -> Decoded:
+        """The request as the canonical chat body (the route's parts, such as a model id in the
+        path, written in), or the contract's error for a body that is not JSON."""
+        ...
+
+    def response_body(self, completion: Completion, completion_id: str) -> bytes:
+        """The 200 answer's body."""
+        ...
+
+    def stream_events(self, completion: Completion, completion_id: str) -> list[bytes]:
+        """The streamed answer, one item per event, as written to the connection."""
+        ...
+
+    def broken_event(self, event: bytes) -> bytes:
+        """An event as a `malformed_chunk` fault sends it: cut, as a proxy that truncates leaves it."""
+        ...
+
+    def error_response(self, error: EmulatorError) -> web.Response:
+        """The answer to a request that failed with `error`."""
+        ...
+
+
+def json_error(error: EmulatorError, body: bytes) -> web.Response:
+    """`body` as the error's JSON answer: its status and headers, the connection closed if asked."""
+    response = web.Response(
+        status=error.status, body=body, content_type="application/json", headers=error.headers()
+    )
+    if error.close_connection:
+        response.force_close()
+    return response
+
+
+from .studio import STUDIO  # noqa: E402  (after what studio.py imports from here)
+
+SURFACES: tuple[Surface, ...] = (STUDIO,)
+"""Every surface the server serves, on one port."""
+DEFAULT = STUDIO
+"""Whose error shape answers paths no surface owns, and the admin API."""

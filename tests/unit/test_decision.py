@@ -1,0 +1,106 @@
+"""The reply decision on its own, without a server or a request object: which of a rule, the
+--unmatched error, a --fault-rate draw or the generated answer answers, and the journal's labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.chat.request import ChatRequest, Message
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
+from emulator.errors import ScriptedError, Unmatched
+from emulator.script.decision import GENERATE, decide
+from emulator.script.faults import Fault, FaultPlan
+from emulator.script.fixtures import rules_from
+from emulator.script.rules import Script
+
+CONTRACT = Contract(load_catalog_document())
+REQUEST = ChatRequest(
+    "jamba-instruct-preview", (Message("user", "Where is my order 1234?"),), 4096, 1.0, 1.0, (), 1, False, 10
+)
+NO_FAULTS = FaultPlan(0.0, (), 1)
+
+
+def script(*rules: dict[str, Any]) -> Script:
+    return Script(rules_from({"rules": list(rules)}, "test.json", CONTRACT))
+
+
+def test_no_rules_and_no_faults_generate() -> None:
+    assert decide(REQUEST, {}, Script(), NO_FAULTS, "generate") is GENERATE
+
+
+def test_the_first_fitting_rule_answers_and_is_named() -> None:
+    rules = script(
+        {"name": "other", "match": {"last_user": {"contains": "refund"}}, "reply": {"content": "no"}},
+        {"name": "order", "match": {"last_user": {"contains": "order"}}, "reply": {"content": "Shipped."}},
+    )
+    plan = decide(REQUEST, {}, rules, NO_FAULTS, "error")
+    assert (plan.reply.content, plan.rule, plan.error, plan.fault) == ("Shipped.", "order", None, None)
+
+
+def test_a_rule_read_headers_by_lower_case_name() -> None:
+    rules = script({"name": "h", "match": {"headers": {"X-Tenant": "a"}}, "reply": {"content": "yes"}})
+    assert decide(REQUEST, {"x-tenant": "a"}, rules, NO_FAULTS, "error").rule == "h"
+    assert isinstance(decide(REQUEST, {"x-tenant": "b"}, rules, NO_FAULTS, "error").error, Unmatched)
+
+
+def test_a_scripted_error_becomes_the_error_with_its_status_detail_and_headers() -> None:
+    rules = script(
+        {
+            "name": "busy",
+            "reply": {"error": {"status": 429, "headers": {"Retry-After": "7"}}, "timing": {"delay_ms": 5}},
+        }
+    )
+    plan = decide(REQUEST, {}, rules, NO_FAULTS, "generate")
+    assert isinstance(plan.error, ScriptedError)
+    assert (plan.error.status, plan.error.headers(), plan.rule) == (429, {"Retry-After": "7"}, "busy")
+    assert plan.reply.pacing.delay_ms == 5  # the delay still comes first
+
+
+def test_a_scripted_fault_is_labelled_with_its_kind() -> None:
+    rules = script({"name": "cut", "reply": {"content": "x", "fault": {"kind": "drop_mid_stream"}}})
+    plan = decide(REQUEST, {}, rules, NO_FAULTS, "generate")
+    assert plan.reply.fault == Fault("drop_mid_stream") and plan.fault == "drop_mid_stream"
+
+
+def test_unmatched_error_names_the_closest_rules_and_why() -> None:
+    rules = script(
+        {"name": "refunds", "match": {"last_user": {"contains": "refund"}}, "reply": {"content": "x"}}
+    )
+    plan = decide(REQUEST, {}, rules, NO_FAULTS, "error")
+    assert isinstance(plan.error, Unmatched) and plan.rule is None
+    assert "refunds: the last user message does not contain 'refund'" in str(plan.error)
+    assert "There are no rules" in str(decide(REQUEST, {}, Script(), NO_FAULTS, "error").error)
+
+
+def test_unmatched_generate_falls_through_to_the_generated_answer() -> None:
+    rules = script({"match": {"model": "jamba-large"}, "reply": {"content": "x"}})
+    assert decide(REQUEST, {}, rules, NO_FAULTS, "generate") is GENERATE
+
+
+def test_a_drawn_status_is_an_error_with_retry_after_and_labelled_by_status() -> None:
+    plan = decide(REQUEST, {}, Script(), FaultPlan(1.0, (503,), 1), "generate")
+    assert isinstance(plan.error, ScriptedError)
+    assert (plan.error.status, plan.error.headers(), plan.fault, plan.rule) == (
+        503,
+        {"Retry-After": "1"},
+        "503",
+        None,
+    )
+    assert decide(REQUEST, {}, Script(), FaultPlan(1.0, (500,), 1), "generate").error.headers() == {}  # type: ignore[union-attr]
+
+
+def test_a_drawn_transport_fault_rides_on_the_generated_answer() -> None:
+    plan = decide(REQUEST, {}, Script(), FaultPlan(1.0, (Fault("stall", stall_ms=1),), 1), "generate")
+    assert plan.error is None and plan.reply.content is None and plan.reply.tool_calls == ()
+    assert plan.reply.fault == Fault("stall", stall_ms=1) and plan.fault == "stall"
+
+
+def test_a_rule_answers_before_the_fault_plan_is_drawn() -> None:
+    faults, fresh, advanced = (FaultPlan(0.5, (500, 503), 7) for _ in range(3))
+    plan = decide(REQUEST, {}, script({"name": "r", "reply": {"content": "ok"}}), faults, "generate")
+    assert plan.error is None and plan.rule == "r"
+    advanced.draw()
+    expected = [fresh.draw() for _ in range(30)]
+    assert expected != [advanced.draw() for _ in range(30)]  # one draw taken shows in the sequence
+    assert [faults.draw() for _ in range(30)] == expected  # and the scripted request took none
