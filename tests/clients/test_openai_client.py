@@ -90,8 +90,8 @@ def test_a_streamed_tool_call_joins_into_the_plain_one(client: OpenAI) -> None:
 
 def test_the_sdks_stream_helper_skips_chunks_without_an_object_field(client: OpenAI) -> None:
     """`chat.completions.stream()` keeps only chunks whose `object` is "chat.completion.chunk", a
-    field the real service's chunks do not carry (the emulator's chunks follow schemas/chat-chunk.schema.json), so it sees none: the
-    README tells users to use `create(stream=True)`. If this starts failing, the SDK changed and
+    field the real service's chunks do not carry (schemas/chat-chunk.schema.json), so it sees none:
+    the README tells users to use `create(stream=True)`. If this starts failing, the SDK changed and
     the README's note can go."""
     with client.chat.completions.stream(model="jamba-large", messages=ASKED) as stream:  # type: ignore[arg-type]
         assert list(stream) == []
