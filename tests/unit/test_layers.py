@@ -108,6 +108,21 @@ def test_every_module_is_in_a_wing_or_named_at_the_top() -> None:
     assert packages == {*WINGS, "data"}  # data/: the word pool, package data only
 
 
+def test_the_api_prefix_is_written_once() -> None:
+    """Routes, the start-up banner and the SDKs' base URLs all read surfaces/studio.py's PREFIX."""
+    writing = sorted(name for name, path in modules().items() if '"/studio/v1' in path.read_text())
+    assert writing == ["http.surfaces.studio"]
+
+
+def test_every_surface_is_served() -> None:
+    from emulator.http.surfaces import SURFACES  # noqa: PLC0415
+
+    defined = sorted(
+        name for name in modules() if name.startswith("http.surfaces.") and "__init__" not in name
+    )
+    assert sorted(f"http.surfaces.{surface.name}" for surface in SURFACES) == defined
+
+
 @pytest.mark.parametrize("name", [name for name in modules() if wing_of(name) in WINGS])
 def test_a_wing_imports_only_downwards(name: str) -> None:
     wing = wing_of(name)
