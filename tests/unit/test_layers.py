@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,20 @@ def test_shipped_word_pool_is_drawn_from_faker() -> None:
     assert list(pool.verbs) == rebuilt["verbs"]
     assert set(pool.adjectives) <= set(Lorem.parts_of_speech["adjective"])
     assert len(pool.names) == len(pool.cities) == len(pool.companies) == 120
+
+
+def test_every_package_ships_in_the_wheel() -> None:
+    """pyproject.toml lists the packages by name: a new subpackage missing there is missing from
+    the installed emulator (.ci/run's wheel check would find it, minutes later)."""
+    listed = set(
+        tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        "emulator." + ".".join(path.parent.relative_to(PACKAGE).parts)
+        if path.parent != PACKAGE
+        else "emulator"
+        for path in PACKAGE.rglob("__init__.py")
+    }
+    assert found <= listed, (
+        f"packages missing from pyproject.toml's [tool.setuptools] packages: {found - listed}"
+    )
