@@ -2,6 +2,7 @@
 project, run the whole suite against the copy, and report which tests caught it.
 
     .venv/bin/python -m tests.mutants            # every mutant, then a table
+    .venv/bin/python -m tests.mutants --first    # each run stops at its first failing test (faster)
     .venv/bin/python -m tests.mutants --list     # what each mutant breaks
     .venv/bin/python -m tests.mutants --check    # each still applies (seconds; .ci/run does it)
     .venv/bin/python -m tests.mutants stop-kept  # only the named ones
@@ -238,7 +239,7 @@ def stale_mutants() -> list[str]:
     return stale
 
 
-def run_suite(copy: Path) -> tuple[int, list[str]]:
+def run_suite(copy: Path, first: bool = False) -> tuple[int, list[str]]:
     env = {**os.environ, "PYTHONPATH": str(copy), "HYPOTHESIS_PROFILE": "ci"}
     probe = subprocess.run(
         [sys.executable, "-c", "import emulator; print(emulator.__file__)"],
@@ -247,18 +248,20 @@ def run_suite(copy: Path) -> tuple[int, list[str]]:
     if not probe.stdout.startswith(str(copy)):
         raise SystemExit(f"the copy's package is not the one imported: {probe.stdout.strip()}")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", "--tb=no"]
+    if first:
+        command.append("-x")
     result = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, check=False)
     failed = re.findall(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", result.stdout, flags=re.MULTILINE)
     return result.returncode, failed
 
 
-def check(mutant: Mutant | None) -> Outcome:
+def check(mutant: Mutant | None, first: bool = False) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="jamba-mutant-") as workdir:
         copy = make_copy(Path(workdir))
         if mutant is not None:
             apply(copy, mutant)
         started = time.monotonic()
-        code, failed = run_suite(copy)
+        code, failed = run_suite(copy, first)
     baseline = Mutant("(none)", "the unmutated project", "", "", "")
     return Outcome(mutant or baseline, failed, time.monotonic() - started, code)
 
@@ -280,6 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument(
         "--check", action="store_true", help="check that every mutant still applies once; run no suite"
+    )
+    parser.add_argument(
+        "--first",
+        action="store_true",
+        help="stop each mutant's run at its first failing test (the table then counts one)",
     )
     args = parser.parse_args(argv)
     if args.list:
@@ -303,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     outcomes = []
     for mutant in chosen:
-        outcome = check(mutant)
+        outcome = check(mutant, args.first)
         outcomes.append(outcome)
         verdict = f"caught by {len(outcome.failed)} tests" if outcome.exit_code else "NOT CAUGHT"
         print(f"{mutant.name}: {verdict} ({outcome.seconds:.0f} s)", flush=True)
