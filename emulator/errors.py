@@ -3,6 +3,7 @@
     Exception
     ├── EmulatorError             an answer to a request: status + detail (each surface writes the body)
     │   ├── Unauthorized          401, missing or rejected API key
+    │   ├── BadCredentials        403, a missing, malformed or rejected AWS signature (Bedrock)
     │   ├── HttpStatusError       404, 405...: routing errors, FastAPI's default wording
     │   ├── Retired               404 for the SDKs' APIs retired with the Jamba API, saying so
     │   ├── BodyTooLarge          413, the connection closed (the rest of the body is not read)
@@ -86,6 +87,17 @@ class Unauthorized(EmulatorError):
 
     def __init__(self) -> None:
         super().__init__(UNAUTHORIZED_DETAIL)
+
+
+class BadCredentials(EmulatorError):
+    """An AWS request's SigV4 `Authorization` is missing, malformed or not accepted: 403 with
+    the error `code` AWS names it by (MissingAuthenticationToken, IncompleteSignature...)."""
+
+    status = 403
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class HttpStatusError(EmulatorError):

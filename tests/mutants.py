@@ -189,6 +189,13 @@ MUTANTS = [
         "        regex=__import__('re').compile(regex) if regex is not None else None,",
     ),
     Mutant(
+        "bedrock-events-joined",
+        "a Bedrock stream goes out in one write, which the ai21 SDK's decoder reads as one event",
+        "emulator/http/surfaces/bedrock.py",
+        "    joins_events = False\n",
+        "    joins_events = True\n",
+    ),
+    Mutant(
         "authorization-only-redacted",
         "the journal hides Authorization but not the other credential headers",
         "emulator/script/credentials.py",

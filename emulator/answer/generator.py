@@ -265,7 +265,8 @@ class Generator:
         reason: FinishReason = "stop"
         if request.max_tokens == 0 or len(tokens) > request.max_tokens:
             tokens, reason = tokens[: request.max_tokens], "length"
-        return Choice(index=index, tokens=tuple(tokens), finish_reason=reason)
+        stopped = reason == "stop" and end < len(text)
+        return Choice(index=index, tokens=tuple(tokens), finish_reason=reason, stop_sequence=stopped)
 
 
 _WORDS = re.compile(r"[a-z0-9]+")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..resources import SCHEMA_DIR, load_json
@@ -30,6 +30,8 @@ class ModelSpec:
     listing: Listing
     features: frozenset[str] = frozenset()
     """Request features beyond the seed's (FEATURES) that the model supports."""
+    platform_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    """The names it goes by on each cloud platform ("bedrock", "vertex", "azure")."""
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any]) -> ModelSpec:
@@ -41,6 +43,9 @@ class ModelSpec:
             temperature_default=float(entry["temperature"]["default"]),
             context_window=entry["context_window"],
             features=frozenset(entry.get("features", ())),
+            platform_names={
+                platform: tuple(names) for platform, names in entry.get("platform_names", {}).items()
+            },
             listing=Listing(
                 listing["name"],
                 listing["updated"],
@@ -78,6 +83,15 @@ class Catalog:
 
     def __init__(self, models: Iterable[ModelSpec]) -> None:
         self._models = {model.name: model for model in models}
+        self._platform_names: dict[tuple[str, str], ModelSpec] = {}
+        for model in self._models.values():
+            for platform, names in model.platform_names.items():
+                for name in names:
+                    other = self._platform_names.setdefault((platform, name), model)
+                    if other is not model:
+                        raise ValueError(
+                            f"{platform} name {name!r} belongs to both {other.name} and {model.name}"
+                        )
 
     def only(self, names: Iterable[str]) -> Catalog:
         """The catalog cut to `names` (--model); an unknown name is a ValueError naming the known."""
@@ -97,6 +111,13 @@ class Catalog:
 
     def get(self, name: str) -> ModelSpec | None:
         return self._models.get(name)
+
+    def on_platform(self, platform: str, name: str) -> ModelSpec | None:
+        """The model `platform`'s users call `name` (a Bedrock model id, a Vertex model name...)."""
+        return self._platform_names.get((platform, name))
+
+    def platform_names(self, platform: str) -> list[str]:
+        return [name for (where, name) in self._platform_names if where == platform]
 
     def __iter__(self) -> Iterator[ModelSpec]:
         return iter(self._models.values())

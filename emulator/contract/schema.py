@@ -34,6 +34,7 @@ SCHEMA_FILES = (
     "catalog.schema.json",
     "fixtures.schema.json",
     "models-response.schema.json",
+    "converse-request.schema.json",
 )
 
 

@@ -42,7 +42,7 @@ def chat_handler(surface: Surface) -> Handler:
             raise RateLimited(retry_after, describe_limits(core.limiter.limits))
         budget = Budget(errors_listed=core.config.max_errors)
         raw = await read_body(request, core.config.max_body_size, core.config.request_timeout)
-        decoded = surface.chat_body(request, raw)
+        decoded = surface.chat_body(request, raw, core.contract.catalog)
         admitted = core.admission.admit(decoded.body, budget, readable=decoded.readable)
         headers = notice_headers(admitted)
         chat = admitted.request

@@ -10,12 +10,13 @@ test that reads the journal as soon as its client is done finds the request ther
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
-from ..errors import Stopped
+from ..errors import HttpStatusError, Stopped
 from ..script.faults import Fault
 from ..script.replies import NO_PACING, Reply
 from .streaming import send
@@ -43,6 +44,8 @@ async def stream(
     event is sent broken)."""
     response = web.StreamResponse(headers=headers)
     pause = None if reply.pacing is NO_PACING else reply.pacing.before_event
+    if pause is None and not surface.joins_events:
+        pause = _no_pause
     parts = list(events)
     fault = reply.fault
     at = 0 if fault is None else fault.cut(len(parts))
@@ -53,10 +56,18 @@ async def stream(
             await response.write_eof()
     except ConnectionError as error:  # the client hung up mid-stream
         log.info("client went away mid-stream: %s", error)
-    except Stopped:  # the server is stopping: the stream ends here, as a dropped connection
+    except Stopped:  # the server is stopping: the stream ends here, with the surface's error event
         record(response.status)
+        last = surface.interrupted(HttpStatusError(503))
+        if last is not None:
+            with contextlib.suppress(ConnectionError):
+                await response.write(last)
         drop(request)
     return response
+
+
+def _no_pause(position: int) -> float:
+    return 0.0
 
 
 async def faulty_json(

@@ -137,3 +137,36 @@ def test_a_refused_request_is_litellms_error_with_the_422(server: BackgroundServ
     [item] = caught.value.response.json()["detail"]
     assert (item["loc"], item["type"]) == (["body", "max_tokens"], "value_error.number.not_le")
     assert [entry.status for entry in server.core.journal.entries()] == [422]
+
+
+@pytest.mark.usefixtures("fake_aws")
+def test_a_tool_round_trip_through_bedrock_converse(server: BackgroundServer) -> None:
+    """litellm's `bedrock/converse/<model id>` with `aws_bedrock_runtime_endpoint`: the same
+    conversation as above, as Converse requests to the emulator's Bedrock surface. (litellm's model
+    map does not list tools for Jamba on Bedrock; `allowed_openai_params` is its documented way on.)"""
+    options = {
+        "aws_bedrock_runtime_endpoint": server.url,
+        "aws_region_name": "us-east-1",
+        "tools": TOOLS,
+        "allowed_openai_params": ["tools"],
+    }
+    model = "bedrock/converse/ai21.jamba-1-5-mini-v1:0"
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "What is the weather in Oslo?"}]
+    first = litellm.completion(model=model, messages=messages, **options)
+    assert first.choices[0].finish_reason == "tool_calls"
+    [call] = first.choices[0].message.tool_calls
+    arguments = json.loads(call.function.arguments)
+    jsonschema.validate(arguments, WEATHER)
+    assert call.function.name == "get_weather" and arguments["city"] == "Oslo"
+    messages += [
+        first.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "Snow, -3 degrees"},
+    ]
+    final = litellm.completion(model=model, messages=messages, **options)
+    assert final.choices[0].finish_reason == "stop" and "Snow" in final.choices[0].message.content
+    assert final.usage.total_tokens == final.usage.prompt_tokens + final.usage.completion_tokens
+    entry = server.core.journal.entries()[-1]
+    assert entry.path == "/model/ai21.jamba-1-5-mini-v1:0/converse" and entry.status == 200
+    sent = entry.body["messages"]
+    assert [message["role"] for message in sent] == ["user", "assistant", "user"]
+    assert sent[1]["content"][0]["toolUse"]["toolUseId"] == sent[2]["content"][0]["toolResult"]["toolUseId"]

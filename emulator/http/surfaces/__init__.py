@@ -21,6 +21,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from ...chat.completion import Completion
     from ...contract.admission import Decoded
+    from ...contract.catalog import Catalog
     from ...core import Core
     from ...errors import EmulatorError
 
@@ -40,6 +41,11 @@ class Surface(Protocol):
         """The headers of a streamed answer (its content type among them)."""
         ...
 
+    @property
+    def joins_events(self) -> bool:
+        """Whether an unpaced stream may go out in one write (else one write per event)."""
+        ...
+
     def routes(self, core: Core, chat: Handler) -> list[Route]:
         """Every route of the surface; `chat` answers its chat completion paths."""
         ...
@@ -48,9 +54,10 @@ class Surface(Protocol):
         """The caller's key, or errors.Unauthorized."""
         ...
 
-    def chat_body(self, request: web.Request, raw: bytes) -> Decoded:
+    def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
         """The request as the canonical chat body (the route's parts, such as a model id in the
-        path, written in), or the contract's error for a body that is not JSON."""
+        path, written in as the catalog names it), or the contract's error for a body that is
+        not JSON."""
         ...
 
     def response_body(self, completion: Completion, completion_id: str) -> bytes:
@@ -69,6 +76,10 @@ class Surface(Protocol):
         """The answer to a request that failed with `error`."""
         ...
 
+    def interrupted(self, error: EmulatorError) -> bytes | None:
+        """The last event of a stream cut short by `error` (None: the connection just closes)."""
+        ...
+
 
 def json_error(error: EmulatorError, body: bytes) -> web.Response:
     """`body` as the error's JSON answer: its status and headers, the connection closed if asked."""
@@ -80,9 +91,13 @@ def json_error(error: EmulatorError, body: bytes) -> web.Response:
     return response
 
 
-from .studio import STUDIO  # noqa: E402  (after what studio.py imports from here)
+from .azure import AZURE  # noqa: E402  (after what the surfaces import from here)
+from .bedrock import BEDROCK  # noqa: E402
+from .converse import CONVERSE  # noqa: E402
+from .studio import STUDIO  # noqa: E402
+from .vertex import VERTEX  # noqa: E402
 
-SURFACES: tuple[Surface, ...] = (STUDIO,)
+SURFACES: tuple[Surface, ...] = (STUDIO, BEDROCK, CONVERSE, VERTEX, AZURE)
 """Every surface the server serves, on one port."""
 DEFAULT = STUDIO
 """Whose error shape answers paths no surface owns, and the admin API."""

@@ -16,6 +16,7 @@ from aiohttp import hdrs, web
 
 from ...chat.completion import Choice, Completion, FinishReason, call_id
 from ...contract.admission import Decoded, decode
+from ...contract.catalog import Catalog
 from ...contract.openapi import bundle, load_document, published_schemas
 from ...errors import EmulatorError, Retired, Unauthorized
 from ...script.credentials import accepted as is_accepted
@@ -45,6 +46,7 @@ DONE = b"data: [DONE]\n\n"
 
 class Studio:
     name = "studio"
+    joins_events = True
     stream_headers: Mapping[str, str] = MappingProxyType(
         {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
@@ -68,8 +70,11 @@ class Studio:
             raise Unauthorized
         return key
 
-    def chat_body(self, request: web.Request, raw: bytes) -> Decoded:
+    def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
         return decode(raw)
+
+    def interrupted(self, error: EmulatorError) -> bytes | None:
+        return None  # an SSE stream has no error event: the connection closes
 
     def response_body(self, completion: Completion, completion_id: str) -> bytes:
         return encode_json(response_body(completion, completion_id))

@@ -1,0 +1,58 @@
+"""Azure AI Foundry's serverless endpoint for the Jamba models: `POST /v1/chat/completions` at
+the root, as `AI21AzureClient(base_url="http://HOST:PORT", api_key=...)` sends it (with both
+`api-key` and `Authorization: Bearer`).
+
+The body is the chat body, its `model` an Azure deployment name (catalog.json's
+`platform_names.azure`, e.g. jamba-instruct) or a catalog name; another name gets Studio's
+unsupported-model 422. Either header carries the key: any non-empty one, or one of --api-key's.
+The answer, its server-sent events and its errors are Studio's (studio.py). (A base URL ending
+in /studio, which reaches Studio's own path, keeps working.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from ...contract.admission import Decoded, decode
+from ...contract.catalog import Catalog
+from ...errors import Unauthorized
+from ...script.credentials import accepted as is_accepted
+from . import Handler, Route
+from .studio import Studio
+
+if TYPE_CHECKING:
+    from ...core import Core
+
+PLATFORM = "azure"
+CHAT_PATH = "/v1/chat/completions"
+
+
+class Azure(Studio):
+    name = "azure"
+
+    def routes(self, core: Core, chat: Handler) -> list[Route]:
+        return [("POST", CHAT_PATH, chat)]
+
+    def api_key(self, request: web.Request, accepted: Collection[str]) -> str:
+        """`api-key`, else `Authorization: Bearer`: any non-empty key unless keys are configured."""
+        key = request.headers.get("api-key", "").strip()
+        if not key:
+            return super().api_key(request, accepted)
+        if accepted and not is_accepted(key, accepted):
+            raise Unauthorized
+        return key
+
+    def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
+        decoded = decode(raw)
+        body = decoded.body
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            spec = catalog.on_platform(PLATFORM, body["model"])
+            if spec is not None:
+                return Decoded({**body, "model": spec.name}, decoded.readable)
+        return decoded
+
+
+AZURE = Azure()

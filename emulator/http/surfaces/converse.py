@@ -1,0 +1,248 @@
+"""AWS Bedrock's Converse, the model-agnostic API, for the Jamba models: `POST
+/model/{modelId}/converse` and `/converse-stream`, as boto3's `converse` / `converse_stream`
+(and LangChain's ChatBedrockConverse, litellm's `bedrock/converse/...`) call them.
+
+The request (schemas/converse-request.schema.json) becomes the chat request: `system` blocks a
+system message, text blocks the message's content, `toolUse` blocks an assistant's tool calls,
+`toolResult` blocks tool messages, `inferenceConfig` max_tokens / temperature / top_p / stop,
+`toolConfig` the tools. The answer is `output.message` with text or `toolUse` blocks,
+`stopReason` (end_turn, max_tokens, stop_sequence, tool_use), `usage` and `metrics`; the stream
+is the event stream of messageStart, contentBlockStart / Delta / Stop, messageStop, metadata.
+Signatures and errors are InvokeModel's (bedrock.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ...chat.completion import Choice, Completion, call_id
+from ...contract.admission import Decoded, decode
+from ...contract.catalog import Catalog
+from ...errors import EmulatorError, ErrorItem, ValidationFailed
+from ...resources import SCHEMA_DIR, load_json
+from .. import eventstream
+from ..streaming import encode_json
+from . import Handler, Route
+from .bedrock import MODEL_PATH, Bedrock, invocation_metrics, model_named
+
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
+
+    from ...core import Core
+
+SCHEMA = "converse-request.schema.json"
+_SHOWN = 5
+_CHECKED = 100
+"""The schema violations looked at, at most: the message names the first few."""
+_FIELDS = {
+    "max_tokens": "inferenceConfig.maxTokens",
+    "temperature": "inferenceConfig.temperature",
+    "top_p": "inferenceConfig.topP",
+    "stop": "inferenceConfig.stopSequences",
+    "tools": "toolConfig.tools",
+}
+"""The chat request's fields by the Converse names a ValidationException's message uses."""
+
+
+class Converse(Bedrock):
+    name = "converse"
+
+    def routes(self, core: Core, chat: Handler) -> list[Route]:
+        return [("POST", f"{MODEL_PATH}/converse", chat), ("POST", f"{MODEL_PATH}/converse-stream", chat)]
+
+    def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
+        model = model_named(catalog, request.match_info["model_id"])
+        decoded = decode(raw)
+        found = itertools.islice(_validator().iter_errors(decoded.body), _CHECKED)
+        problems = [
+            ErrorItem(tuple(error.absolute_path), error.message, "value_error.converse") for error in found
+        ]
+        if problems:
+            raise ValidationFailed(problems)
+        return Decoded(chat_request(decoded.body, model, request.path.endswith("-stream")), decoded.readable)
+
+    def response_body(self, completion: Completion, completion_id: str) -> bytes:
+        choice = completion.choices[0]
+        return encode_json(
+            {
+                "output": {"message": {"role": "assistant", "content": _blocks(choice, completion_id)}},
+                "stopReason": stop_reason(choice),
+                "usage": usage(completion),
+                "metrics": {"latencyMs": invocation_metrics(completion)["invocationLatency"]},
+            }
+        )
+
+    def stream_events(self, completion: Completion, completion_id: str) -> list[bytes]:
+        choice = completion.choices[0]
+        events = [_event("messageStart", {"role": "assistant"})]
+        if choice.tool_calls:
+            for position, call in enumerate(choice.tool_calls):
+                start = {"toolUse": {"toolUseId": tool_use_id(completion_id, position), "name": call.name}}
+                events.append(_event("contentBlockStart", {"contentBlockIndex": position, "start": start}))
+                events.extend(
+                    _event(
+                        "contentBlockDelta",
+                        {"contentBlockIndex": position, "delta": {"toolUse": {"input": piece}}},
+                    )
+                    for piece in _pieces(call.arguments)
+                )
+                events.append(_event("contentBlockStop", {"contentBlockIndex": position}))
+        else:
+            events.extend(
+                _event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": token}})
+                for token in choice.tokens
+            )
+            events.append(_event("contentBlockStop", {"contentBlockIndex": 0}))
+        events.append(_event("messageStop", {"stopReason": stop_reason(choice)}))
+        metrics = {"latencyMs": invocation_metrics(completion)["invocationLatency"]}
+        events.append(_event("metadata", {"usage": usage(completion), "metrics": metrics}))
+        return events
+
+    def error_response(self, error: EmulatorError) -> web.Response:
+        if isinstance(error, ValidationFailed) and any(item.loc[:1] == ("body",) for item in error.items):
+            error = ValidationFailed([_renamed(item) for item in error.items])
+        return super().error_response(error)
+
+
+CONVERSE = Converse()
+
+
+def chat_request(body: Mapping[str, Any], model: str, stream: bool) -> dict[str, Any]:
+    """The chat request a (schema-valid) Converse request asks for."""
+    messages: list[dict[str, Any]] = []
+    system = "\n".join(block["text"] for block in body.get("system", ()) if "text" in block)
+    if system:
+        messages.append({"role": "system", "content": system})
+    for message in body["messages"]:
+        messages += _messages(message)
+    chat: dict[str, Any] = {
+        **body.get("additionalModelRequestFields", {}),
+        "model": model,
+        "messages": messages,
+    }
+    config = body.get("inferenceConfig", {})
+    for converse_name, name in (
+        ("maxTokens", "max_tokens"),
+        ("temperature", "temperature"),
+        ("topP", "top_p"),
+    ):
+        if converse_name in config:
+            chat[name] = config[converse_name]
+    if "stopSequences" in config:
+        chat["stop"] = config["stopSequences"]
+    if "toolConfig" in body:
+        chat["tools"] = [_tool(tool["toolSpec"]) for tool in body["toolConfig"]["tools"]]
+    chat["stream"] = stream
+    return chat
+
+
+def _messages(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    blocks = message["content"]
+    text = "".join(block["text"] for block in blocks if "text" in block)
+    if message["role"] == "assistant":
+        uses = [block["toolUse"] for block in blocks if "toolUse" in block]
+        if not uses:
+            return [{"role": "assistant", "content": text}]
+        calls = [
+            {
+                "id": use["toolUseId"],
+                "type": "function",
+                "function": {"name": use["name"], "arguments": encode_json(use["input"]).decode()},
+            }
+            for use in uses
+        ]
+        return [{"role": "assistant", "content": text or None, "tool_calls": calls}]
+    results = [
+        {
+            "role": "tool",
+            "tool_call_id": block["toolResult"]["toolUseId"],
+            "content": _result_text(block["toolResult"]),
+        }
+        for block in blocks
+        if "toolResult" in block
+    ]
+    if text or not results:
+        results.append({"role": "user", "content": text})
+    return results
+
+
+def _result_text(result: Mapping[str, Any]) -> str:
+    return "\n".join(
+        part["text"] if "text" in part else encode_json(part["json"]).decode() for part in result["content"]
+    )
+
+
+def _tool(spec: Mapping[str, Any]) -> dict[str, Any]:
+    function = {"name": spec["name"], "parameters": spec["inputSchema"]["json"]}
+    if "description" in spec:
+        function["description"] = spec["description"]
+    return {"type": "function", "function": function}
+
+
+def stop_reason(choice: Choice) -> str:
+    if choice.tool_calls:
+        return "tool_use"
+    if choice.finish_reason == "length":
+        return "max_tokens"
+    return "stop_sequence" if choice.stop_sequence else "end_turn"
+
+
+def usage(completion: Completion) -> dict[str, int]:
+    counted = completion.usage()
+    return {
+        "inputTokens": counted["prompt_tokens"],
+        "outputTokens": counted["completion_tokens"],
+        "totalTokens": counted["total_tokens"],
+    }
+
+
+def tool_use_id(completion_id: str, position: int) -> str:
+    """Bedrock's `tooluse_` id for a call, derived from the chat id of the call (chat.call_id)."""
+    return "tooluse_" + call_id(completion_id, 0, position).removeprefix("call_")
+
+
+def _blocks(choice: Choice, completion_id: str) -> list[dict[str, Any]]:
+    if choice.tool_calls:
+        return [
+            {
+                "toolUse": {
+                    "toolUseId": tool_use_id(completion_id, position),
+                    "name": call.name,
+                    "input": _parsed(call.arguments),
+                }
+            }
+            for position, call in enumerate(choice.tool_calls)
+        ]
+    return [{"text": choice.content}]
+
+
+def _parsed(arguments: str) -> Any:
+    return json.loads(arguments)  # JSON the generator (or a fixture) wrote
+
+
+@functools.cache
+def _validator() -> Draft7Validator:
+    from jsonschema import Draft7Validator  # noqa: PLC0415  (kept out of the start-up, as in contract/schema.py)
+
+    return Draft7Validator(load_json(SCHEMA_DIR / SCHEMA))
+
+
+def _pieces(text: str, size: int = 16) -> list[str]:
+    return [text[start : start + size] for start in range(0, len(text), size)] or [""]
+
+
+def _renamed(item: ErrorItem) -> ErrorItem:
+    if item.loc[:1] != ("body",) or len(item.loc) < 2 or not isinstance(item.loc[1], str):
+        return item
+    name = _FIELDS.get(item.loc[1])
+    return item if name is None else ErrorItem((name, *item.loc[2:]), item.msg, item.type)
+
+
+def _event(event_type: str, payload: Mapping[str, Any]) -> bytes:
+    return eventstream.event(event_type, encode_json(payload))
