@@ -44,6 +44,40 @@ class JambaEmulator:
         return self.url + PREFIX
 
     @property
+    def bedrock_url(self) -> str:
+        """For Bedrock's clients: boto3's `endpoint_url`, AI21BedrockClient's `base_url` (the root)."""
+        return self.url
+
+    @property
+    def vertex_base_url(self) -> str:
+        """AI21VertexClient's `base_url` (with any project_id, region and access_token)."""
+        return self.url + "/v1"
+
+    @property
+    def azure_base_url(self) -> str:
+        """AI21AzureClient's `base_url` (with any api_key)."""
+        return self.url
+
+    def aws_environment(self) -> dict[str, str]:
+        """What boto3 and AI21BedrockClient read to reach this emulator without being told:
+        fake credentials, a region, and AWS_ENDPOINT_URL_BEDROCK_RUNTIME. Opt-in (see
+        `use_aws`), so that suites that also talk to real AWS or moto are not disturbed."""
+        return {
+            "AWS_ACCESS_KEY_ID": "AKIDJAMBAEMULATOR",
+            "AWS_SECRET_ACCESS_KEY": "jamba-emulator",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock_url,
+        }
+
+    def use_aws(self, monkeypatch: Any) -> None:
+        """Set `aws_environment()` for this test only (`monkeypatch`: pytest's fixture), and unset
+        AWS_PROFILE and AWS_SESSION_TOKEN, which would otherwise win over the fake keys."""
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in self.aws_environment().items():
+            monkeypatch.setenv(name, value)
+
+    @property
     def config(self) -> Config:
         return self.core.config
 

@@ -110,13 +110,14 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def list_journal(request: web.Request) -> web.StreamResponse:
-    """GET /_emulator/journal[?status=422][&path=/studio/v1/chat/completions][&last=10]
+    """GET /_emulator/journal[?status=422][&path=/studio/v1/chat/completions][&surface=bedrock][&last=10]
 
     Streamed an entry at a time, the event loop let go every LISTING_BATCH entries: a full journal
     is up to --journal-size entries of 64 KiB, and other requests are answered meanwhile."""
     journal = request.config_dict[CORE].journal
     status, last = _int_param(request, "status"), _int_param(request, "last", minimum=1)
-    entries = journal.entries(status=status, path=request.query.get("path"), last=last)
+    query = request.query
+    entries = journal.entries(status=status, path=query.get("path"), last=last, surface=query.get("surface"))
     response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "application/json"})
     await response.prepare(request)
     await response.write(encode_json(dict(journal.summary()))[:-1] + b',"entries":[')

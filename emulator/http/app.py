@@ -45,7 +45,8 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
     admin.router.add_route("*", "/{anything:.*}", guarded(not_found))
     app.add_subapp(ADMIN_PREFIX, admin)
     # After the admin API's prefix: every other path.
-    app.router.add_route("*", "/{anything:.*}", journaled(not_found, core.journal, config.request_timeout))
+    unknown = journaled(not_found, core.journal, config.request_timeout, named=False)
+    app.router.add_route("*", "/{anything:.*}", unknown)
     return app
 
 
@@ -73,13 +74,23 @@ async def _unread_body(request: web.Request, response: web.StreamResponse, timeo
         return b""
 
 
-def journaled(handler: Handler, journal: Journal, timeout: float, surface: Surface = DEFAULT) -> Handler:
+def journaled(
+    handler: Handler, journal: Journal, timeout: float, surface: Surface = DEFAULT, *, named: bool = True
+) -> Handler:
     """The handler, its errors answered as the surface's JSON (`answered`), and the request
-    recorded in the journal with the status it was answered (see exchange.py)."""
+    recorded in the journal with the status it was answered (see exchange.py), under the
+    surface's name (`named`; the catch-all of unknown paths is no surface's)."""
+    name = surface.name if named else None
 
     async def journaled_handler(request: web.Request) -> web.StreamResponse:
         exchange = request[EXCHANGE] = Exchange(
-            request.method, request.path, request.raw_headers, journal, time.time(), time.perf_counter()
+            request.method,
+            request.path,
+            request.raw_headers,
+            journal,
+            time.time(),
+            time.perf_counter(),
+            surface=name,
         )
         try:
             response = await answered(request, handler, surface)

@@ -46,7 +46,8 @@ def chat_handler(surface: Surface) -> Handler:
         admitted = core.admission.admit(decoded.body, budget, readable=decoded.readable)
         headers = notice_headers(admitted)
         chat = admitted.request
-        plan = decide(chat, _lowered(request, core), core.script, core.faults, core.config.unmatched)
+        script, faults, unmatched = core.script, core.faults, core.config.unmatched
+        plan = decide(chat, _lowered(request, core), script, faults, unmatched, surface=surface.name)
         exchange = request[EXCHANGE]
         exchange.rule, exchange.fault = plan.rule, plan.fault
         reply = plan.reply

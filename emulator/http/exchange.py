@@ -31,6 +31,8 @@ class Exchange:
     """The scripted rule that answered, if one did."""
     fault: str | None = None
     """The fault the answer met (a fault kind, or the status a --fault-rate draw answered)."""
+    surface: str | None = None
+    """The surface whose route answered (None: a path no surface serves)."""
     recorded: bool = False
 
     def record(self, status: int | None, body: bytes | None = None) -> None:
@@ -49,6 +51,7 @@ class Exchange:
             fault=self.fault,
             received_at=self.received_at,
             duration_ms=(time.perf_counter() - self.started) * 1000,
+            surface=self.surface,
         )
 
 

@@ -36,16 +36,23 @@ GENERATE = Plan()
 
 
 def decide(
-    request: ChatRequest, headers: Mapping[str, str], script: Script, faults: FaultPlan, unmatched: str
+    request: ChatRequest,
+    headers: Mapping[str, str],
+    script: Script,
+    faults: FaultPlan,
+    unmatched: str,
+    *,
+    surface: str = "studio",
 ) -> Plan:
-    """The plan for `request` (`unmatched`: "generate" or "error", as --unmatched)."""
+    """The plan for `request`, which came through `surface` (`unmatched`: "generate" or "error",
+    as --unmatched)."""
     if script:  # the common case, no rules, skips matching
-        scripted = script.answer(request, headers)
+        scripted = script.answer(request, headers, surface)
         if scripted is not None:
             rule, reply = scripted
             return _scripted(rule.name, reply)
         if unmatched == "error":
-            closest = script.closest(request, headers)
+            closest = script.closest(request, headers, surface=surface)
             return Plan(error=Unmatched([(rule.name, reasons) for rule, reasons in closest]))
     elif unmatched == "error":
         return Plan(error=Unmatched([]))

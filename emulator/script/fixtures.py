@@ -81,6 +81,7 @@ def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
             any_message=_text(spec.get("any_message")),
             params=_params(spec.get("params", {})),
             headers={key.lower(): value for key, value in spec.get("headers", {}).items()},
+            surface=spec.get("surface"),
         )
     except PatternError as error:
         raise FixtureError(f"{source}: rule {index + 1} ({name!r}): regex: {error}") from None

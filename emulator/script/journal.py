@@ -37,6 +37,9 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
     """The fault the answer met (a fault kind, or the status a --fault-rate draw answered)."""
     received_at: float
     duration_ms: float
+    surface: str | None = None
+    """The API surface that answered ("studio", "bedrock", "converse", "vertex", "azure"); None
+    for a path no surface serves."""
 
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
@@ -70,6 +73,7 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
             "fault": self.fault,
             "received_at": self.received_at,
             "duration_ms": round(self.duration_ms, 3),
+            "surface": self.surface,
         }
 
 
@@ -101,6 +105,7 @@ class Journal:
         received_at: float,
         fault: str | None = None,
         duration_ms: float,
+        surface: str | None = None,
     ) -> None:
         with self._lock:
             self._sequence += 1
@@ -120,18 +125,26 @@ class Journal:
                         fault=fault,
                         received_at=received_at,
                         duration_ms=duration_ms,
+                        surface=surface,
                     )
                 )
 
     def entries(
-        self, *, status: int | None = None, path: str | None = None, last: int | None = None
+        self,
+        *,
+        status: int | None = None,
+        path: str | None = None,
+        last: int | None = None,
+        surface: str | None = None,
     ) -> list[Entry]:
-        """Entries oldest first, optionally only one status or path, optionally only the last N."""
+        """Entries oldest first, optionally only one status, path or surface, optionally only the last N."""
         with self._lock:
             chosen = [
                 entry
                 for entry in self._entries
-                if (status is None or entry.status == status) and (path is None or entry.path == path)
+                if (status is None or entry.status == status)
+                and (path is None or entry.path == path)
+                and (surface is None or entry.surface == surface)
             ]
         return chosen[-last:] if last else chosen
 

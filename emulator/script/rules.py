@@ -59,12 +59,18 @@ class Match:
     any_message: TextMatch | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+    surface: str | None = None
 
-    def fits(self, request: ChatRequest, headers: Mapping[str, str]) -> bool:
-        return next(self.mismatches(request, headers), None) is None
+    def fits(self, request: ChatRequest, headers: Mapping[str, str], surface: str = "studio") -> bool:
+        return next(self.mismatches(request, headers, surface), None) is None
 
-    def mismatches(self, request: ChatRequest, headers: Mapping[str, str]) -> Iterator[str]:
-        """Why the request does not fit, one reason per condition it fails (none: it fits)."""
+    def mismatches(
+        self, request: ChatRequest, headers: Mapping[str, str], surface: str = "studio"
+    ) -> Iterator[str]:
+        """Why the request (which came through `surface`) does not fit, one reason per condition
+        it fails (none: it fits)."""
+        if self.surface is not None and surface != self.surface:
+            yield f"it came through {surface}, the rule wants {self.surface}"
         if self.model is not None and request.model != self.model:
             yield f"model is {_shown(request.model)}, the rule wants {_shown(self.model)}"
         if self.last_user is not None:
@@ -115,9 +121,9 @@ class Rule:
             self.sequence and self.calls >= len(self.replies)
         )
 
-    def explain(self, request: ChatRequest, headers: Mapping[str, str]) -> list[str]:
+    def explain(self, request: ChatRequest, headers: Mapping[str, str], surface: str = "studio") -> list[str]:
         """Why this rule did not answer the request (empty: it would)."""
-        reasons = list(self.match.mismatches(request, headers))
+        reasons = list(self.match.mismatches(request, headers, surface))
         if self.used_up():
             reasons.append(f"used up (answered {self.calls} time{'s' if self.calls != 1 else ''})")
         return reasons
@@ -140,20 +146,22 @@ class Script:
         """Whether any rule is in force (read without the lock: a list's length is atomic)."""
         return bool(self._rules)
 
-    def answer(self, request: ChatRequest, headers: Mapping[str, str]) -> tuple[Rule, Reply] | None:
+    def answer(
+        self, request: ChatRequest, headers: Mapping[str, str], surface: str = "studio"
+    ) -> tuple[Rule, Reply] | None:
         """The first fitting rule that is not used up, and its reply for this call."""
         with self._lock:
             for rule in self._rules:
-                if not rule.used_up() and rule.match.fits(request, headers):
+                if not rule.used_up() and rule.match.fits(request, headers, surface):
                     return rule, rule.take()
         return None
 
     def closest(
-        self, request: ChatRequest, headers: Mapping[str, str], limit: int = 3
+        self, request: ChatRequest, headers: Mapping[str, str], limit: int = 3, surface: str = "studio"
     ) -> list[tuple[Rule, list[str]]]:
         """The rules that came nearest to answering (fewest reasons not to), with their reasons."""
         with self._lock:
-            explained = [(rule, rule.explain(request, headers)) for rule in self._rules]
+            explained = [(rule, rule.explain(request, headers, surface)) for rule in self._rules]
         return sorted(explained, key=lambda pair: len(pair[1]))[:limit]
 
     def add(self, rules: Iterable[Rule]) -> None:

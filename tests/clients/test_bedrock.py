@@ -194,3 +194,21 @@ def test_only_configured_access_keys_are_accepted_when_keys_are_given() -> None:
                 runtime.invoke_model(modelId=MODEL_ID, body=json.dumps(BODY))
             assert caught.value.response["Error"]["Code"] == "UnrecognizedClientException"
             assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_a_rule_can_name_its_surface_and_the_journal_names_each(
+    emulator: BackgroundServer, runtime: Any, scripted: JambaEmulator
+) -> None:
+    scripted.reply("Only on Bedrock.", match={"surface": "bedrock"})
+    bedrock = json.loads(runtime.invoke_model(modelId=MODEL_ID, body=json.dumps(BODY))["body"].read())
+    studio = httpx.post(
+        emulator.api_host + "/chat/completions",
+        json={"model": "jamba-1.5-mini", **BODY},
+        headers={"Authorization": "Bearer k"},
+    ).json()
+    assert bedrock["choices"][0]["message"]["content"] == "Only on Bedrock."
+    assert studio["choices"][0]["message"]["content"] != "Only on Bedrock."
+    assert emulator.core is not None
+    surfaces = [entry.surface for entry in emulator.core.journal.entries()[-2:]]
+    assert surfaces == ["bedrock", "studio"]
+    assert [entry.rule for entry in emulator.core.journal.entries(surface="bedrock")][-1] is not None

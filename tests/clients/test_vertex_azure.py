@@ -13,6 +13,7 @@ from ai21 import AI21AzureClient, AI21VertexClient
 from ai21.errors import AI21APIError
 from ai21.models.chat import ChatMessage
 
+from emulator.config import Config
 from emulator.server import BackgroundServer
 
 ASKED = "Tell me something I don't know"
@@ -123,3 +124,17 @@ def test_azure_takes_the_api_key_header_alone_and_refuses_none(emulator: Backgro
         == 200
     )
     assert httpx.post(emulator.url + "/v1/chat/completions", json=body).status_code == 401
+
+
+def test_with_keys_configured_a_wrong_api_key_is_refused_whatever_bearer_says() -> None:
+    body = {"model": "jamba-instruct", "messages": [{"role": "user", "content": "hi"}]}
+    with BackgroundServer(Config(port=0, api_keys=("right",))) as server:
+        url = server.url + "/v1/chat/completions"
+        assert httpx.post(url, json=body, headers={"api-key": "right"}).status_code == 200
+        assert httpx.post(url, json=body, headers={"Authorization": "Bearer right"}).status_code == 200
+        both = {"api-key": "wrong", "Authorization": "Bearer right"}
+        assert httpx.post(url, json=body, headers=both).status_code == 401
+        assert (
+            httpx.post(url, json=body, headers={"api-key": "", "Authorization": "Bearer right"}).status_code
+            == 401
+        )

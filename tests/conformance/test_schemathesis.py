@@ -35,6 +35,9 @@ def test_schemathesis_finds_nothing_against_the_served_openapi_document(tmp_path
             # Rules it added would answer its later requests with the errors they script
             # (a scripted 500 is no server bug); tests/integration/test_admin.py covers it.
             "--exclude-operation-id", "addRules",
+            # The cloud surfaces are held to their real clients (tests/clients/): Bedrock's SigV4 is
+            # beyond schemathesis, and rawPredict's body is the chat body less two fields.
+            "--exclude-path-regex", "^/model/|:(stream)?[rR]awPredict$",
             "--max-examples", "2000" if fuzzing else "100",
             # CI: a fixed seed and deterministic generation; fuzzing: a new seed every run.
             *([] if fuzzing else ["--seed", "2104", "--generation-deterministic"]),

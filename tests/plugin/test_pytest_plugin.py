@@ -209,3 +209,42 @@ def test_{i}(jamba_emulator, worker_id):
     lines = (pytester.path / "urls.txt").read_text().split("\n")
     by_worker = {line.split()[0]: line.split()[1] for line in lines if line}
     assert len(by_worker) == 2 and len(set(by_worker.values())) == 2
+
+
+def test_the_cloud_clients_reach_the_emulator_through_its_urls_and_opt_in_aws_environment(
+    pytester: pytest.Pytester,
+) -> None:
+    """boto3 with no endpoint_url nor keys of its own, once `use_aws` set the environment; and
+    only in that test: the next one sees the machine's AWS settings untouched."""
+    result = run(
+        pytester,
+        """
+import json, os
+import boto3
+from ai21 import AI21AzureClient, AI21BedrockClient, AI21VertexClient
+
+ASKED = [ChatMessage(role="user", content="Tell me something")]
+
+def test_aws(jamba_emulator, monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "someone-elses")
+    jamba_emulator.use_aws(monkeypatch)
+    runtime = boto3.client("bedrock-runtime")
+    hello = [{"role": "user", "content": [{"text": "hi"}]}]
+    answer = runtime.converse(modelId="ai21.jamba-1-5-mini-v1:0", messages=hello)
+    assert answer["output"]["message"]["content"][0]["text"]
+    bedrock = AI21BedrockClient(base_url=jamba_emulator.bedrock_url, region="us-east-1")
+    assert bedrock.chat.completions.create(model="ai21.jamba-1-5-mini-v1:0", messages=ASKED).choices
+    vertex = AI21VertexClient(
+        base_url=jamba_emulator.vertex_base_url, project_id="p", region="r", access_token="t"
+    )
+    assert vertex.chat.completions.create(model="jamba-1.5-mini", messages=ASKED).choices
+    azure = AI21AzureClient(base_url=jamba_emulator.azure_base_url, api_key="k")
+    assert azure.chat.completions.create(model="jamba-instruct", messages=ASKED).choices
+    assert [entry.surface for entry in jamba_emulator.requests] == ["converse", "bedrock", "vertex", "azure"]
+
+def test_not_opted_in(jamba_emulator):
+    assert "AWS_ENDPOINT_URL_BEDROCK_RUNTIME" not in os.environ
+    assert os.environ.get("AWS_ACCESS_KEY_ID") != "AKIDJAMBAEMULATOR"
+""",
+    )
+    result.assert_outcomes(passed=2)

@@ -25,6 +25,7 @@ import pytest
 from faker.providers.lorem.en_US import Provider as Lorem
 
 from emulator.answer.wordpool import build, load
+from emulator.resources import SCHEMA_DIR, load_json
 
 PACKAGE = Path(__file__).resolve().parents[2] / "emulator"
 SHARED = {"errors", "resources"}
@@ -122,6 +123,9 @@ def test_every_surface_is_served() -> None:
         name for name in modules() if name.startswith("http.surfaces.") and "__init__" not in name
     )
     assert sorted(f"http.surfaces.{surface.name}" for surface in SURFACES) == defined
+    fixtures = load_json(SCHEMA_DIR / "fixtures.schema.json")
+    matchable = fixtures["definitions"]["Match"]["properties"]["surface"]["enum"]
+    assert sorted(matchable) == sorted(surface.name for surface in SURFACES)  # a rule can name each
 
 
 @pytest.mark.parametrize("name", [name for name in modules() if wing_of(name) in WINGS])

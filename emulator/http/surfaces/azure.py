@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 PLATFORM = "azure"
 CHAT_PATH = "/v1/chat/completions"
+API_KEY_HEADER = "api-key"
 
 
 class Azure(Studio):
@@ -37,11 +38,12 @@ class Azure(Studio):
         return [("POST", CHAT_PATH, chat)]
 
     def api_key(self, request: web.Request, accepted: Collection[str]) -> str:
-        """`api-key`, else `Authorization: Bearer`: any non-empty key unless keys are configured."""
-        key = request.headers.get("api-key", "").strip()
-        if not key:
+        """`api-key` when sent (a wrong or empty one is refused, whatever else is sent), else
+        `Authorization: Bearer`: any non-empty key unless keys are configured."""
+        if API_KEY_HEADER not in request.headers:
             return super().api_key(request, accepted)
-        if accepted and not is_accepted(key, accepted):
+        key = request.headers[API_KEY_HEADER].strip()
+        if not key or (accepted and not is_accepted(key, accepted)):
             raise Unauthorized
         return key
 
