@@ -262,6 +262,8 @@ def _announce(url: str) -> None:
         f"jamba-emulator listening on {url}\n"
         f"  chat completions: POST {url}{CHAT_PATH}\n"
         f"  point the ai21 SDK at it: AI21_API_HOST={url}{PREFIX} AI21_API_KEY=any-key\n"
+        f"  Bedrock (boto3 endpoint_url, AI21BedrockClient base_url): {url}; Vertex base_url: {url}/v1; "
+        f"Azure base_url: {url}\n"
         "  press Ctrl+C to stop\n"
     )
     sys.stdout.flush()

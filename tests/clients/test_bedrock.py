@@ -4,7 +4,9 @@ at the emulator by its base URL (`endpoint_url`) and signing with fake credentia
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -55,8 +57,10 @@ def client(emulator: BackgroundServer, http: httpx.Client) -> AI21BedrockClient:
 
 
 @pytest.fixture
-def runtime(emulator: BackgroundServer) -> Any:
-    return boto3.client("bedrock-runtime", endpoint_url=emulator.url, region_name="us-east-1")
+def runtime(emulator: BackgroundServer) -> Iterator[Any]:
+    client = boto3.client("bedrock-runtime", endpoint_url=emulator.url, region_name="us-east-1")
+    yield client
+    client.close()
 
 
 def test_the_sdk_gets_the_chat_answer_with_bedrocks_id(client: AI21BedrockClient) -> None:
@@ -139,6 +143,7 @@ def test_the_same_conversation_answers_the_same_on_studio_and_bedrock(
     ("status", "error_class"),
     [
         (403, "AccessDeniedException"),
+        (408, "ModelTimeoutException"),
         (424, "ModelErrorException"),
         (429, "ThrottlingException"),
         (500, "InternalServerException"),
@@ -184,14 +189,13 @@ def test_only_configured_access_keys_are_accepted_when_keys_are_given() -> None:
             session = boto3.session.Session(
                 aws_access_key_id=key, aws_secret_access_key="s", region_name="us-east-1"
             )
-            runtime = session.client("bedrock-runtime", endpoint_url=server.url)
-            if accepted:
-                assert json.loads(
-                    runtime.invoke_model(modelId=MODEL_ID, body=json.dumps(BODY))["body"].read()
-                )
-                continue
-            with pytest.raises(botocore.exceptions.ClientError) as caught:
-                runtime.invoke_model(modelId=MODEL_ID, body=json.dumps(BODY))
+            with contextlib.closing(session.client("bedrock-runtime", endpoint_url=server.url)) as runtime:
+                if accepted:
+                    answer = runtime.invoke_model(modelId=MODEL_ID, body=json.dumps(BODY))
+                    assert json.loads(answer["body"].read())
+                    continue
+                with pytest.raises(botocore.exceptions.ClientError) as caught:
+                    runtime.invoke_model(modelId=MODEL_ID, body=json.dumps(BODY))
             assert caught.value.response["Error"]["Code"] == "UnrecognizedClientException"
             assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
@@ -212,3 +216,41 @@ def test_a_rule_can_name_its_surface_and_the_journal_names_each(
     surfaces = [entry.surface for entry in emulator.core.journal.entries()[-2:]]
     assert surfaces == ["bedrock", "studio"]
     assert [entry.rule for entry in emulator.core.journal.entries(surface="bedrock")][-1] is not None
+
+
+def test_a_stream_cut_short_by_the_server_stopping_ends_with_an_exception_event() -> None:
+    """A paced Bedrock stream when the server stops: the event stream's own error event goes out
+    before the connection closes, so boto3 raises its EventStreamError naming it (as it does for a
+    real Bedrock stream that fails), not a bare end of stream."""
+    server = BackgroundServer(Config(port=0))
+    server.start()
+    assert server.core is not None
+    JambaEmulator(server.url, server.core).reply("slow words " * 20, timing={"token_ms": 300})
+    session = boto3.session.Session(
+        aws_access_key_id="AKIDSTOP", aws_secret_access_key="s", region_name="us-east-1"
+    )
+    runtime = session.client("bedrock-runtime", endpoint_url=server.url)
+    events = runtime.invoke_model_with_response_stream(modelId=MODEL_ID, body=json.dumps(BODY))["body"]
+    first = next(iter(events))
+    assert "chunk" in first
+    stopper = threading.Thread(target=server.stop)
+    stopper.start()
+    with pytest.raises(botocore.exceptions.EventStreamError) as caught:
+        list(events)
+    stopper.join(timeout=10)
+    events.close()
+    runtime.close()
+    assert caught.value.response["Error"]["Code"] == "serviceUnavailableException"
+
+
+def test_model_restricts_bedrock_ids_as_it_restricts_catalog_names() -> None:
+    """`--model jamba-1.5-large`: its Bedrock id answers, jamba-1.5-mini's is not found."""
+    with BackgroundServer(Config(port=0, models=("jamba-1.5-large",))) as server:
+        session = boto3.session.Session(
+            aws_access_key_id="AKIDM", aws_secret_access_key="s", region_name="us-east-1"
+        )
+        runtime = session.client("bedrock-runtime", endpoint_url=server.url)
+        assert runtime.invoke_model(modelId="ai21.jamba-1-5-large-v1:0", body=json.dumps(BODY))["body"].read()
+        with pytest.raises(runtime.exceptions.ResourceNotFoundException):
+            runtime.invoke_model(modelId=MODEL_ID, body=json.dumps(BODY))
+        runtime.close()

@@ -34,8 +34,10 @@ pytestmark = [pytest.mark.clients, pytest.mark.usefixtures("fake_aws")]
 
 
 @pytest.fixture
-def runtime(emulator: BackgroundServer) -> Any:
-    return boto3.client("bedrock-runtime", endpoint_url=emulator.url, region_name="us-east-1")
+def runtime(emulator: BackgroundServer) -> Iterator[Any]:
+    client = boto3.client("bedrock-runtime", endpoint_url=emulator.url, region_name="us-east-1")
+    yield client
+    client.close()
 
 
 @pytest.fixture
