@@ -18,12 +18,12 @@ from aiohttp import web
 
 from .config import Config
 from .core import Core
+from .http.accesslog import ACCESS_LOG_FORMAT, AccessLog
+from .http.accesslog import flush as flush_access_log
 from .http.app import create_app
 from .http.connections import GuardedServer, Limits
 from .http.surfaces.studio import PREFIX
 from .workers import serve_workers, watch_parent
-
-ACCESS_LOG_FORMAT = '%a "%r" %s %bB %Tfs'
 
 
 class _Runner(web.AppRunner):
@@ -32,7 +32,8 @@ class _Runner(web.AppRunner):
     def __init__(self, app: web.Application, config: Config) -> None:
         super().__init__(
             app,
-            access_log_format=ACCESS_LOG_FORMAT,
+            access_log_class=AccessLog,
+            access_log_format=ACCESS_LOG_FORMAT,  # what AccessLog writes, as aiohttp spells it
             handle_signals=False,
             keepalive_timeout=config.keepalive_timeout,
             shutdown_timeout=config.shutdown_timeout,
@@ -40,6 +41,12 @@ class _Runner(web.AppRunner):
             lingering_time=0,
         )
         self._limits = Limits(request_timeout=config.request_timeout, max_connections=config.max_connections)
+
+    async def cleanup(self) -> None:
+        try:
+            await super().cleanup()
+        finally:
+            flush_access_log()
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
