@@ -67,10 +67,10 @@ def show(totals: Counter[str]) -> None:
         print(f"{part:<28} {count / whole * 100:5.1f}%")
 
 
-def record(seconds: float, raw: Path) -> float:
+def record(seconds: float, raw: Path, *, quiet: bool = True) -> float:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     wrk = ensure_wrk()
-    server = emulator(free_port())
+    server = emulator(free_port(), quiet=quiet)
     server.start()
     assert server.process is not None
     try:
@@ -100,13 +100,16 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--raw", type=Path, help="keep py-spy's raw samples here")
+    parser.add_argument(
+        "--default", action="store_true", help="profile the default start (access log on), not the quiet one"
+    )
     parser.add_argument("--summarize", type=Path, metavar="RAW", help="only summarize an existing raw file")
     args = parser.parse_args()
     if args.summarize:
         show(summarize(args.summarize))
         return
     raw = args.raw or Path(tempfile.mkdtemp()) / "samples.txt"
-    rps = record(args.seconds, raw)
+    rps = record(args.seconds, raw, quiet=not args.default)
     print(f"{rps:.0f} requests/s while sampled (py-spy slows the server); samples in {raw}")
     show(summarize(raw))
 

@@ -1,7 +1,9 @@
 """The reference the benchmarks compare against: a bare aiohttp handler that reads the JSON body
-and answers a fixed 400-byte JSON (the reference every ratio is against).
+and answers a fixed 400-byte JSON (the reference every ratio is against); a body with
+`"stream": true` gets EVENTS server-sent events of SIZE bytes each instead, in one write, as the
+emulator sends an unpaced stream (the streaming reference).
 
-    python bench/reference_server.py PORT
+    python bench/reference_server.py PORT [EVENTS SIZE]
 """
 
 from __future__ import annotations
@@ -28,8 +30,27 @@ ANSWER += b" " * (400 - len(ANSWER))  # exactly 400 bytes
 assert len(ANSWER) == 400
 
 
-async def answer(request: web.Request) -> web.Response:
-    await request.json()
+STREAM = b""
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+
+
+def events(count: int, size: int) -> bytes:
+    """`count` events of `size` bytes each: `data: {...}` padded with spaces inside the JSON."""
+    event = b'data: {"x":""}\n\n'
+    padded = event[:-3] + b" " * max(0, size - len(event)) + event[-3:]
+    return padded * count
+
+
+async def answer(request: web.Request) -> web.StreamResponse:
+    body = await request.json()
+    if STREAM and body.get("stream") is True:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        await response.write(STREAM)
+        await response.write_eof()
+        return response
     return web.Response(body=ANSWER, content_type="application/json")
 
 
@@ -38,6 +59,9 @@ async def health(request: web.Request) -> web.Response:
 
 
 def main() -> None:
+    global STREAM  # noqa: PLW0603  (set once, before serving)
+    if len(sys.argv) == 4:
+        STREAM = events(int(sys.argv[2]), int(sys.argv[3]))
     app = web.Application()
     app.router.add_post("/studio/v1/chat/completions", answer)
     app.router.add_get("/health", health)

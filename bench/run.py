@@ -5,7 +5,9 @@
     .venv/bin/python bench/run.py --workers 2     # the emulator with --workers 2
 
 Each server runs pinned to core 0 and the load generator (`wrk`, installed from Debian's packages
-if missing) to core 1, on loopback, with access logs off for both. Both servers run for the whole
+if missing) to core 1, on loopback. The emulator runs twice: as `jamba-emulator` starts by
+default (access log on, to a file, as a CI job's captured stderr), and quiet (`--log-level
+warning`, the valid cases only); the references never log. Both servers run for the whole
 table, and each round measures the reference and then every case at each number of connections:
 these shared machines drift by 10-20% within minutes, so a ratio is taken between measurements
 made moments apart, and the table prints the median of the rounds. For each case and number of
@@ -17,7 +19,9 @@ Cases: a valid non-streaming request (the seed's example); the same with a diffe
 every request (no cache helps: each answer is written and tokenized afresh); an invalid one (422
 with a full `detail`); a request offering two tools, answered with a tool call; and a streaming
 request of 200 tokens. The reference answers every case the same fixed 400-byte JSON: it is the
-cost of aiohttp itself.
+cost of aiohttp itself; the stream case's ratio is to the streaming reference, bare aiohttp
+writing as many server-sent events of the same mean size as the emulator's stream, in one write.
+Last, the access log's cost: the default start against the quiet one in alternating rounds.
 """
 
 from __future__ import annotations
@@ -165,10 +169,21 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30) 
 
 class Server:
     def __init__(
-        self, name: str, command: list[str], port: int, health: str, cores: str = SERVER_CORE
+        self,
+        name: str,
+        command: list[str],
+        port: int,
+        health: str,
+        cores: str = SERVER_CORE,
+        *,
+        log: bool = False,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name, self.command, self.port, self.health, self.cores = name, command, port, health, cores
+        self.env = {**os.environ, **env} if env else None
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.TemporaryFile() if log else None  # noqa: SIM115  (closed in stop)
+        """Where the server's stderr goes when it logs (its access log): a file, as a CI job's."""
 
     @property
     def url(self) -> str:
@@ -179,7 +194,8 @@ class Server:
         self.process = subprocess.Popen(
             ["taskset", "-c", self.cores, *self.command],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log or subprocess.DEVNULL,
+            env=self.env,
         )
         wait_ready(self.url + self.health, self.process)
         return time.perf_counter() - launched
@@ -203,6 +219,12 @@ class Server:
                 self.process.kill()
             self.process = None
 
+    def logged_lines(self) -> int:
+        if self.log is None:
+            return 0
+        self.log.seek(0)
+        return sum(1 for _ in self.log)
+
 
 def _children(pid: int) -> list[int]:
     try:
@@ -212,13 +234,22 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-def emulator(port: int, workers: int = 1, *extra: str) -> Server:
-    command = [sys.executable, "-m", "emulator", "--port", str(port), "--log-level", "warning", *extra]
+def emulator(port: int, workers: int = 1, *extra: str, quiet: bool = True) -> Server:
+    """The emulator; `quiet` with --log-level warning, else as `jamba-emulator` starts (access log on)."""
+    command = [
+        sys.executable,
+        "-m",
+        "emulator",
+        "--port",
+        str(port),
+        *(["--log-level", "warning"] if quiet else []),
+        *extra,
+    ]
     if workers > 1:
         command += ["--workers", str(workers)]
     # Several workers get every core (the load generator's too): that is what they are for.
     cores = SERVER_CORE if workers == 1 else f"0-{(os.cpu_count() or 1) - 1}"
-    return Server("emulator", command, port, "/_emulator/health", cores)
+    return Server("emulator", command, port, "/_emulator/health", cores, log=not quiet)
 
 
 PACED = {
@@ -259,21 +290,42 @@ def paced_streams(wrk: str, clients: int, duration: float) -> None:
     )
 
 
-def reference(port: int) -> Server:
+def reference(port: int, stream: tuple[int, int] | None = None) -> Server:
+    """Bare aiohttp; with `stream` (events, bytes each), a streaming request gets that many events."""
+    shape = [str(stream[0]), str(stream[1])] if stream else []
     return Server(
-        "reference", [sys.executable, str(HERE / "reference_server.py"), str(port)], port, "/health"
+        "reference", [sys.executable, str(HERE / "reference_server.py"), str(port), *shape], port, "/health"
     )
 
 
+def stream_shape(body: dict[str, object]) -> tuple[int, int]:
+    """How many events the emulator's stream of `body` has, and their mean size in bytes."""
+    from emulator.config import Config  # noqa: PLC0415
+    from emulator.core import Core  # noqa: PLC0415
+    from emulator.http.surfaces.studio import STUDIO  # noqa: PLC0415
+
+    core = Core.build(Config())
+    completion = core.generator.complete(core.admission.admit(dict(body)).request)
+    events = STUDIO.stream_events(completion, core.ids.next_id())
+    return len(events), round(sum(map(len, events)) / len(events))
+
+
 def drive(
-    wrk: str, url: str, body: dict[str, object], connections: int, duration: float, *, numbered: bool = False
+    wrk: str,
+    url: str,
+    body: dict[str, object],
+    connections: int,
+    duration: float,
+    *,
+    numbered: bool = False,
+    path: str = API_PATH,
 ) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write((LUA_NUMBERED if numbered else LUA).format(body=json.dumps(json.dumps(body))))
     try:
         out = subprocess.run(
             ["taskset", "-c", LOAD_CORE, wrk, "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency",
-             "-s", script.name, url + API_PATH],
+             "-s", script.name, url + path],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     finally:
@@ -315,47 +367,83 @@ def start_times(server_for_port: Callable[[int], Server], runs: int) -> list[flo
     return times
 
 
+QUIET_CASES = ("valid", "valid, new prompts")
+STREAM_CASE = "stream, 200 tokens"
+
+
 def table(wrk: str, levels: list[int], rounds: int, duration: float) -> dict[int, float]:
     """Print the table; returns the reference's median requests/s at each number of connections."""
-    ref, emu = reference(free_port()), emulator(free_port())
-    ref.start()
-    emu.start()
+    ref = reference(free_port(), stream_shape(CASES[STREAM_CASE]))
+    emu, quiet = emulator(free_port(), quiet=False), emulator(free_port())
+    for server in (ref, emu, quiet):
+        server.start()
     runs: dict[tuple[str, int], list[Result]] = {}
     try:
         for round_number in range(rounds):
             print(f"round {round_number + 1} of {rounds} ...", file=sys.stderr)
             for c in levels:
                 runs.setdefault(("reference", c), []).append(drive(wrk, ref.url, CASES["valid"], c, duration))
+                stream_ref = drive(wrk, ref.url, CASES[STREAM_CASE], c, duration)
+                runs.setdefault(("reference, stream", c), []).append(stream_ref)
                 for case, body in CASES.items():
                     result = drive(wrk, emu.url, body, c, duration, numbered=case in NUMBERED_CASES)
                     runs.setdefault((case, c), []).append(result)
+                for case in QUIET_CASES:
+                    result = drive(wrk, quiet.url, CASES[case], c, duration, numbered=case in NUMBERED_CASES)
+                    runs.setdefault((f"{case}, quiet", c), []).append(result)
         ref_rss, emu_rss = ref.peak_rss_mb(), emu.peak_rss_mb()
+        logged = emu.logged_lines()
     finally:
-        ref.stop()
-        emu.stop()
+        for server in (ref, emu, quiet):
+            server.stop()
 
     print(f"medians of {rounds} rounds of {duration:g} s; ratios to the reference measured alongside")
-    print(f"{'case':<20} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'p99 ratio':>9}")
-    for case in ["reference", *CASES]:
+    print(f"(the default start's access log wrote {logged} lines; quiet: --log-level warning)")
+    print(f"{'case':<26} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'p99 ratio':>9}")
+    rows = ["reference", "reference, stream", *CASES, *(f"{case}, quiet" for case in QUIET_CASES)]
+    for case in rows:
+        base_case = "reference, stream" if case in (STREAM_CASE, "reference, stream") else "reference"
         for c in levels:
-            results = runs[(case, c)]
+            results, bases = runs[(case, c)], runs[(base_case, c)]
             rps = statistics.median(r.rps for r in results)
             p50 = statistics.median(r.p50_ms for r in results)
             p99 = statistics.median(r.p99_ms for r in results)
-            ratios = [r.rps / base.rps for r, base in zip(results, runs[("reference", c)], strict=True)]
-            p99_ratios = [
-                r.p99_ms / base.p99_ms for r, base in zip(results, runs[("reference", c)], strict=True)
-            ]
+            ratios = [r.rps / base.rps for r, base in zip(results, bases, strict=True)]
+            p99_ratios = [r.p99_ms / base.p99_ms for r, base in zip(results, bases, strict=True)]
             expected = sum(r.requests for r in results) if case.startswith("invalid") else 0
             unexpected = sum(r.non_2xx for r in results)
             flag = "" if unexpected == expected else f"  ({unexpected} unexpected statuses!)"
             print(
-                f"{case:<20} {c:>5} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} "
+                f"{case:<26} {c:>5} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} "
                 f"{statistics.median(ratios):>6.2f} {statistics.median(p99_ratios):>9.2f}{flag}"
             )
     print(f"\npeak RSS: emulator {emu_rss:.0f} MB, reference {ref_rss:.0f} MB")
     baseline = {c: statistics.median(r.rps for r in runs[("reference", c)]) for c in levels}
     return baseline
+
+
+def access_log_cost(wrk: str, rounds: int, duration: float, connections: int = 64) -> None:
+    """The default start (access log on) against the quiet one, alternating, `rounds` times."""
+    emu, quiet = emulator(free_port(), quiet=False), emulator(free_port())
+    emu.start()
+    quiet.start()
+    ratios = []
+    try:
+        for round_number in range(rounds):  # in turn first and second, so that drift cancels out
+            order = [emu, quiet] if round_number % 2 == 0 else [quiet, emu]
+            rps = {
+                server.port: drive(wrk, server.url, CASES["valid"], connections, duration).rps
+                for server in order
+            }
+            ratios.append(rps[emu.port] / rps[quiet.port])
+    finally:
+        emu.stop()
+        quiet.stop()
+    print(
+        f"\naccess log: the default start at {statistics.median(ratios):.2f}x the quiet one's requests/s "
+        f"({connections} connections, median of {rounds} alternating rounds; "
+        f"spread {min(ratios):.2f}-{max(ratios):.2f})"
+    )
 
 
 def main() -> None:
@@ -374,9 +462,20 @@ def main() -> None:
     parser.add_argument(
         "--starts", type=int, default=5, help="start-ups to time for the medians (default: 5)"
     )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="instead: install llmock (PyPI) and @dwmkerr/mock-llm (npm) and measure them beside the "
+        "emulator (needs npm and the registries; bench/peers.py)",
+    )
     args = parser.parse_args()
     wrk = ensure_wrk()
     levels = [int(c) for c in args.connections.split(",")]
+    if args.peers:
+        from peers import peers_table  # noqa: PLC0415  (bench/ is on the path: this script's folder)
+
+        peers_table(wrk, max(args.rounds, 5), args.duration)
+        return
 
     baseline = table(wrk, levels, args.rounds, args.duration)
 
@@ -391,6 +490,8 @@ def main() -> None:
             f"--workers {count}: valid, {levels[-1]} connections: {r.rps:.0f} req/s "
             f"({r.rps / baseline[levels[-1]]:.2f}x the one-process reference's median), p99 {r.p99_ms:.2f} ms"
         )
+
+    access_log_cost(wrk, max(args.rounds, 5), args.duration)
 
     paced_streams(wrk, args.streams, max(args.duration, 5))
 
