@@ -1,12 +1,15 @@
-"""A real emulator on a background thread, for the synchronous and asynchronous SDKs."""
+"""A real emulator on a background thread, for the synchronous and asynchronous SDKs, and what
+the client tests share: httpx clients handed to the SDKs, the scripting API, fake AWS keys."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 
 from emulator.server import BackgroundServer
+from emulator.testing import JambaEmulator
 
 
 @pytest.fixture(scope="module")
@@ -24,3 +27,25 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDJAMBAEMULATOR")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "any-secret")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    # The SDK never closes the httpx client it makes; hand it one we close.
+    with httpx.Client() as client:
+        yield client
+
+
+@pytest.fixture
+async def async_http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def scripted(emulator: BackgroundServer) -> Iterator[JambaEmulator]:
+    """The module's emulator seen through the Python scripting API; its rules gone after the test."""
+    assert emulator.core is not None
+    double = JambaEmulator(emulator.url, emulator.core)
+    yield double
+    double.reset()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,19 +18,6 @@ MODEL = "jamba-instruct-preview"
 MESSAGES = [ChatMessage(role="user", content="Tell me something I don't know")]
 
 pytestmark = pytest.mark.clients
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    # The SDK never closes the httpx client it makes; hand it one we close.
-    with httpx.Client() as client:
-        yield client
-
-
-@pytest.fixture
-async def async_http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -29,26 +29,6 @@ MESSAGES = [ChatMessage(role="user", content=ASKED)]
 BODY = {"messages": [{"role": "user", "content": ASKED}], "max_tokens": 60}
 
 pytestmark = [pytest.mark.clients, pytest.mark.usefixtures("fake_aws")]
-
-
-@pytest.fixture
-def scripted(emulator: BackgroundServer) -> Iterator[JambaEmulator]:
-    assert emulator.core is not None
-    double = JambaEmulator(emulator.url, emulator.core)
-    yield double
-    double.reset()
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
-        yield client
-
-
-@pytest.fixture
-async def async_http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @pytest.fixture

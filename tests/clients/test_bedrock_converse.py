@@ -40,14 +40,6 @@ def runtime(emulator: BackgroundServer) -> Iterator[Any]:
     client.close()
 
 
-@pytest.fixture
-def scripted(emulator: BackgroundServer) -> Iterator[JambaEmulator]:
-    assert emulator.core is not None
-    double = JambaEmulator(emulator.url, emulator.core)
-    yield double
-    double.reset()
-
-
 def streamed(runtime: Any, **request: Any) -> tuple[list[str], dict[str, Any]]:
     """The stream's event names, and what they add up to: text, tool uses, stop reason, usage."""
     names: list[str] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jsonschema
@@ -102,9 +102,11 @@ def test_a_stream_joins_into_the_answer_with_its_usage(server: BackgroundServer)
     )
 
 
-def test_a_tool_calling_round_trip(server: BackgroundServer) -> None:
+def weather_round_trip(complete: Callable[[list[dict[str, Any]]], Any]) -> tuple[Any, Any]:
+    """Ask for Oslo's weather, check the tool call, answer it with a result, and return the call
+    and the final answer (`complete(messages)` sends the conversation with TOOLS)."""
     messages: list[dict[str, Any]] = [{"role": "user", "content": "What is the weather in Oslo?"}]
-    first = ask(server, "", messages=messages, tools=TOOLS)
+    first = complete(messages)
     assert first.choices[0].finish_reason == "tool_calls"
     [call] = first.choices[0].message.tool_calls
     arguments = json.loads(call.function.arguments)
@@ -114,8 +116,13 @@ def test_a_tool_calling_round_trip(server: BackgroundServer) -> None:
         first.choices[0].message.model_dump(exclude_none=True),
         {"role": "tool", "tool_call_id": call.id, "content": "Snow, -3 degrees"},
     ]
-    final = ask(server, "", messages=messages, tools=TOOLS)
+    final = complete(messages)
     assert final.choices[0].finish_reason == "stop" and final.choices[0].message.content
+    return call, final
+
+
+def test_a_tool_calling_round_trip(server: BackgroundServer) -> None:
+    call, _ = weather_round_trip(lambda messages: ask(server, "", messages=messages, tools=TOOLS))
     sent = server.core.journal.entries()[-1].body["messages"]
     assert [message["role"] for message in sent] == ["user", "assistant", "tool"]
     assert sent[1]["tool_calls"][0]["id"] == sent[2]["tool_call_id"] == call.id
@@ -151,19 +158,10 @@ def test_a_tool_round_trip_through_bedrock_converse(server: BackgroundServer) ->
         "allowed_openai_params": ["tools"],
     }
     model = "bedrock/converse/ai21.jamba-1-5-mini-v1:0"
-    messages: list[dict[str, Any]] = [{"role": "user", "content": "What is the weather in Oslo?"}]
-    first = litellm.completion(model=model, messages=messages, **options)
-    assert first.choices[0].finish_reason == "tool_calls"
-    [call] = first.choices[0].message.tool_calls
-    arguments = json.loads(call.function.arguments)
-    jsonschema.validate(arguments, WEATHER)
-    assert call.function.name == "get_weather" and arguments["city"] == "Oslo"
-    messages += [
-        first.choices[0].message.model_dump(exclude_none=True),
-        {"role": "tool", "tool_call_id": call.id, "content": "Snow, -3 degrees"},
-    ]
-    final = litellm.completion(model=model, messages=messages, **options)
-    assert final.choices[0].finish_reason == "stop" and "Snow" in final.choices[0].message.content
+    _, final = weather_round_trip(
+        lambda messages: litellm.completion(model=model, messages=messages, **options)
+    )
+    assert "Snow" in final.choices[0].message.content
     assert final.usage.total_tokens == final.usage.prompt_tokens + final.usage.completion_tokens
     entry = server.core.journal.entries()[-1]
     assert entry.path == "/model/ai21.jamba-1-5-mini-v1:0/converse" and entry.status == 200

@@ -23,12 +23,6 @@ pytestmark = pytest.mark.clients
 
 
 @pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
-        yield client
-
-
-@pytest.fixture
 def azure(emulator: BackgroundServer) -> Iterator[Callable[[str], AI21AzureClient]]:
     """AI21AzureClient takes no httpx client of ours, and never closes its own: closed here."""
     made: list[AI21AzureClient] = []
