@@ -76,3 +76,41 @@ def test_the_journal_hides_the_signature(serve: Serve) -> None:
     assert server.core is not None
     (entry,) = server.core.journal.entries()
     assert dict(entry.headers)["Authorization"] == "AWS4-HMAC-SHA256 [redacted]"
+
+
+CONVERSE = "/model/ai21.jamba-1-5-mini-v1:0/converse"
+HUGE_CONVERSE = {
+    "a quarter million messages of empty content": {
+        "messages": [{"role": "user", "content": []}] * 250_000,
+    },
+    "a quarter million unsupported blocks": {
+        "messages": [{"role": "user", "content": [{"image": {}}] * 250_000}],
+    },
+    "a toolUse input nested 100,000 deep": {
+        "messages": [
+            {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t", "name": "f", "input": 0}}]}
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("body", HUGE_CONVERSE.values(), ids=HUGE_CONVERSE.keys())
+def test_a_huge_converse_request_gets_a_short_validation_error_in_bounded_time(
+    serve: Serve, body: dict[str, object]
+) -> None:
+    server = serve()
+    raw = json.dumps(body).encode()
+    if b'"input": 0' in raw:  # nested by hand: json.dumps would recurse
+        raw = raw.replace(b'"input": 0', b'"input": ' + b"[" * 100_000 + b"]" * 100_000)
+    assert len(raw) < 8 * 1024 * 1024
+    started = time.perf_counter()
+    answer = httpx.post(
+        server.url + CONVERSE, content=raw, headers={**DATE, "Authorization": GOOD}, timeout=30
+    )
+    assert time.perf_counter() - started < 10
+    assert answer.status_code == 400 and answer.headers["x-amzn-ErrorType"] == "ValidationException"
+    assert len(answer.content) < 20_000 and "validation error" in answer.json()["message"]
+    assert (
+        httpx.post(server.url + PATH, content=BODY, headers={**DATE, "Authorization": GOOD}).status_code
+        == 200
+    )

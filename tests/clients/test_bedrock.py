@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.config
 import botocore.eventstream
 import botocore.exceptions
 import httpx
@@ -29,6 +30,7 @@ MESSAGES = [ChatMessage(role="user", content=ASKED)]
 BODY = {"messages": [{"role": "user", "content": ASKED}], "max_tokens": 60}
 
 pytestmark = [pytest.mark.clients, pytest.mark.usefixtures("fake_aws")]
+ONCE = botocore.config.Config(retries={"total_max_attempts": 1})
 
 
 @pytest.fixture
@@ -38,7 +40,8 @@ def client(emulator: BackgroundServer, http: httpx.Client) -> AI21BedrockClient:
 
 @pytest.fixture
 def runtime(emulator: BackgroundServer) -> Iterator[Any]:
-    client = boto3.client("bedrock-runtime", endpoint_url=emulator.url, region_name="us-east-1")
+    # One attempt: botocore would retry a scripted 429, 500 or 503 with back-off, as against Bedrock.
+    client = boto3.client("bedrock-runtime", endpoint_url=emulator.url, region_name="us-east-1", config=ONCE)
     yield client
     client.close()
 

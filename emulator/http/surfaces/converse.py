@@ -14,16 +14,18 @@ Signatures and errors are InvokeModel's (bedrock.py).
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import jsonschema_rs
 from aiohttp import web
 
 from ...chat.completion import Choice, Completion, call_id
 from ...contract.admission import Decoded, decode
 from ...contract.catalog import Catalog
+from ...contract.readable import readable as validator_readable
+from ...contract.violations import Searcher
 from ...errors import EmulatorError, ErrorItem, ValidationFailed
 from ...resources import SCHEMA_DIR, load_json
 from .. import eventstream
@@ -32,14 +34,12 @@ from . import Handler, Route
 from .bedrock import MODEL_PATH, Bedrock, invocation_metrics, model_named
 
 if TYPE_CHECKING:
-    from jsonschema import Draft7Validator
-
     from ...core import Core
 
 SCHEMA = "converse-request.schema.json"
 _SHOWN = 5
 _CHECKED = 100
-"""The schema violations looked at, at most: the message names the first few."""
+"""The Converse schema's violations listed (the message names them) and looked for, at most."""
 _FIELDS = {
     "max_tokens": "inferenceConfig.maxTokens",
     "temperature": "inferenceConfig.temperature",
@@ -59,12 +59,11 @@ class Converse(Bedrock):
     def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
         model = model_named(catalog, request.match_info["model_id"])
         decoded = decode(raw)
-        found = itertools.islice(_validator().iter_errors(decoded.body), _CHECKED)
-        problems = [
-            ErrorItem(tuple(error.absolute_path), error.message, "value_error.converse") for error in found
-        ]
-        if problems:
-            raise ValidationFailed(problems)
+        body = validator_readable(decoded.body) if not decoded.readable else decoded.body
+        validator, searcher = _checker()
+        if not validator.is_valid(body):  # found in bounded time, as the chat request's are
+            found = searcher.search(body, listed=_SHOWN, found_at_most=_CHECKED)
+            raise ValidationFailed(found.answered())
         return Decoded(chat_request(decoded.body, model, request.path.endswith("-stream")), decoded.readable)
 
     def response_body(self, completion: Completion, completion_id: str) -> bytes:
@@ -105,7 +104,7 @@ class Converse(Bedrock):
         return events
 
     def error_response(self, error: EmulatorError) -> web.Response:
-        if isinstance(error, ValidationFailed) and any(item.loc[:1] == ("body",) for item in error.items):
+        if isinstance(error, ValidationFailed):
             error = ValidationFailed([_renamed(item) for item in error.items])
         return super().error_response(error)
 
@@ -227,10 +226,11 @@ def _parsed(arguments: str) -> Any:
 
 
 @functools.cache
-def _validator() -> Draft7Validator:
-    from jsonschema import Draft7Validator  # noqa: PLC0415  (kept out of the start-up, as in contract/schema.py)
-
-    return Draft7Validator(load_json(SCHEMA_DIR / SCHEMA))
+def _checker() -> tuple[Any, Searcher]:
+    """The Converse schema compiled by jsonschema-rs (on first use), and its bounded searcher."""
+    schema = load_json(SCHEMA_DIR / SCHEMA)
+    validator = jsonschema_rs.Draft7Validator(schema)
+    return validator, Searcher(validator, schema)
 
 
 def _pieces(text: str, size: int = 16) -> list[str]:
@@ -238,10 +238,13 @@ def _pieces(text: str, size: int = 16) -> list[str]:
 
 
 def _renamed(item: ErrorItem) -> ErrorItem:
-    if item.loc[:1] != ("body",) or len(item.loc) < 2 or not isinstance(item.loc[1], str):
+    """The item's location in the Converse request's words: no leading `body`, and the chat
+    request's fields by their Converse names (max_tokens: inferenceConfig.maxTokens)."""
+    if item.loc[:1] != ("body",) or len(item.loc) < 2:
         return item
-    name = _FIELDS.get(item.loc[1])
-    return item if name is None else ErrorItem((name, *item.loc[2:]), item.msg, item.type)
+    first, *rest = item.loc[1:]
+    renamed = _FIELDS.get(first, first) if isinstance(first, str) else first
+    return ErrorItem((renamed, *rest), item.msg, item.type)
 
 
 def _event(event_type: str, payload: Mapping[str, Any]) -> bytes:
