@@ -5,11 +5,13 @@ Now a dead worker is logged and started again, and workers die with their parent
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -82,3 +84,35 @@ def test_workers_die_with_their_parent(workers: Workers) -> None:
     assert wait_for(lambda: not any(alive(pid) for pid in children), seconds=5), "no orphan serves the port"
     with pytest.raises(httpx.TransportError):
         httpx.get(workers.url + HEALTH, timeout=2)
+
+
+ACCESS_LINE = re.compile(
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO    aiohttp\.access: 127\.0\.0\.1 "
+    r'"POST /studio/v1/chat/completions(\?q+)? HTTP/1\.1" 200 \d+B \d+\.\d{6}s'
+)
+
+
+def test_two_workers_sharing_stderr_write_whole_access_log_lines(tmp_path: Path) -> None:
+    """Each worker buffers its access log and writes whole lines, at most PIPE_BUF bytes a write:
+    with lines of up to 4 KB from both workers at once, none is cut into another."""
+    log = tmp_path / "stderr.log"
+    with log.open("w") as stderr:
+        process, url = start_cli("--workers", "2", stderr=stderr)
+    body = {"model": "jamba-mini", "messages": [{"role": "user", "content": "hi"}]}
+
+    def send(client_number: int) -> None:
+        with httpx.Client() as client:
+            for request_number in range(25):
+                query = "q" * ((client_number * 977 + request_number * 131) % 3900)
+                path = "/studio/v1/chat/completions" + (f"?{query}" if query else "")
+                client.post(url + path, json=body, headers={"Authorization": "Bearer k"})
+
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(send, range(16)))
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    lines = [line for line in log.read_text().splitlines() if "aiohttp.access" in line]
+    assert len(lines) == 16 * 25
+    assert [line for line in lines if not ACCESS_LINE.fullmatch(line)] == []
