@@ -11,6 +11,7 @@ Not thread-safe: each server's caches are used from its event loop only.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Generic, TypeVar
@@ -54,3 +55,23 @@ class SizedCache(Generic[K, V]):
     def clear(self) -> None:
         self._entries.clear()
         self.weight = 0
+
+
+class LockedCache(SizedCache[K, V]):
+    """A SizedCache several threads may use (e.g. a process-wide cache shared by in-process servers)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            return super().get(key)
+
+    def put(self, key: K, value: V, weight: int) -> None:
+        with self._lock:
+            super().put(key, value, weight)
+
+    def clear(self) -> None:
+        with self._lock:
+            super().clear()
