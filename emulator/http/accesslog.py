@@ -68,13 +68,11 @@ class _Buffer:
 
 
 BUFFERED = _Buffer()
+_clock = time.time  # under a name AccessLog.log's `time` argument (aiohttp's signature) does not hide
 
 
 class AccessLog(AbstractAccessLogger):
     """aiohttp's access logger class for the emulator's server (server._Runner)."""
-
-    def __init__(self, logger: logging.Logger, log_format: str) -> None:  # the format is ours, fixed
-        super().__init__(logger, log_format)
 
     @property
     def enabled(self) -> bool:
@@ -83,7 +81,7 @@ class AccessLog(AbstractAccessLogger):
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         version = request.version
         BUFFERED.add(
-            f"{BUFFERED.stamp(_now())} INFO    aiohttp.access: {request.remote or '-'} "
+            f"{BUFFERED.stamp(_clock())} INFO    aiohttp.access: {request.remote or '-'} "
             f'"{request.method} {request.path_qs} HTTP/{version.major}.{version.minor}" '
             f"{response.status} {response.body_length}B {time:06f}s\n"
         )
@@ -92,10 +90,6 @@ class AccessLog(AbstractAccessLogger):
 def flush() -> None:
     """Write out what is buffered (at shutdown; and whenever a line must be seen at once)."""
     BUFFERED.flush()
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _chunks(lines: list[str]) -> list[bytes]:

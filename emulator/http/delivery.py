@@ -44,15 +44,15 @@ async def stream(
     event is sent broken)."""
     response = web.StreamResponse(headers=headers)
     pause = None if reply.pacing is NO_PACING else reply.pacing.before_event
-    if pause is None and not surface.joins_events:
-        pause = _no_pause
     parts = list(events)
     fault = reply.fault
     at = 0 if fault is None else fault.cut(len(parts))
     if fault is not None and fault.effect.breaks:
         parts[at] = surface.broken_event(parts[at])
     try:
-        if await deliver(request, response, parts, at, fault, record=record, pause=pause):
+        if await deliver(
+            request, response, parts, at, fault, record=record, pause=pause, joined=surface.joins_events
+        ):
             await response.write_eof()
     except ConnectionError as error:  # the client hung up mid-stream
         log.info("client went away mid-stream: %s", error)
@@ -64,10 +64,6 @@ async def stream(
                 await response.write(last)
         drop(request)
     return response
-
-
-def _no_pause(position: int) -> float:
-    return 0.0
 
 
 async def faulty_json(
@@ -97,6 +93,7 @@ async def deliver(
     *,
     record: Record,
     pause: Callable[[int], float] | None = None,
+    joined: bool = True,
 ) -> bool:
     """Send `parts`, with `fault` (if any) striking before part `at`; `record` is called just
     before the client can see the answer end. False: the connection is gone."""
@@ -108,7 +105,7 @@ async def deliver(
     await response.prepare(request)  # the client may be gone before the headers go out
     sent = 0
     if fault is not None and effect is not None:
-        await send(response, parts[:at], pause, stopping=request.config_dict[STOPPING])
+        await send(response, parts[:at], pause, stopping=request.config_dict[STOPPING], joined=joined)
         sent = at
         if effect.closes:
             record(response.status)
@@ -118,9 +115,9 @@ async def deliver(
             return False
     last = len(parts) - 1
     stopping = request.config_dict[STOPPING] if pause is not None else None
-    await send(response, parts[sent:last], pause, start=sent, stopping=stopping)
+    await send(response, parts[sent:last], pause, start=sent, stopping=stopping, joined=joined)
     record(response.status)
-    await send(response, parts[last:], pause, start=last, stopping=stopping)
+    await send(response, parts[last:], pause, start=last, stopping=stopping, joined=joined)
     return True
 
 

@@ -34,22 +34,26 @@ async def send(
     pause_before: Callable[[int], float] | None = None,
     start: int = 0,
     stopping: asyncio.Event | None = None,
+    *,
+    joined: bool = True,
 ) -> None:
     """Write each event; `pause_before(position)` seconds first, when pacing is asked for
     (`start`: the position of the first event, when a stream is sent in parts). Unpaced events
-    go out in one write: the bytes are the same, at a fraction of the cost (bench/). A pause ends
+    go out in one write when `joined`: the bytes are the same, at a fraction of the cost (bench/);
+    else one write each (a decoder that reads an event per write needs that). A pause ends
     early, raising Stopped, when `stopping` is set: a paced stream does not hold up shutdown."""
-    if pause_before is None:
-        joined = b"".join(events)
-        if joined:
-            await response.write(joined)
+    if pause_before is None and joined:
+        whole = b"".join(events)
+        if whole:
+            await response.write(whole)
         return
     for position, event in enumerate(events, start):
-        delay = pause_before(position)
-        if stopping is None:
-            await asyncio.sleep(delay)
-        elif stopping.is_set() or await _set_within(stopping, delay):
-            raise Stopped
+        if pause_before is not None:
+            delay = pause_before(position)
+            if stopping is None:
+                await asyncio.sleep(delay)
+            elif stopping.is_set() or await _set_within(stopping, delay):
+                raise Stopped
         await response.write(event)
 
 

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
+from ...contract.admission import Decoded, decode
+from ...errors import UnsupportedModel
+
 if TYPE_CHECKING:
     from ...chat.completion import Completion
-    from ...contract.admission import Decoded
     from ...contract.catalog import Catalog
     from ...core import Core
     from ...errors import EmulatorError
@@ -81,14 +83,34 @@ class Surface(Protocol):
         ...
 
 
-def json_error(error: EmulatorError, body: bytes) -> web.Response:
-    """`body` as the error's JSON answer: its status and headers, the connection closed if asked."""
+def json_error(error: EmulatorError, body: bytes, status: int | None = None) -> web.Response:
+    """`body` as the error's JSON answer: its status (or `status`) and headers, the connection
+    closed if asked."""
     response = web.Response(
-        status=error.status, body=body, content_type="application/json", headers=error.headers()
+        status=status or error.status, body=body, content_type="application/json", headers=error.headers()
     )
     if error.close_connection:
         response.force_close()
     return response
+
+
+def platform_model(catalog: Catalog, platform: str, name: str) -> str:
+    """The catalog's name for the model `platform`'s users call `name`, else UnsupportedModel."""
+    spec = catalog.on_platform(platform, name)
+    if spec is None:
+        raise UnsupportedModel(name)
+    return spec.name
+
+
+def routed_body(raw: bytes, catalog: Catalog, platform: str, name: str, *, stream: bool) -> Decoded:
+    """The chat body of a route that names the model and says whether it streams (Bedrock's
+    InvokeModel, Vertex's rawPredict), the body holding neither: the catalog's model and
+    `stream` written in, the route winning."""
+    model = platform_model(catalog, platform, name)
+    decoded = decode(raw)
+    if not isinstance(decoded.body, dict):
+        return decoded  # the contract answers it
+    return Decoded({**decoded.body, "model": model, "stream": stream}, decoded.readable)
 
 
 from .azure import AZURE  # noqa: E402  (after what the surfaces import from here)

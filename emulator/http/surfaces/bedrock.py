@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import hdrs, web
 
 from ...chat.completion import Completion
-from ...contract.admission import Decoded, decode
+from ...contract.admission import Decoded
 from ...contract.catalog import Catalog
 from ...errors import BadCredentials, EmulatorError, UnsupportedModel, ValidationFailed
 from ...script.credentials import accepted as is_accepted
 from .. import eventstream
 from ..streaming import encode_json
-from . import Handler, Route, json_error
+from . import Handler, Route, json_error, routed_body
 from .studio import chunk_bodies, response_body
 
 if TYPE_CHECKING:
@@ -77,12 +77,8 @@ class Bedrock:
         return signer(request, accepted)
 
     def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
-        model = model_named(catalog, request.match_info["model_id"])
-        decoded = decode(raw)
-        if not isinstance(decoded.body, dict):
-            return decoded
-        streaming = request.path.endswith("-stream")
-        return Decoded({**decoded.body, "model": model, "stream": streaming}, decoded.readable)
+        stream = request.path.endswith("-stream")
+        return routed_body(raw, catalog, PLATFORM, request.match_info["model_id"], stream=stream)
 
     def response_body(self, completion: Completion, completion_id: str) -> bytes:
         return encode_json({**response_body(completion, completion_id), "id": bedrock_id(completion_id)})
@@ -104,21 +100,12 @@ class Bedrock:
 
     def error_response(self, error: EmulatorError) -> web.Response:
         status, error_type = error_type_of(error)
-        response = json_error(error, encode_json({"message": message_of(error)}))
-        response.set_status(status)
+        response = json_error(error, encode_json({"message": message_of(error)}), status)
         response.headers["x-amzn-ErrorType"] = error_type
         return response
 
 
 BEDROCK = Bedrock()
-
-
-def model_named(catalog: Catalog, model_id: str) -> str:
-    """The catalog's name for the path's Bedrock model id, or UnsupportedModel (a 404 here)."""
-    spec = catalog.on_platform(PLATFORM, model_id)
-    if spec is None:
-        raise UnsupportedModel(model_id)
-    return spec.name
 
 
 def signer(request: web.Request, accepted: Collection[str]) -> str:

@@ -30,8 +30,9 @@ from ...errors import EmulatorError, ErrorItem, ValidationFailed
 from ...resources import SCHEMA_DIR, load_json
 from .. import eventstream
 from ..streaming import encode_json
-from . import Handler, Route
-from .bedrock import MODEL_PATH, Bedrock, invocation_metrics, model_named
+from . import Handler, Route, platform_model
+from .bedrock import MODEL_PATH, PLATFORM, Bedrock, invocation_metrics
+from .studio import pieces
 
 if TYPE_CHECKING:
     from ...core import Core
@@ -57,7 +58,7 @@ class Converse(Bedrock):
         return [("POST", f"{MODEL_PATH}/converse", chat), ("POST", f"{MODEL_PATH}/converse-stream", chat)]
 
     def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
-        model = model_named(catalog, request.match_info["model_id"])
+        model = platform_model(catalog, PLATFORM, request.match_info["model_id"])
         decoded = decode(raw)
         body = validator_readable(decoded.body) if not decoded.readable else decoded.body
         validator, searcher = _checker()
@@ -89,7 +90,7 @@ class Converse(Bedrock):
                         "contentBlockDelta",
                         {"contentBlockIndex": position, "delta": {"toolUse": {"input": piece}}},
                     )
-                    for piece in _pieces(call.arguments)
+                    for piece in pieces(call.arguments)
                 )
                 events.append(_event("contentBlockStop", {"contentBlockIndex": position}))
         else:
@@ -231,10 +232,6 @@ def _checker() -> tuple[Any, Searcher]:
     schema = load_json(SCHEMA_DIR / SCHEMA)
     validator = jsonschema_rs.Draft7Validator(schema)
     return validator, Searcher(validator, schema)
-
-
-def _pieces(text: str, size: int = 16) -> list[str]:
-    return [text[start : start + size] for start in range(0, len(text), size)] or [""]
 
 
 def _renamed(item: ErrorItem) -> ErrorItem:

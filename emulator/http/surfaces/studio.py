@@ -90,11 +90,11 @@ class Studio:
             template = tuple(frames(chunk_bodies(completion, _STAND_IN)))
             _TEMPLATES.put(completion, template, sum(map(len, template)))
         real = completion_id.encode()
-        if len(real) != len(_STAND_IN_BYTES):  # an id of another shape: written directly
-            return list(frames(chunk_bodies(completion, completion_id)))
         events = [event.replace(_STAND_IN_BYTES, real) for event in template]
         if any(choice.tool_calls for choice in completion.choices):  # their ids hold part of it
-            part, real_part = _STAND_IN_BYTES[9:29], real[9:29]
+            part, real_part = (
+                call_id(identity, 0, 0)[5:-4].encode() for identity in (_STAND_IN, completion_id)
+            )
             events = [event.replace(part, real_part) for event in events]
         return events
 
@@ -169,7 +169,7 @@ def chunk_bodies(completion: Completion, completion_id: str) -> list[dict[str, A
                 _chunk(completion_id, choice.index, {"role": "assistant", "tool_calls": calls}, None)
             )
             for position, call in enumerate(choice.tool_calls):
-                for piece in _pieces(call.arguments):
+                for piece in pieces(call.arguments):
                     delta = {"tool_calls": [{"index": position, "function": {"arguments": piece}}]}
                     bodies.append(_chunk(completion_id, choice.index, delta, None))
             bodies.append(_chunk(completion_id, choice.index, {}, choice.finish_reason))
@@ -200,7 +200,8 @@ def _wire_calls(choice: Choice, completion_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def _pieces(text: str, size: int = 16) -> list[str]:
+def pieces(text: str, size: int = 16) -> list[str]:
+    """A tool call's arguments as streamed, a few characters an event."""
     return [text[start : start + size] for start in range(0, len(text), size)] or [""]
 
 

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ...contract.admission import Decoded, decode
+from ...contract.admission import Decoded
 from ...contract.catalog import Catalog
-from ...errors import UnsupportedModel
-from . import Handler, Route
+from . import Handler, Route, routed_body
 from .studio import Studio
 
 if TYPE_CHECKING:
@@ -36,15 +35,8 @@ class Vertex(Studio):
         return [("POST", f"{MODEL_PATH}:rawPredict", chat), ("POST", f"{MODEL_PATH}:streamRawPredict", chat)]
 
     def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
-        name = request.match_info["model"]
-        spec = catalog.on_platform(PLATFORM, name)
-        if spec is None:
-            raise UnsupportedModel(name)
-        decoded = decode(raw)
-        if not isinstance(decoded.body, dict):
-            return decoded
-        streaming = request.path.endswith(":streamRawPredict")
-        return Decoded({**decoded.body, "model": spec.name, "stream": streaming}, decoded.readable)
+        stream = request.path.endswith(":streamRawPredict")
+        return routed_body(raw, catalog, PLATFORM, request.match_info["model"], stream=stream)
 
 
 VERTEX = Vertex()
