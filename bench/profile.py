@@ -13,6 +13,7 @@ to a part (so json called by the generator counts as JSON).
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import LUA, LUA_NUMBERED, SEED_EXAMPLE, emulator, ensure_wrk, free_port
+from run import CASES, LUA, LUA_NUMBERED, NUMBERED_CASES, emulator, ensure_wrk, free_port
 
 PARTS = [  # (part, substrings of a frame's file), innermost match wins
     ("JSON parse/encode", ("json/", "orjson", "decode_body", "encode_json")),
@@ -67,7 +68,7 @@ def show(totals: Counter[str]) -> None:
         print(f"{part:<28} {count / whole * 100:5.1f}%")
 
 
-def record(seconds: float, raw: Path, *, quiet: bool = True, new_prompts: bool = False) -> float:
+def record(seconds: float, raw: Path, *, quiet: bool = True, case: str = "valid") -> float:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     wrk = ensure_wrk()
     server = emulator(free_port(), quiet=quiet)
@@ -81,8 +82,8 @@ def record(seconds: float, raw: Path, *, quiet: bool = True, new_prompts: bool =
         )  # fmt: skip
         time.sleep(0.5)
         with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-            lua = LUA_NUMBERED if new_prompts else LUA
-            script.write(lua.format(body=repr(__import__("json").dumps(SEED_EXAMPLE))))
+            lua = LUA_NUMBERED if case in NUMBERED_CASES else LUA
+            script.write(lua.format(body=repr(json.dumps(CASES[case]))))
             script.flush()
             out = subprocess.run(
                 ["taskset", "-c", "1", wrk, "-t1", "-c64", f"-d{int(seconds)}s", "-s", script.name,
@@ -105,15 +106,17 @@ def main() -> None:
         "--default", action="store_true", help="profile the default start (access log on), not the quiet one"
     )
     parser.add_argument(
-        "--new-prompts", action="store_true", help="a new prompt in every request (no cache helps)"
+        "--case", choices=sorted(CASES), default="valid", help="the request sent (bench/run.py's cases)"
     )
+    parser.add_argument("--new-prompts", action="store_true", help="the same as --case 'valid, new prompts'")
     parser.add_argument("--summarize", type=Path, metavar="RAW", help="only summarize an existing raw file")
     args = parser.parse_args()
     if args.summarize:
         show(summarize(args.summarize))
         return
     raw = args.raw or Path(tempfile.mkdtemp()) / "samples.txt"
-    rps = record(args.seconds, raw, quiet=not args.default, new_prompts=args.new_prompts)
+    case = "valid, new prompts" if args.new_prompts else args.case
+    rps = record(args.seconds, raw, quiet=not args.default, case=case)
     print(f"{rps:.0f} requests/s while sampled (py-spy slows the server); samples in {raw}")
     show(summarize(raw))
 

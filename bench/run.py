@@ -89,6 +89,8 @@ CASES: dict[str, dict[str, object]] = {
     "valid": SEED_EXAMPLE,  # the seed's example, byte for byte in meaning
     "valid, new prompts": SEED_EXAMPLE,  # the prompt numbered afresh in every request (LUA_NUMBERED)
     "invalid (422)": {**SEED_EXAMPLE, "temperature": 5, "top_p": 0, "max_tokens": -1},
+    # The same 422 with its prompt numbered afresh: no kept admission helps (a search every time).
+    "invalid (422), new bodies": {**SEED_EXAMPLE, "temperature": 5, "top_p": 0, "max_tokens": -1},
     # The later API's path: two tools offered, the answer calls one with arguments from its schema.
     "tool call (jamba-mini)": {
         "model": "jamba-mini",
@@ -119,7 +121,7 @@ request = function()
 end
 """
 )
-NUMBERED_CASES = {"valid, new prompts"}
+NUMBERED_CASES = {"valid, new prompts", "invalid (422), new bodies"}
 
 
 @dataclass

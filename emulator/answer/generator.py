@@ -14,8 +14,9 @@ import math
 import random
 import re
 from collections.abc import Sequence
-from functools import cache
 from operator import itemgetter
+
+import orjson
 
 from ..chat.budget import Budget
 from ..chat.completion import Choice, Completion, FinishReason, ToolCall
@@ -23,6 +24,7 @@ from ..chat.request import ChatRequest, Message, Tool
 from ..chat.tokenizer import Tokenizer
 from .cache import SizedCache
 from .grounding import Facts, facts_of, grounded, prompt_schema, quote, results_answer, tool_words
+from .sentences import SentenceBank, write_sentence
 from .structured import arguments as structured_arguments
 from .structured import asked_keys, json_answer
 from .wordpool import WordPool
@@ -30,8 +32,6 @@ from .wordpool import WordPool
 # Answer length in words: log-normal around a median of ~55 words (~70 tokens), so most
 # answers run from tens to a few hundred tokens, with a rare long one.
 _MEDIAN_WORDS, _SIGMA, _MIN_WORDS, _MAX_WORDS = 55, 0.75, 6, 600
-_SLOT = re.compile(r"\{(\w+)\}")
-_ARTICLE = re.compile(r"\b([Aa]) (?=[aeiouAEIOU])")
 
 
 def seed_for(request: ChatRequest, index: int, server_seed: int) -> int:
@@ -58,8 +58,12 @@ def _seed(server_seed: int, meaning: Meaning) -> int:
         top_p,
         index,
     ]
-    canonical = json.dumps(canonical_form, ensure_ascii=False, separators=(",", ":"))
-    digest = hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    try:  # compact UTF-8 JSON; orjson refuses a lone surrogate or an integer past 64 bits
+        canonical = orjson.dumps(canonical_form)
+    except orjson.JSONEncodeError:
+        text = json.dumps(canonical_form, ensure_ascii=False, separators=(",", ":"))
+        canonical = text.encode("utf-8", "surrogatepass")
+    digest = hashlib.blake2b(canonical, digest_size=8).digest()
     return int.from_bytes(digest, "big")
 
 
@@ -81,6 +85,7 @@ class Generator:
         self._pool = pool
         self._tokenizer = tokenizer
         self._seed = server_seed
+        self._bank = SentenceBank(pool, tokenizer)
         self._answers: SizedCache[int, tuple[str, tuple[str, ...]]] = SizedCache(self.ANSWERS)
         self._seeds: SizedCache[Meaning, int] = SizedCache(self.SEEDS)
         self._completions: SizedCache[ChatRequest, Completion] = SizedCache(self.COMPLETIONS)
@@ -163,7 +168,7 @@ class Generator:
         sentence or the answer itself. None: the plain generated answer."""
         text = self._written(seed)[0]
         if request.results and request.messages[-1].role == "tool":
-            rest = _Writer(self._pool, random.Random(seed)).sentence(with_connector=False)
+            rest = write_sentence(self._pool, random.Random(seed), with_connector=False)
             return f"{results_answer(request.results)} {rest}"
         if request.documents:
             quoted = quote(request.documents, facts.said)
@@ -209,9 +214,8 @@ class Generator:
     def _written(self, seed: int) -> tuple[str, tuple[str, ...]]:
         written = self._answers.get(seed)
         if written is None:
-            text = _Writer(self._pool, random.Random(seed)).answer()
-            written = text, tuple(self._tokenizer.tokenize(text))
-            self._answers.put(seed, written, len(text) + _OBJECT * len(written[1]))
+            written = _written_answer(self._bank, random.Random(seed))
+            self._answers.put(seed, written, len(written[0]) + _OBJECT * len(written[1]))
         return written
 
     def scripted(
@@ -338,83 +342,41 @@ def first_stop(text: str, stops: tuple[str, ...]) -> int:
     return min(positions, default=len(text))
 
 
-class _Writer:
-    """Writes one English-like answer: an opener, paragraphs of templated sentences."""
-
-    def __init__(self, pool: WordPool, rng: random.Random) -> None:
-        self._pool = pool
-        self._rng = rng
-
-    def answer(self) -> str:
-        rng = self._rng
-        target = round(rng.lognormvariate(math.log(_MEDIAN_WORDS), _SIGMA))
-        target = min(max(target, _MIN_WORDS), _MAX_WORDS)
-        paragraphs: list[str] = []
-        sentences: list[str] = [rng.choice(self._pool.openers)] if rng.random() < 0.5 else []
-        words = 0
-        while words < target:
-            sentence = self.sentence(with_connector=bool(sentences) and rng.random() < 0.2)
-            sentences.append(sentence)
-            words += sentence.count(" ") + 1
-            if len(sentences) >= rng.randint(3, 5) and words < target:
-                paragraphs.append(" ".join(sentences))
-                sentences = []
-        paragraphs.append(" ".join(sentences))
-        return "\n\n".join(paragraphs)
-
-    def sentence(self, *, with_connector: bool) -> str:
-        rng = self._rng
-        parts: list[str] = []
-        for literal, slot in _template_parts(rng.choice(self._pool.templates)):
-            parts.append(literal)
-            if slot:
-                parts.append(self._fill(slot))
-        text = "".join(parts)
-        if with_connector:
-            text = f"{rng.choice(self._pool.connectors)} {text[0].lower()}{text[1:]}"
-        text = _ARTICLE.sub(r"\1n ", text)
-        return text[0].upper() + text[1:]
-
-    def _fill(self, slot: str) -> str:
-        pool, rng = self._pool, self._rng
-        match slot:
-            case "noun":
-                return rng.choice(pool.nouns)
-            case "nouns":
-                return _plural(rng.choice(pool.nouns))
-            case "verb":
-                return rng.choice(pool.verbs)
-            case "adj":
-                return rng.choice(pool.adjectives)
-            case "adv":
-                return rng.choice(pool.adverbs)
-            case "name":
-                return rng.choice(pool.names)
-            case "city":
-                return rng.choice(pool.cities)
-            case "company":
-                return rng.choice(pool.companies)
-            case "number":
-                return str(rng.randint(2, 2024))
-            case other:
-                raise ValueError(f"unknown template slot {{{other}}} in the word pool")
+def _written_answer(bank: SentenceBank, rng: random.Random) -> tuple[str, tuple[str, ...]]:
+    """One English-like answer and its tokens: an opener (half the time), then paragraphs of three
+    to five of the bank's sentences, until the answer's drawn length in words is reached. A
+    sentence after the first of its paragraph opens with a connector 3 times in 16."""
+    target = round(rng.lognormvariate(math.log(_MEDIAN_WORDS), _SIGMA))
+    target = min(max(target, _MIN_WORDS), _MAX_WORDS)
+    texts: list[str] = []
+    tokens: list[str] = []
+    in_paragraph, paragraph = 0, rng.randint(3, 5)
+    if rng.random() < 0.5:
+        opener = bank.opener(rng.randrange(bank.openers))
+        texts.append(opener.text)
+        tokens += opener.first
+        in_paragraph = 1
+    words, draw, sentence_at = 0, rng.getrandbits, bank.sentence
+    while words < target:
+        if in_paragraph >= paragraph:
+            texts.append("\n\n")
+            tokens += bank.paragraph_break
+            in_paragraph, paragraph = 0, rng.randint(3, 5)
+        bits = draw(_DRAW_BITS)  # one draw: the place in the bank, and whether a connector leads
+        if in_paragraph:
+            sentence = sentence_at(bits & _PLACE, connected=bits >> _PLACE_BITS < 3)
+            texts.append(" ")
+            tokens += sentence.spaced
+        else:
+            sentence = sentence_at(bits & _PLACE)
+            tokens += sentence.first
+        texts.append(sentence.text)
+        words += sentence.words
+        in_paragraph += 1
+    return "".join(texts), tuple(tokens)
 
 
-@cache
-def _template_parts(template: str) -> tuple[tuple[str, str], ...]:
-    """A sentence template as (literal text, slot name) pairs, slots filled left to right (the
-    last slot name is empty): parsed once, instead of a regular-expression pass per sentence."""
-    parts, start = [], 0
-    for slot in _SLOT.finditer(template):
-        parts.append((template[start : slot.start()], slot.group(1)))
-        start = slot.end()
-    parts.append((template[start:], ""))
-    return tuple(parts)
-
-
-def _plural(noun: str) -> str:
-    if noun.endswith(("s", "x", "z", "ch", "sh")):
-        return noun + "es"
-    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
-        return noun[:-1] + "ies"
-    return noun + "s"
+_PLACE_BITS = SentenceBank.SIZE.bit_length() - 1
+_PLACE = SentenceBank.SIZE - 1
+_DRAW_BITS = _PLACE_BITS + 4
+assert SentenceBank.SIZE == 1 << _PLACE_BITS, "the bank's size is a power of two: a place is a draw of bits"

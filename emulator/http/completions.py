@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -16,7 +17,7 @@ from ..chat.completion import Completion
 from ..chat.request import ChatRequest
 from ..contract.admission import Admitted
 from ..core import Core
-from ..errors import BodyTooLarge, RateLimited, RequestTimeout
+from ..errors import BodyTooLarge, RateLimited, RequestTimeout, UnsupportedModel, ValidationFailed
 from ..script.decision import decide
 from ..script.ratelimit import describe as describe_limits
 from ..script.replies import Reply
@@ -42,8 +43,7 @@ def chat_handler(surface: Surface) -> Handler:
             raise RateLimited(retry_after, describe_limits(core.limiter.limits))
         budget = Budget(errors_listed=core.config.max_errors)
         raw = await read_body(request, core.config.max_body_size, core.config.request_timeout)
-        decoded = surface.chat_body(request, raw, core.contract.catalog)
-        admitted = core.admission.admit(decoded.body, budget, readable=decoded.readable)
+        admitted = admit(core, surface, request, raw, budget)
         headers = notice_headers(admitted)
         chat = admitted.request
         script, faults, unmatched = core.script, core.faults, core.config.unmatched
@@ -67,6 +67,55 @@ def chat_handler(surface: Surface) -> Handler:
         return web.Response(body=body, content_type="application/json", headers=headers or None)
 
     return create_chat_completion
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What admitting a body came to, kept: the request or its 422, and what it spent."""
+
+    admitted: Admitted | ValidationFailed | UnsupportedModel
+    spent: tuple[int, int, int | None, int]
+    """The budget's errors, tokens, prompt_tokens and schema after admission."""
+
+
+MEMO_BODY = 4096
+"""Bodies of at most this many bytes have their admission kept (Core.admissions)."""
+
+
+def admit(core: Core, surface: Surface, request: web.Request, raw: bytes, budget: Budget) -> Admitted:
+    """The surface's body admitted, or its 422 raised. Admission is a pure function of the
+    surface, the path and the body's bytes, so the outcome for a short body is kept: a test
+    suite or a load test sends the same bodies again and again, and a repeat skips parsing,
+    validation and token counting (and a 422's search for every violation)."""
+    key = (surface.name, request.path, raw) if len(raw) <= MEMO_BODY else None
+    kept = core.admissions.get(key) if key is not None else None
+    if kept is None:
+        outcome: Admitted | ValidationFailed | UnsupportedModel
+        try:
+            decoded = surface.chat_body(request, raw, core.contract.catalog)
+            outcome = core.admission.admit(decoded.body, budget, readable=decoded.readable)
+        except (ValidationFailed, UnsupportedModel) as error:
+            outcome = error
+        if key is None:
+            return _admitted(outcome)
+        kept = Outcome(outcome, (budget.errors, budget.tokens, budget.prompt_tokens, budget.schema))
+        core.admissions.put(key, kept, 2 * len(raw) + _weight(outcome))
+    else:
+        budget.errors, budget.tokens, budget.prompt_tokens, budget.schema = kept.spent
+    return _admitted(kept.admitted)
+
+
+def _admitted(outcome: Admitted | ValidationFailed | UnsupportedModel) -> Admitted:
+    if isinstance(outcome, Admitted):
+        return outcome
+    raise outcome.with_traceback(None)  # a kept 422 raised again, without the last raise's frames
+
+
+def _weight(outcome: Admitted | ValidationFailed | UnsupportedModel) -> int:
+    """An estimate of an outcome's bytes beside its body's (the body's parsed texts, or a 422's items)."""
+    if isinstance(outcome, ValidationFailed):
+        return sum(len(item.msg) + 64 * len(item.loc) for item in outcome.items) + 256
+    return 512 if isinstance(outcome, UnsupportedModel) else 1024
 
 
 def generate(core: Core, chat: ChatRequest, reply: Reply, budget: Budget) -> Completion:

@@ -40,3 +40,13 @@ def test_cut_answer_obeys_max_tokens_stop_and_prefix(request: ChatRequest) -> No
     else:
         assert request.max_tokens > 0  # with no budget the answer is always cut: "length"
     assert TOKENIZER.count(choice.content) == len(choice.tokens)
+    assert list(choice.tokens) == TOKENIZER.tokenize(choice.content)
+
+
+@given(st.integers(0, 2**64 - 1))
+def test_an_answer_joined_from_the_bank_tokenizes_as_its_whole_text(seed: int) -> None:
+    # The bank keeps each sentence's tokens; joined, they must be the tokens of the joined text.
+    text = GENERATOR.answer(BASE._replace(messages=(Message("user", str(seed)),)))
+    whole = GENERATOR.complete(BASE._replace(messages=(Message("user", str(seed)),))).choices[0]
+    assert whole.content == text
+    assert list(whole.tokens) == TOKENIZER.tokenize(text)

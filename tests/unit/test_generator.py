@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 from emulator.answer.generator import Generator, seed_for
+from emulator.answer.sentences import SentenceBank
 from emulator.answer.wordpool import load
 from emulator.chat.request import ChatRequest, Message, Tool
 from emulator.chat.tokenizer import ApproximateTokenizer
@@ -54,7 +59,34 @@ def test_seed_and_text_are_pinned_across_processes_and_releases() -> None:
     # A stable digest, not Python's salted hash(). If these change, every user's recorded
     # answers change with them: that is a breaking change, to be made on purpose.
     assert seed_for(request(), 0, 2104) == 0x58B9361D58E1BC20
-    assert GENERATOR.answer(request()).startswith("As Allen LLC found, various growths rule")
+    pinned = "Brittany Blake once said that every consideration should implement its own brush."
+    assert GENERATOR.answer(request()).startswith(pinned)
+
+
+def test_answers_are_the_same_in_another_process_with_another_hash_seed() -> None:
+    script = (
+        "from emulator.answer.generator import Generator; from emulator.answer.wordpool import load; "
+        "from emulator.chat.tokenizer import ApproximateTokenizer; import sys; "
+        "sys.path.insert(0, 'tests/unit'); from test_generator import request; "
+        "print(Generator(load(), ApproximateTokenizer(), 2104).answer(request('elsewhere')))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    other = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert other == GENERATOR.answer(request("elsewhere")) + "\n"
+
+
+def test_the_sentence_bank_holds_at_most_its_size() -> None:
+    fresh = Generator(load(), ApproximateTokenizer(), server_seed=7)
+    for i in range(3 * SentenceBank.SIZE):
+        fresh.answer(request(f"prompt {i}"))
+    bank = fresh._bank
+    kept = [slot for slot in (*bank._plain, *bank._connected) if slot is not None]
+    assert len(bank._plain) == len(bank._connected) == SentenceBank.SIZE
+    assert len(kept) > SentenceBank.SIZE  # both halves are drawn from
+    assert len({sentence.text for sentence in kept}) > 0.9 * len(kept)  # few repeats in the bank
 
 
 def test_answers_are_mostly_tens_to_a_few_hundred_tokens() -> None:

@@ -1,0 +1,83 @@
+"""A short body's admission is kept (http/completions.admit): a repeat is answered exactly as the
+first time, on every surface, with the same budget spent; long bodies are not kept; the kept
+outcomes stay under their weight limit, and a kept 422 raised again does not grow."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp.test_utils import make_mocked_request
+
+from emulator.chat.budget import Budget
+from emulator.config import Config
+from emulator.core import ADMISSIONS, Core
+from emulator.errors import ValidationFailed
+from emulator.http.completions import MEMO_BODY, admit
+from emulator.http.surfaces.studio import CHAT_PATH, STUDIO
+from tests.support import AUTH
+
+INVALID = {"model": "jamba-instruct-preview", "messages": [], "temperature": 5, "top_p": 0, "max_tokens": -1}
+
+
+async def test_a_repeated_422_is_answered_the_same(client: Any) -> None:
+    answers = []
+    for _ in range(3):
+        response = await client.post(CHAT_PATH, json=INVALID, headers=AUTH)
+        assert response.status == 422
+        answers.append(await response.json())
+    assert answers[0] == answers[1] == answers[2]
+    assert len(answers[0]["detail"]) >= 3
+
+
+async def test_a_repeated_body_is_answered_afresh_with_the_same_content(client: Any) -> None:
+    body = {"model": "jamba-instruct-preview", "messages": [{"role": "user", "content": "again"}]}
+    first = await (await client.post(CHAT_PATH, json=body, headers=AUTH)).json()
+    second = await (await client.post(CHAT_PATH, json=body, headers=AUTH)).json()
+    assert first["id"] != second["id"]
+    assert first["choices"] == second["choices"] and first["usage"] == second["usage"]
+
+
+def _admit(core: Core, raw: bytes, budget: Budget) -> Any:
+    request = make_mocked_request("POST", CHAT_PATH)
+    try:
+        return admit(core, STUDIO, request, raw, budget)
+    except ValidationFailed as error:
+        return error
+
+
+def test_a_kept_outcome_spends_the_budget_the_first_did() -> None:
+    core = Core.build(Config())
+    valid = {"model": "jamba-instruct-preview", "messages": [{"role": "user", "content": "x"}]}
+    for body in (INVALID, valid):
+        raw = json.dumps(body).encode()
+        first, again = Budget(), Budget()
+        outcome = _admit(core, raw, first)
+        assert _admit(core, raw, again) is outcome
+        spent = [(budget.errors, budget.tokens, budget.prompt_tokens) for budget in (first, again)]
+        assert spent[0] == spent[1]
+    assert len(core.admissions) == 2
+
+
+def test_a_kept_422_raised_again_does_not_grow_its_traceback() -> None:
+    core = Core.build(Config())
+    raw = json.dumps(INVALID).encode()
+    for _ in range(1000):
+        error = _admit(core, raw, Budget())
+    depth, frame = 0, error.__traceback__
+    while frame is not None:
+        depth, frame = depth + 1, frame.tb_next
+    assert depth < 5
+
+
+def test_long_bodies_are_not_kept_and_the_kept_stay_under_their_limit() -> None:
+    core = Core.build(Config())
+    long = {"model": "jamba-instruct-preview", "messages": [{"role": "user", "content": "x" * MEMO_BODY}]}
+    _admit(core, json.dumps(long).encode(), Budget())
+    assert len(core.admissions) == 0
+    for index in range(3000):  # each just under the limit: about 8 KiB weighed each
+        content = f"{index} " + "y" * (MEMO_BODY - 100)
+        body = {"model": "jamba-instruct-preview", "messages": [{"role": "user", "content": content}]}
+        _admit(core, json.dumps(body).encode(), Budget())
+    assert 0 < core.admissions.weight <= ADMISSIONS
+    assert len(core.admissions) < 3000
