@@ -14,6 +14,8 @@ class Message(NamedTuple):
     role: str
     content: str
     """The text that counts: an assistant's tool calls are written in as `name(arguments)`."""
+    tool_call_id: str | None = None
+    """A tool message's: the id of the call it answers."""
 
 
 class Tool(NamedTuple):

@@ -160,7 +160,11 @@ class Admission:
         window = budget.prompt_tokens = model.context_window
         sent = body["messages"]
         counted = tuple(  # an assistant message may have neither content nor calls: it counts as ""
-            Message(m["role"], _called(m) if m.get("tool_calls") else m.get("content") or "")
+            Message(
+                m["role"],
+                _called(m) if m.get("tool_calls") else m.get("content") or "",
+                m.get("tool_call_id"),
+            )
             for m in sent
             if m.get("content") or m["role"] != "system"
         )

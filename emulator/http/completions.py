@@ -17,7 +17,7 @@ from ..chat.completion import Completion
 from ..chat.request import ChatRequest
 from ..contract.admission import Admitted
 from ..core import Core
-from ..errors import BodyTooLarge, RateLimited, RequestTimeout, UnsupportedModel, ValidationFailed
+from ..errors import BodyTooLarge, ErrorItem, RateLimited, RequestTimeout, UnsupportedModel, ValidationFailed
 from ..script.decision import decide
 from ..script.ratelimit import describe as describe_limits
 from ..script.replies import Reply
@@ -71,9 +71,15 @@ def chat_handler(surface: Surface) -> Handler:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What admitting a body came to, kept: the request or its 422, and what it spent."""
+    """What admitting a body came to, kept: the request, or what its 422 said (never the raised
+    exception itself: its traceback's frames hold the request, and re-raising it would tie them
+    into a cycle only the garbage collector frees)."""
 
-    admitted: Admitted | ValidationFailed | UnsupportedModel
+    admitted: Admitted | None
+    items: tuple[ErrorItem, ...] | None
+    """A ValidationFailed's items."""
+    unsupported: str | None
+    """An UnsupportedModel's model."""
     spent: tuple[int, int, int | None, int]
     """The budget's errors, tokens, prompt_tokens and schema after admission."""
 
@@ -88,34 +94,40 @@ def admit(core: Core, surface: Surface, request: web.Request, raw: bytes, budget
     suite or a load test sends the same bodies again and again, and a repeat skips parsing,
     validation and token counting (and a 422's search for every violation)."""
     key = (surface.name, request.path, raw) if len(raw) <= MEMO_BODY else None
-    kept = core.admissions.get(key) if key is not None else None
-    if kept is None:
-        outcome: Admitted | ValidationFailed | UnsupportedModel
-        try:
-            decoded = surface.chat_body(request, raw, core.contract.catalog)
-            outcome = core.admission.admit(decoded.body, budget, readable=decoded.readable)
-        except (ValidationFailed, UnsupportedModel) as error:
-            outcome = error
-        if key is None:
-            return _admitted(outcome)
-        kept = Outcome(outcome, (budget.errors, budget.tokens, budget.prompt_tokens, budget.schema))
-        core.admissions.put(key, kept, 2 * len(raw) + _weight(outcome))
-    else:
+    if key is None:
+        decoded = surface.chat_body(request, raw, core.contract.catalog)
+        return core.admission.admit(decoded.body, budget, readable=decoded.readable)
+    kept: Outcome | None = core.admissions.get(key)
+    if kept is not None:
         budget.errors, budget.tokens, budget.prompt_tokens, budget.schema = kept.spent
-    return _admitted(kept.admitted)
+        if kept.admitted is not None:
+            return kept.admitted
+        if kept.items is not None:
+            raise ValidationFailed(list(kept.items))
+        raise UnsupportedModel(kept.unsupported or "")
+    try:
+        decoded = surface.chat_body(request, raw, core.contract.catalog)
+        admitted = core.admission.admit(decoded.body, budget, readable=decoded.readable)
+    except ValidationFailed as error:
+        _keep(core, key, Outcome(None, error.items, None, _spent(budget)))
+        raise
+    except UnsupportedModel as error:
+        _keep(core, key, Outcome(None, None, error.model, _spent(budget)))
+        raise
+    _keep(core, key, Outcome(admitted, None, None, _spent(budget)))
+    return admitted
 
 
-def _admitted(outcome: Admitted | ValidationFailed | UnsupportedModel) -> Admitted:
-    if isinstance(outcome, Admitted):
-        return outcome
-    raise outcome.with_traceback(None)  # a kept 422 raised again, without the last raise's frames
+def _spent(budget: Budget) -> tuple[int, int, int | None, int]:
+    return budget.errors, budget.tokens, budget.prompt_tokens, budget.schema
 
 
-def _weight(outcome: Admitted | ValidationFailed | UnsupportedModel) -> int:
-    """An estimate of an outcome's bytes beside its body's (the body's parsed texts, or a 422's items)."""
-    if isinstance(outcome, ValidationFailed):
-        return sum(len(item.msg) + 64 * len(item.loc) for item in outcome.items) + 256
-    return 512 if isinstance(outcome, UnsupportedModel) else 1024
+def _keep(core: Core, key: tuple[str, str, bytes], outcome: Outcome) -> None:
+    """Kept, weighed as an estimate of its bytes: the body's twice (its bytes, and the texts
+    parsed from them), and a 422's items."""
+    items = outcome.items or ()
+    weight = 2 * len(key[2]) + 512 + sum(len(item.msg) + 64 * len(item.loc) for item in items)
+    core.admissions.put(key, outcome, weight)
 
 
 def generate(core: Core, chat: ChatRequest, reply: Reply, budget: Budget) -> Completion:

@@ -14,7 +14,7 @@ from ..errors import FixtureError, PatternError
 from .faults import Fault
 from .patterns import Pattern
 from .replies import ErrorReply, Pacing, Reply, ScriptedCall
-from .rules import Match, Rule, TextMatch
+from .rules import Match, Rule, TextMatch, ToolResultMatch
 
 
 def fixture_files(paths: Sequence[str]) -> list[Path]:
@@ -79,6 +79,10 @@ def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
             model=spec.get("model"),
             last_user=_text(spec.get("last_user")),
             any_message=_text(spec.get("any_message")),
+            turn=spec.get("turn"),
+            last_role=spec.get("last_role"),
+            tool_result=_tool_result(spec.get("tool_result")),
+            tools=tuple(spec.get("tools", ())),
             params=_params(spec.get("params", {})),
             headers={key.lower(): value for key, value in spec.get("headers", {}).items()},
             surface=spec.get("surface"),
@@ -110,6 +114,13 @@ def _text(spec: Mapping[str, Any] | None) -> TextMatch | None:
         regex=Pattern(regex) if regex is not None else None,
         role=spec.get("role"),
     )
+
+
+def _tool_result(spec: Mapping[str, Any] | None) -> ToolResultMatch | None:
+    if spec is None:
+        return None
+    texts = {key: value for key, value in spec.items() if key != "tool_call_id"}
+    return ToolResultMatch(text=_text(texts) if texts else None, tool_call_id=spec.get("tool_call_id"))
 
 
 def _reply(spec: Mapping[str, Any]) -> Reply:

@@ -53,10 +53,35 @@ class TextMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolResultMatch:
+    """Some tool message whose content fits `text` (if given) and answers `tool_call_id` (if given)."""
+
+    text: TextMatch | None = None
+    tool_call_id: str | None = None
+
+    def fits(self, message: Message) -> bool:
+        return (self.tool_call_id is None or message.tool_call_id == self.tool_call_id) and (
+            self.text is None or self.text.fits(message.content)
+        )
+
+    def wanted(self) -> str:
+        parts = [self.text.wanted() if self.text is not None else ""]
+        if self.tool_call_id is not None:
+            parts.append(f"answering call {_shown(self.tool_call_id)}")
+        return ", ".join(part for part in parts if part)
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
     model: str | None = None
     last_user: TextMatch | None = None
     any_message: TextMatch | None = None
+    turn: int | None = None
+    """How many assistant messages came before."""
+    last_role: str | None = None
+    tool_result: ToolResultMatch | None = None
+    tools: tuple[str, ...] = ()
+    """Names of tools the request must offer."""
     params: Mapping[str, Any] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     surface: str | None = None
@@ -82,6 +107,7 @@ class Match:
         if self.any_message is not None and not self.any_message.fits_any(request.messages):
             role = f"{self.any_message.role} " if self.any_message.role else ""
             yield f"no {role}message is {self.any_message.wanted()}"
+        yield from self._conversation_mismatches(request)
         for name, value in self.params.items():
             if (sent := _param(request, name)) != value:
                 yield f"{name} is {sent!r}, the rule wants {value!r}"
@@ -93,6 +119,25 @@ class Match:
                     continue
                 got = "not sent" if sent_header is None else f"is {_shown(sent_header)}"
                 yield f"header {name} {got}, the rule wants {_shown(value)}"
+
+    def _conversation_mismatches(self, request: ChatRequest) -> Iterator[str]:
+        """The conditions on the conversation's shape: turn, last role, tool results, tools offered."""
+        if self.turn is not None:
+            turn = sum(1 for message in request.messages if message.role == "assistant")
+            if turn != self.turn:
+                yield f"it is turn {turn} ({_assistants(turn)} before), the rule wants turn {self.turn}"
+        if self.last_role is not None and (last := request.messages[-1].role) != self.last_role:
+            yield f"the last message is the {last}'s, the rule wants the {self.last_role}'s"
+        if self.tool_result is not None:
+            results = [message for message in request.messages if message.role == "tool"]
+            if not results:
+                yield "there is no tool result"
+            elif not any(self.tool_result.fits(message) for message in results):
+                yield f"no tool result is {self.tool_result.wanted()}"
+        offered = [tool.name for tool in request.tools]
+        for name in self.tools:
+            if name not in offered:
+                yield f"the request does not offer the tool {_shown(name)} (it offers {_listed(offered)})"
 
 
 @dataclass(slots=True)
@@ -209,3 +254,15 @@ def _shown(text: str, limit: int = 60) -> str:
 def _param(request: ChatRequest, name: str) -> Any:
     value = getattr(request, name)
     return list(value) if name == "stop" else value
+
+
+_TOOLS_SHOWN = 5
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(map(_shown, names[:_TOOLS_SHOWN])) or "none"
+    return shown + (f" and {len(names) - _TOOLS_SHOWN} more" if len(names) > _TOOLS_SHOWN else "")
+
+
+def _assistants(count: int) -> str:
+    return f"{count} assistant message{'s' if count != 1 else ''}"

@@ -144,3 +144,44 @@ def test_the_plugin_can_force_a_tool_call(jamba_emulator: JambaEmulator) -> None
     )
     assert first.choices[0].finish_reason == "tool_calls"
     assert jamba_emulator.requests[-1].rule == jamba_emulator.rules[0]["name"]
+
+
+def test_an_agent_loop_scripted_by_turn_and_tool_result_runs_twice(
+    client: AI21Client, scripted: JambaEmulator
+) -> None:
+    lookup = {
+        "type": "function",
+        "function": {
+            "name": "lookup_order",
+            "description": "Find an order by its id",
+            "parameters": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+        },
+    }
+    scripted.tool_call("lookup_order", match={"turn": 0, "last_role": "user", "tools": ["lookup_order"]})
+    scripted.reply(
+        "Your order has shipped.", match={"last_role": "tool", "tool_result": {"contains": "shipped"}}
+    )
+    scripted.reply(
+        "Your order is lost, sorry.", match={"last_role": "tool", "tool_result": {"contains": "lost"}}
+    )
+
+    def run_loop(order: str, status: str) -> tuple[list[str], str]:
+        messages: list[object] = [UserMessage(content=f"Where is order {order}?")]
+        called = []
+        for _ in range(4):  # an agent loop: call tools until the model answers in text
+            answer = client.chat.completions.create(model="jamba-large", messages=messages, tools=[lookup])
+            message = answer.choices[0].message
+            if not message.tool_calls:
+                return called, message.content or ""
+            messages.append(message)
+            for call in message.tool_calls:
+                called.append(call.function.name)
+                result = json.dumps({"id": order, "status": status})
+                messages.append(ToolMessage(content=result, tool_call_id=call.id))
+        raise AssertionError(f"the loop did not end: {called}")
+
+    assert run_loop("1234", "shipped") == (["lookup_order"], "Your order has shipped.")
+    assert run_loop("5678", "lost") == (["lookup_order"], "Your order is lost, sorry.")
+    assert [entry.rule for entry in scripted.requests[-4:]] == [
+        "rule 1", "rule 2", "rule 1", "rule 3",
+    ]  # fmt: skip

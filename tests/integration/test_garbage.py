@@ -24,6 +24,13 @@ BODIES = {
     "invalid (422)": {**VALID, "temperature": 5, "max_tokens": -1},
     "unknown model (422)": {**VALID, "model": "jamba-unknown"},
 }
+NEW_BODIES = {"valid, new prompts", "invalid (422), new bodies"}  # each request's prompt numbered afresh
+BODIES["valid, new prompts"] = VALID
+BODIES["invalid (422), new bodies"] = BODIES["invalid (422)"]
+
+
+def numbered(body: dict[str, object], number: int) -> dict[str, object]:
+    return {**body, "messages": [{"role": "user", "content": f"Request {number}"}]}
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +55,13 @@ def send(connection: http.client.HTTPConnection, body: object) -> int:
 def test_an_answered_request_leaves_no_cycle_behind(server: BackgroundServer, case: str) -> None:
     host, port = server.url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)  # one kept-alive connection
-    statuses = {send(connection, BODIES[case]) for _ in range(3)}  # warm: lazy imports, caches
+    bodies = [numbered(BODIES[case], n) if case in NEW_BODIES else BODIES[case] for n in range(23)]
+    statuses = {send(connection, body) for body in bodies[:3]}  # warm: lazy imports, caches
     gc.collect()
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
-        statuses |= {send(connection, BODIES[case]) for _ in range(20)}
+        statuses |= {send(connection, body) for body in bodies[3:]}
         gc.collect()
         left = [thing for thing in gc.garbage if isinstance(thing, (web.BaseRequest, Exchange))]
     finally:

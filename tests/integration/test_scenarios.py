@@ -83,5 +83,11 @@ async def test_tool_agent(make_client: Any) -> None:
     follow_up = {**asked, "messages": [*asked["messages"], first["choices"][0]["message"], result]}
     _, final, _ = await post(client, follow_up)
     assert final["choices"][0]["message"]["content"].startswith("Good news: your order has shipped")
+    thanked = {**follow_up, "messages": [*follow_up["messages"], final["choices"][0]["message"]]}
+    thanked["messages"].append({"role": "user", "content": "Thanks! And where is my order 99?"})
+    _, later, _ = await post(client, thanked)  # the user spoke last again: a new lookup, by turn
+    assert later["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "lookup_order"
     entries = (await (await client.get("/_emulator/journal")).json())["entries"]
-    assert [entry["rule"] for entry in entries] == ["look the order up", "answer from the lookup"]
+    assert [entry["rule"] for entry in entries] == [
+        "look the order up", "answer from the lookup", "look the order up",
+    ]  # fmt: skip

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from emulator.chat.request import ChatRequest, Message
+from emulator.chat.request import ChatRequest, Message, Tool
 from emulator.contract.catalog import load_catalog_document
 from emulator.contract.schema import Contract
 from emulator.errors import FixtureError
@@ -197,6 +197,105 @@ def test_a_rule_says_why_it_does_not_fit(match: dict[str, Any], reasons: list[st
     (rule,) = script({"match": match, "reply": {"content": "x"}}).rules()
     assert rule.explain(REQUEST, {"x-test-case": "refund"}) == reasons
     assert rule.match.fits(REQUEST, {"x-test-case": "refund"}) is (not reasons)
+
+
+# An agent loop's second request: the user asked, the assistant called a tool, the tool answered.
+AGENT = REQUEST._replace(
+    messages=(
+        Message("user", "Where is order 1234?"),
+        Message("assistant", 'lookup_order({"id": "1234"})'),
+        Message("tool", '{"status": "shipped"}', "call-1"),
+    ),
+    tools=(Tool("lookup_order", "Find an order", "{}"), Tool("refund", "Refund an order", "{}")),
+)
+
+
+@pytest.mark.parametrize(
+    ("match", "first_turn", "after_the_result"),
+    [
+        ({"turn": 0}, True, False),
+        ({"turn": 1}, False, True),
+        ({"last_role": "user"}, True, False),
+        ({"last_role": "tool"}, False, True),
+        ({"tool_result": {"contains": "shipped"}}, False, True),
+        ({"tool_result": {"equals": '{"status": "shipped"}'}}, False, True),
+        ({"tool_result": {"regex": r'"status": "(shipped|lost)"'}}, False, True),
+        ({"tool_result": {"contains": "lost"}}, False, False),
+        ({"tool_result": {"tool_call_id": "call-1"}}, False, True),
+        ({"tool_result": {"tool_call_id": "call-2"}}, False, False),
+        ({"tool_result": {"tool_call_id": "call-1", "contains": "lost"}}, False, False),
+        ({"tools": ["lookup_order"]}, True, True),
+        ({"tools": ["lookup_order", "refund"]}, True, True),
+        ({"tools": ["cancel"]}, False, False),
+    ],
+)
+def test_each_condition_on_the_conversation(
+    match: dict[str, Any], first_turn: bool, after_the_result: bool
+) -> None:
+    s = script({"match": match, "reply": {"content": "scripted"}})
+    first = AGENT._replace(messages=AGENT.messages[:1])
+    assert (reply_to(s, first) == "scripted") is first_turn
+    assert (reply_to(s, AGENT) == "scripted") is after_the_result
+
+
+def test_an_agent_loop_scripted_by_turn_does_not_call_the_tool_again() -> None:
+    s = script(
+        {
+            "match": {"turn": 0, "tools": ["lookup_order"]},
+            "reply": {"tool_calls": [{"name": "lookup_order"}]},
+        },
+        {
+            "match": {"last_role": "tool", "tool_result": {"contains": "shipped"}},
+            "reply": {"content": "Shipped."},
+        },
+    )
+    first = s.answer(AGENT._replace(messages=AGENT.messages[:1]), {})
+    assert first is not None and first[1].tool_calls
+    second = s.answer(AGENT, {})
+    assert second is not None and second[1].content == "Shipped."
+    follow_up = AGENT._replace(
+        messages=(*AGENT.messages, Message("assistant", "Shipped."), Message("user", "Thanks"))
+    )
+    assert s.answer(follow_up, {}) is None  # turn 2, the user spoke last: neither rule fits
+
+
+CONVERSATION_MISMATCHES = [
+    ({"turn": 0}, ["it is turn 1 (1 assistant message before), the rule wants turn 0"]),
+    ({"turn": 3}, ["it is turn 1 (1 assistant message before), the rule wants turn 3"]),
+    ({"last_role": "user"}, ["the last message is the tool's, the rule wants the user's"]),
+    ({"tool_result": {"contains": "lost"}}, ["no tool result is containing 'lost'"]),
+    (
+        {"tool_result": {"tool_call_id": "call-9", "regex": "^x"}},
+        ["no tool result is matching /^x/, answering call 'call-9'"],
+    ),
+    (
+        {"tools": ["cancel", "refund"]},
+        ["the request does not offer the tool 'cancel' (it offers 'lookup_order', 'refund')"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("match", "reasons"), CONVERSATION_MISMATCHES)
+def test_a_rule_says_why_the_conversation_does_not_fit(match: dict[str, Any], reasons: list[str]) -> None:
+    (rule,) = script({"match": match, "reply": {"content": "x"}}).rules()
+    assert rule.explain(AGENT, {}) == reasons
+
+
+def test_a_tool_result_condition_needs_a_tool_message() -> None:
+    (rule,) = script({"match": {"tool_result": {"contains": "x"}}, "reply": {"content": "x"}}).rules()
+    assert rule.explain(REQUEST, {}) == ["there is no tool result"]
+    assert rule.explain(REQUEST, {}, "studio") == ["there is no tool result"]
+
+
+@pytest.mark.parametrize(
+    "match",
+    [{"turn": -1}, {"turn": "1"}, {"last_role": "bot"}, {"tool_result": {}},
+     {"tool_result": {"role": "tool"}}, {"tools": []}, {"tools": ["a", "a"]}, {"tools": "lookup_order"},
+     {"tool_result": {"regex": "(a)\\1"}}],
+)  # fmt: skip
+def test_a_bad_conversation_condition_is_refused_when_loaded(match: dict[str, Any]) -> None:
+    with pytest.raises(FixtureError, match="rule 1"):
+        script({"match": match, "reply": {"content": "x"}})
 
 
 def test_the_closest_rules_come_first_and_used_up_rules_say_so() -> None:
