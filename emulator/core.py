@@ -65,9 +65,13 @@ class Core:
             admissions=SizedCache(ADMISSIONS),
         )
 
-    def reset(self) -> int:
+    def reset(self, scope: str | None = None) -> int:
         """Back to a fresh start: the journal emptied, the rules back to those loaded (unused), the
-        rate limit's windows emptied, the fault sequence restarted. Returns the entries cleared."""
+        rate limit's windows emptied, the fault sequence restarted. Returns the entries cleared.
+        With a test `scope`, only that scope: its journal entries, its rules and its counts."""
+        if scope is not None:
+            self.script.reset(scope)
+            return self.journal.clear(scope)
         self.script.reset()
         self.limiter.reset()
         self.faults.reset()

@@ -11,6 +11,7 @@
     │   ├── UnsupportedModel      422, string detail
     │   ├── ValidationFailed      422, list of {loc, msg, type} items
     │   ├── AdminError            400/401/403 from the admin API, in the emulator's own words
+    │   ├── BadTestId             400, an X-Emulator-Test-Id that cannot name a test scope
     │   ├── ScriptedError         any status a fixture rule (or a --fault-rate draw) answers with
     │   ├── RateLimited           429 with Retry-After, from the emulated rate limit (--rate-limit)
     │   ├── Unmatched             404 when --unmatched error and no rule answers: the closest rules
@@ -173,6 +174,12 @@ class AdminError(EmulatorError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class BadTestId(EmulatorError):
+    """An X-Emulator-Test-Id header that cannot name a test scope (empty, or too long)."""
+
+    status = 400
 
 
 class ScriptedError(EmulatorError):

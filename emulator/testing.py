@@ -90,7 +90,7 @@ class JambaEmulator:
     @property
     def rules(self) -> list[dict[str, Any]]:
         """The rules in force, with how often each has answered."""
-        return [rule.to_json() for rule in self.core.script.rules()]
+        return self.core.script.described()
 
     def add_rules(self, *rules: Mapping[str, Any]) -> list[str]:
         """Add fixture rules as they are written in a fixture file; returns their names.

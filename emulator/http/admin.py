@@ -22,6 +22,7 @@ from aiohttp import hdrs, web
 from ..config import Config
 from ..errors import AdminError, FixtureError
 from ..script.fixtures import rules_from
+from ..script.scope import SCOPE_HEADER, scope_of
 from .completions import CORE
 from .streaming import encode_json
 
@@ -109,15 +110,24 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def _scope(request: web.Request) -> str | None:
+    """The test scope an admin request works in: its X-Emulator-Test-Id (None: the global scope)."""
+    return scope_of(request.headers.get(SCOPE_HEADER))
+
+
 async def list_journal(request: web.Request) -> web.StreamResponse:
     """GET /_emulator/journal[?status=422][&path=/studio/v1/chat/completions][&surface=bedrock][&last=10]
+    [&scope=TEST-ID]: sent with X-Emulator-Test-Id (or ?scope=), only that test scope's entries.
 
     Streamed an entry at a time, the event loop let go every LISTING_BATCH entries: a full journal
     is up to --journal-size entries of 64 KiB, and other requests are answered meanwhile."""
     journal = request.config_dict[CORE].journal
     status, last = _int_param(request, "status"), _int_param(request, "last", minimum=1)
     query = request.query
-    entries = journal.entries(status=status, path=query.get("path"), last=last, surface=query.get("surface"))
+    scope = _scope(request) or scope_of(query.get("scope"))
+    entries = journal.entries(
+        status=status, path=query.get("path"), last=last, surface=query.get("surface"), scope=scope
+    )
     response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "application/json"})
     await response.prepare(request)
     await response.write(encode_json(dict(journal.summary()))[:-1] + b',"entries":[')
@@ -134,12 +144,12 @@ LISTING_BATCH = 8
 
 
 async def clear_journal(request: web.Request) -> web.Response:
-    return web.json_response({"cleared": request.config_dict[CORE].journal.clear()})
+    return web.json_response({"cleared": request.config_dict[CORE].journal.clear(_scope(request))})
 
 
 async def list_rules(request: web.Request) -> web.Response:
-    rules = request.config_dict[CORE].script.rules()
-    return web.json_response({"rules": [rule.to_json() for rule in rules]})
+    """The rules a request in the admin request's scope sees, with that scope's calls."""
+    return web.json_response({"rules": request.config_dict[CORE].script.described(_scope(request))})
 
 
 async def add_rules(request: web.Request) -> web.Response:
@@ -149,25 +159,26 @@ async def add_rules(request: web.Request) -> web.Response:
         rules = rules_from(json.loads(await request.read()), "admin API", core.contract)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, FixtureError) as error:
         raise AdminError(400, f"not a fixture document (schemas/fixtures.schema.json): {error}") from None
-    core.script.add(rules)
+    core.script.add(rules, _scope(request))
     return web.json_response({"added": [rule.name for rule in rules]}, status=201)
 
 
 async def clear_rules(request: web.Request) -> web.Response:
-    return web.json_response({"removed": request.config_dict[CORE].script.clear()})
+    return web.json_response({"removed": request.config_dict[CORE].script.clear(_scope(request))})
 
 
 async def remove_rule(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    removed = request.config_dict[CORE].script.remove(name)
+    removed = request.config_dict[CORE].script.remove(name, _scope(request))
     if not removed:
         raise AdminError(404, f"no rule named {name!r}; GET /_emulator/rules lists them")
     return web.json_response({"removed": removed})
 
 
 async def reset(request: web.Request) -> web.Response:
-    """Back to a fresh start (Core.reset): journal, rules, rate-limit windows, fault sequence."""
-    return web.json_response({"journal_cleared": request.config_dict[CORE].reset()})
+    """Back to a fresh start (Core.reset): journal, rules, rate-limit windows, fault sequence; with
+    X-Emulator-Test-Id, only that scope's journal entries, rules and counts."""
+    return web.json_response({"journal_cleared": request.config_dict[CORE].reset(_scope(request))})
 
 
 def _int_param(request: web.Request, name: str, minimum: int | None = None) -> int | None:

@@ -14,6 +14,8 @@ from ..config import Config
 from ..core import Core
 from ..errors import EmulatorError, HttpStatusError, InternalError
 from ..script.journal import Journal
+from ..script.scope import MAX_LENGTH as MAX_SCOPE_LENGTH
+from ..script.scope import SCOPE_HEADER
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import ROUTES as ADMIN_ROUTES
 from .admin import token_guarded
@@ -91,6 +93,7 @@ def journaled(
             time.time(),
             time.perf_counter(),
             surface=name,
+            scope=_journaled_scope(request.headers.get(SCOPE_HEADER)),
         )
         try:
             response = await answered(request, handler, surface)
@@ -105,6 +108,12 @@ def journaled(
         return response
 
     return journaled_handler
+
+
+def _journaled_scope(value: str | None) -> str | None:
+    """The test scope a request is journaled under (one that cannot be a scope: none; the chat
+    handler answers it 400)."""
+    return value if value and len(value) <= MAX_SCOPE_LENGTH else None
 
 
 def add_routes(router: web.UrlDispatcher, routes: list[Route], wrap: Callable[[Handler], Handler]) -> None:

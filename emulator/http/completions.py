@@ -21,6 +21,7 @@ from ..errors import BodyTooLarge, ErrorItem, RateLimited, RequestTimeout, Unsup
 from ..script.decision import decide
 from ..script.ratelimit import describe as describe_limits
 from ..script.replies import Reply
+from ..script.scope import SCOPE_HEADER, scope_of
 from .delivery import faulty_json, stream
 from .exchange import EXCHANGE
 from .surfaces import Handler, Surface
@@ -39,6 +40,7 @@ def chat_handler(surface: Surface) -> Handler:
     async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         core = request.app[CORE]
         key = surface.api_key(request, core.config.api_keys)
+        scope = scope_of(request.headers.get(SCOPE_HEADER))
         if core.limiter and (retry_after := core.limiter.admit(key)) is not None:
             raise RateLimited(retry_after, describe_limits(core.limiter.limits))
         budget = Budget(errors_listed=core.config.max_errors)
@@ -47,7 +49,9 @@ def chat_handler(surface: Surface) -> Handler:
         headers = notice_headers(admitted)
         chat = admitted.request
         script, faults, unmatched = core.script, core.faults, core.config.unmatched
-        plan = decide(chat, _lowered(request, core), script, faults, unmatched, surface=surface.name)
+        plan = decide(
+            chat, _lowered(request, core), script, faults, unmatched, surface=surface.name, scope=scope
+        )
         exchange = request[EXCHANGE]
         exchange.rule, exchange.fault = plan.rule, plan.fault
         reply = plan.reply

@@ -33,6 +33,8 @@ class Exchange:
     """The fault the answer met (a fault kind, or the status a --fault-rate draw answered)."""
     surface: str | None = None
     """The surface whose route answered (None: a path no surface serves)."""
+    scope: str | None = None
+    """The test scope the request named (script/scope.py)."""
     recorded: bool = False
 
     def record(self, status: int | None, body: bytes | None = None) -> None:
@@ -52,6 +54,7 @@ class Exchange:
             received_at=self.received_at,
             duration_ms=(time.perf_counter() - self.started) * 1000,
             surface=self.surface,
+            scope=self.scope,
         )
 
 

@@ -43,16 +43,17 @@ def decide(
     unmatched: str,
     *,
     surface: str = "studio",
+    scope: str | None = None,
 ) -> Plan:
-    """The plan for `request`, which came through `surface` (`unmatched`: "generate" or "error",
-    as --unmatched)."""
+    """The plan for `request`, which came through `surface` in the test `scope` (None: the
+    global one; `unmatched`: "generate" or "error", as --unmatched)."""
     if script:  # the common case, no rules, skips matching
-        scripted = script.answer(request, headers, surface)
+        scripted = script.answer(request, headers, surface, scope)
         if scripted is not None:
             rule, reply = scripted
             return _scripted(rule.name, reply)
         if unmatched == "error":
-            closest = script.closest(request, headers, surface=surface)
+            closest = script.closest(request, headers, surface=surface, scope=scope)
             return Plan(error=Unmatched([(rule.name, reasons) for rule, reasons in closest]))
     elif unmatched == "error":
         return Plan(error=Unmatched([]))

@@ -40,6 +40,8 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
     surface: str | None = None
     """The API surface that answered ("studio", "bedrock", "converse", "vertex", "azure"); None
     for a path no surface serves."""
+    scope: str | None = None
+    """The test scope the request named (X-Emulator-Test-Id; scope.py); None: the global scope."""
 
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
@@ -74,6 +76,7 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
             "received_at": self.received_at,
             "duration_ms": round(self.duration_ms, 3),
             "surface": self.surface,
+            "scope": self.scope,
         }
 
 
@@ -106,6 +109,7 @@ class Journal:
         fault: str | None = None,
         duration_ms: float,
         surface: str | None = None,
+        scope: str | None = None,
     ) -> None:
         with self._lock:
             self._sequence += 1
@@ -126,6 +130,7 @@ class Journal:
                         received_at=received_at,
                         duration_ms=duration_ms,
                         surface=surface,
+                        scope=scope,
                     )
                 )
 
@@ -136,8 +141,10 @@ class Journal:
         path: str | None = None,
         last: int | None = None,
         surface: str | None = None,
+        scope: str | None = None,
     ) -> list[Entry]:
-        """Entries oldest first, optionally only one status, path or surface, optionally only the last N."""
+        """Entries oldest first, optionally only one status, path, surface or test scope,
+        optionally only the last N."""
         with self._lock:
             chosen = [
                 entry
@@ -145,12 +152,19 @@ class Journal:
                 if (status is None or entry.status == status)
                 and (path is None or entry.path == path)
                 and (surface is None or entry.surface == surface)
+                and (scope is None or entry.scope == scope)
             ]
         return chosen[-last:] if last else chosen
 
-    def clear(self) -> int:
-        """Forget every entry and the dropped count; returns how many entries there were."""
+    def clear(self, scope: str | None = None) -> int:
+        """Forget every entry and the dropped count (or only the entries of test `scope`);
+        returns how many entries went."""
         with self._lock:
+            if scope is not None:
+                kept = [entry for entry in self._entries if entry.scope != scope]
+                count = len(self._entries) - len(kept)
+                self._entries = deque(kept, maxlen=self.limit)
+                return count
             count = len(self._entries)
             self._entries.clear()
             self.dropped = 0

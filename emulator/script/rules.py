@@ -9,6 +9,7 @@ thread-safe, since a test may add or clear rules from another thread while the s
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,7 +141,7 @@ class Match:
                 yield f"the request does not offer the tool {_shown(name)} (it offers {_listed(offered)})"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # compared and hashed by identity: a scope counts its calls by rule
 class Rule:
     name: str
     match: Match
@@ -148,92 +149,167 @@ class Rule:
     sequence: bool = False
     times: int | None = None
     calls: int = 0
+    """Calls answered in the rule's own scope (a global rule's: those of requests without a scope)."""
     source: str = ""
     """The fixture file it came from, or "admin API"."""
+    scope: str | None = None
+    """The test scope it was added in (scope.py); None: every scope sees it, each counting its own calls."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, calls: int | None = None) -> dict[str, Any]:
+        calls = self.calls if calls is None else calls
         return {
             "name": self.name,
             "source": self.source,
-            "calls": self.calls,
+            "calls": calls,
             "times": self.times,
             "replies": len(self.replies),
-            "used_up": self.used_up(),
+            "used_up": self.used_up(calls),
+            "scope": self.scope,
         }
 
-    def used_up(self) -> bool:
-        return (self.times is not None and self.calls >= self.times) or (
-            self.sequence and self.calls >= len(self.replies)
+    def used_up(self, calls: int | None = None) -> bool:
+        calls = self.calls if calls is None else calls
+        return (self.times is not None and calls >= self.times) or (
+            self.sequence and calls >= len(self.replies)
         )
 
-    def explain(self, request: ChatRequest, headers: Mapping[str, str], surface: str = "studio") -> list[str]:
+    def explain(
+        self,
+        request: ChatRequest,
+        headers: Mapping[str, str],
+        surface: str = "studio",
+        calls: int | None = None,
+    ) -> list[str]:
         """Why this rule did not answer the request (empty: it would)."""
         reasons = list(self.match.mismatches(request, headers, surface))
-        if self.used_up():
-            reasons.append(f"used up (answered {self.calls} time{'s' if self.calls != 1 else ''})")
+        calls = self.calls if calls is None else calls
+        if self.used_up(calls):
+            reasons.append(f"used up (answered {calls} time{'s' if calls != 1 else ''})")
         return reasons
 
+    def reply_at(self, calls: int) -> Reply:
+        """The reply for the call after `calls` answered ones."""
+        return self.replies[calls] if self.sequence else self.replies[0]
+
     def take(self) -> Reply:
-        reply = self.replies[self.calls] if self.sequence else self.replies[0]
+        reply = self.reply_at(self.calls)
         self.calls += 1
         return reply
 
 
+@dataclass(slots=True)
+class _Scope:
+    """One test scope's own rules, and its counts of the global rules' calls."""
+
+    rules: list[Rule] = field(default_factory=list)
+    calls: dict[Rule, int] = field(default_factory=dict)
+
+
 class Script:
-    """The rules in force, in order: those loaded at start, then those added at run time."""
+    """The rules in force, in order: those loaded at start, then those added at run time, then (for
+    a request in a test scope) those added in its scope.
+
+    A scope (scope.py) sees the global rules and its own; it counts its own calls of each global
+    rule, so `times` and sequences run out per scope. At most MAX_SCOPES scopes are kept: past
+    that, the one used least recently is forgotten (its rules and counts)."""
+
+    MAX_SCOPES = 1000
 
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self._loaded = list(rules)
         self._rules = list(self._loaded)
+        self._scopes: OrderedDict[str, _Scope] = OrderedDict()
         self._lock = threading.Lock()
 
     def __bool__(self) -> bool:
         """Whether any rule is in force (read without the lock: a list's length is atomic)."""
-        return bool(self._rules)
+        return bool(self._rules) or bool(self._scopes)
 
     def answer(
-        self, request: ChatRequest, headers: Mapping[str, str], surface: str = "studio"
+        self,
+        request: ChatRequest,
+        headers: Mapping[str, str],
+        surface: str = "studio",
+        scope: str | None = None,
     ) -> tuple[Rule, Reply] | None:
-        """The first fitting rule that is not used up, and its reply for this call."""
+        """The first fitting rule that is not used up (in `scope`), and its reply for this call."""
         with self._lock:
-            for rule in self._rules:
-                if not rule.used_up() and rule.match.fits(request, headers, surface):
-                    return rule, rule.take()
+            state = self._state(scope) if scope is not None else None
+            for rule in self._visible(state):
+                calls = _calls(rule, state)
+                if not rule.used_up(calls) and rule.match.fits(request, headers, surface):
+                    if state is None or rule.scope is not None:
+                        rule.calls += 1
+                    else:
+                        state.calls[rule] = calls + 1
+                    return rule, rule.reply_at(calls)
         return None
 
     def closest(
-        self, request: ChatRequest, headers: Mapping[str, str], limit: int = 3, surface: str = "studio"
+        self,
+        request: ChatRequest,
+        headers: Mapping[str, str],
+        limit: int = 3,
+        surface: str = "studio",
+        scope: str | None = None,
     ) -> list[tuple[Rule, list[str]]]:
         """The rules that came nearest to answering (fewest reasons not to), with their reasons."""
         with self._lock:
-            explained = [(rule, rule.explain(request, headers, surface)) for rule in self._rules]
+            state = self._scopes.get(scope) if scope is not None else None
+            explained = [
+                (rule, rule.explain(request, headers, surface, _calls(rule, state)))
+                for rule in self._visible(state)
+            ]
         return sorted(explained, key=lambda pair: len(pair[1]))[:limit]
 
-    def add(self, rules: Iterable[Rule]) -> None:
+    def add(self, rules: Iterable[Rule], scope: str | None = None) -> None:
         with self._lock:
-            self._rules.extend(rules)
+            if scope is None:
+                self._rules.extend(rules)
+                return
+            state = self._state(scope)
+            for rule in rules:
+                rule.scope = scope
+                state.rules.append(rule)
 
-    def clear(self) -> int:
-        """Remove every rule, loaded ones included; returns how many there were."""
+    def clear(self, scope: str | None = None) -> int:
+        """Remove every rule of `scope`; without one, every rule, loaded ones and every scope's
+        included. Returns how many there were."""
         with self._lock:
-            count = len(self._rules)
+            if scope is not None:
+                state = self._scopes.get(scope)
+                count = len(state.rules) if state else 0
+                if state:
+                    state.rules.clear()
+                return count
+            count = len(self._rules) + sum(len(state.rules) for state in self._scopes.values())
             self._rules.clear()
+            self._scopes.clear()
             return count
 
-    def remove(self, name: str) -> int:
-        """Remove the rules with this name; returns how many."""
+    def remove(self, name: str, scope: str | None = None) -> int:
+        """Remove the rules with this name (of `scope`, or the global ones); returns how many."""
         with self._lock:
-            kept = [rule for rule in self._rules if rule.name != name]
-            removed = len(self._rules) - len(kept)
-            self._rules = kept
+            state = self._scopes.get(scope) if scope is not None else None
+            if scope is not None and state is None:
+                return 0
+            rules = state.rules if state is not None else self._rules
+            kept = [rule for rule in rules if rule.name != name]
+            removed = len(rules) - len(kept)
+            rules[:] = kept
             return removed
 
-    def reset(self) -> None:
-        """Back to the rules loaded at start, none of them used yet."""
+    def reset(self, scope: str | None = None) -> None:
+        """`scope` forgotten (its rules and counts); without one, back to the rules loaded at
+        start, none of them used yet, and no scopes."""
         with self._lock:
+            if scope is not None:
+                self._scopes.pop(scope, None)
+                return
             for rule in self._loaded:
                 rule.calls = 0
             self._rules = list(self._loaded)
+            self._scopes.clear()
 
     def reload(self, rules: Iterable[Rule]) -> None:
         """New rules from the fixture files replace the loaded ones; rules added at run time stay."""
@@ -243,8 +319,36 @@ class Script:
             self._rules = [*self._loaded, *added]
 
     def rules(self) -> list[Rule]:
+        """The global rules (every scope sees them)."""
         with self._lock:
             return list(self._rules)
+
+    def described(self, scope: str | None = None) -> list[dict[str, Any]]:
+        """The rules a request in `scope` sees, each with its calls in that scope (`Rule.to_json`)."""
+        with self._lock:
+            state = self._scopes.get(scope) if scope is not None else None
+            return [rule.to_json(_calls(rule, state)) for rule in self._visible(state)]
+
+    def _visible(self, state: _Scope | None) -> list[Rule]:
+        return self._rules if state is None else [*self._rules, *state.rules]
+
+    def _state(self, scope: str) -> _Scope:
+        """The scope's state, made if new, and marked as just used (the lock is held)."""
+        state = self._scopes.get(scope)
+        if state is None:
+            state = self._scopes[scope] = _Scope()
+            if len(self._scopes) > self.MAX_SCOPES:
+                self._scopes.popitem(last=False)
+        else:
+            self._scopes.move_to_end(scope)
+        return state
+
+
+def _calls(rule: Rule, state: _Scope | None) -> int:
+    """The rule's calls as `state`'s scope counts them (None: the global scope)."""
+    if state is None or rule.scope is not None:
+        return rule.calls
+    return state.calls.get(rule, 0)
 
 
 def _shown(text: str, limit: int = 60) -> str:

@@ -133,6 +133,7 @@ async def test_rules_can_be_added_listed_and_removed_at_run_time(client: Any) ->
                 "times": None,
                 "replies": 1,
                 "used_up": False,
+                "scope": None,
             }
         ]
     }

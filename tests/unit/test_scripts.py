@@ -349,3 +349,37 @@ def test_a_scripted_tool_call_keeps_its_arguments_as_json_text() -> None:
         ("get_time", "{not json"),
         ("get_news", None),
     ]
+
+
+def test_a_scope_counts_its_own_calls_of_a_global_rule() -> None:
+    s = script({"replies": [{"content": "one"}, {"content": "two"}]})
+    assert [reply_to_in(s, "a"), reply_to_in(s, "b"), reply_to_in(s, "a"), reply_to_in(s, None)] == [
+        "one", "one", "two", "one",
+    ]  # fmt: skip
+    assert reply_to_in(s, "a") is None  # used up in scope a only
+    assert reply_to_in(s, "b") == "two"
+
+
+def test_scopes_past_the_limit_forget_the_least_recently_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = script({"times": 1, "reply": {"content": "once"}})
+    monkeypatch.setattr(s, "MAX_SCOPES", 3)
+    for scope in ("a", "b", "c"):
+        assert reply_to_in(s, scope) == "once"
+    assert reply_to_in(s, "a") is None  # a is used again: b is now the least recently used
+    assert reply_to_in(s, "d") == "once"  # a fourth scope: b is forgotten
+    assert len(s._scopes) == 3
+    assert reply_to_in(s, "b") == "once"  # forgotten: its count starts again
+
+
+def test_a_rule_added_in_a_scope_is_only_that_scopes() -> None:
+    s = script()
+    s.add(rules_from({"rules": [{"reply": {"content": "mine"}}]}, "t", CONTRACT), scope="a")
+    assert reply_to_in(s, "a") == "mine"
+    assert reply_to_in(s, "b") is None and reply_to_in(s, None) is None
+    assert [rule["scope"] for rule in s.described("a")] == ["a"]
+    assert s.described("b") == [] and s.described() == []
+
+
+def reply_to_in(s: Script, scope: str | None) -> Any:
+    found = s.answer(REQUEST, {}, "studio", scope)
+    return None if found is None else found[1].content
