@@ -12,29 +12,71 @@ rate limits and the fault sequence restarted. Configure it per test with the mar
 the `jamba_emulator_config` fixture; either takes Config's fields, as values or as the CLI
 spells them.
 
+Attached to a server already running (`--jamba-emulator-url URL`, or JAMBA_EMULATOR_URL), the
+plugin starts none: each test works in its own test scope on that server, named by its node id
+(X-Emulator-Test-Id; the fixture's `headers` are what its clients send), so that several test
+processes, pytest-xdist workers included, share one emulator without sharing rules or journal.
+The server's settings are its own then: a test that asks for settings by marker is refused.
+
+When a test ends, the plugin fails it if a rule it added with `expect: N` did not answer exactly N
+times, if a sequence it added was not used up, or if a request of the test matched no rule under
+`--unmatched error`, with a report naming each rule and request. Turn the checks off for one test
+with `@pytest.mark.jamba_emulator(checks=False)`.
+
 Only pytest is imported here: the server (aiohttp and the rest) loads when a test first asks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from .server import BackgroundServer
-    from .testing import JambaEmulator
+    from .testing import Scripting
 
 MARKER = "jamba_emulator"
+URL_OPTION = "--jamba-emulator-url"
+URL_VARIABLE = "JAMBA_EMULATOR_URL"
+TOKEN_VARIABLE = "JAMBA_EMULATOR_ADMIN_TOKEN"
+CHECKS = "checks"
+"""The marker's own setting (not a Config field): False turns the end-of-test checks off."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("jamba-emulator").addoption(
+        URL_OPTION,
+        default=None,
+        metavar="URL",
+        help=f"attach the jamba_emulator fixture to the emulator running at URL (default: ${URL_VARIABLE}; "
+        "unset: each session starts its own); each test works in its own test scope there",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(**settings): run the test against an emulator with these settings "
-        "(jamba-emulator's Config fields, e.g. strict=True, rate_limit='2/s', unmatched='error')",
+        "(jamba-emulator's Config fields, e.g. strict=True, rate_limit='2/s', unmatched='error'; "
+        "checks=False turns off the end-of-test checks of expected rules and unmatched requests)",
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """After a passing test body, the checks: fail the test if what it expected did not happen."""
+    yield
+    emulator = getattr(item, "funcargs", {}).get("jamba_emulator")
+    if emulator is None or not getattr(emulator, "checked", False):
+        return
+    from .testing import unmet_expectations  # noqa: PLC0415  (lazy: see the module docstring)
+
+    problems = unmet_expectations(emulator)
+    if problems:
+        pytest.fail("jamba_emulator: " + "\n  ".join(["what the test expected did not happen:", *problems]))
 
 
 class _Servers:
@@ -84,19 +126,36 @@ def jamba_emulator(
     jamba_emulator_config: dict[str, Any],
     _jamba_emulator_servers: _Servers,
     monkeypatch: pytest.MonkeyPatch,
-) -> JambaEmulator:
-    """An emulator for this test, freshly reset, with AI21_API_HOST and AI21_API_KEY set to it."""
-    from .testing import JambaEmulator  # noqa: PLC0415
+) -> Iterator[Scripting]:
+    """An emulator for this test, freshly reset, with AI21_API_HOST and AI21_API_KEY set to it:
+    the session's own (a JambaEmulator), or, attached, a test scope on a running one (an
+    AttachedEmulator)."""
+    from .testing import AttachedEmulator, JambaEmulator  # noqa: PLC0415
 
     settings = dict(jamba_emulator_config)
     for marker in reversed(list(request.node.iter_markers(MARKER))):  # the closest marker wins
         if marker.args:
             raise pytest.UsageError(f"@pytest.mark.{MARKER} takes settings by name, e.g. strict=True")
         settings.update(marker.kwargs)
-    server = _jamba_emulator_servers.get(settings, f"@pytest.mark.{MARKER}")
-    assert server.core is not None  # started
-    server.core.reset()
-    emulator = JambaEmulator(server.url, server.core)
+    checked = settings.pop(CHECKS, True)
+    url = request.config.getoption(URL_OPTION) or os.environ.get(URL_VARIABLE)
+    emulator: Scripting
+    if url:
+        if settings:
+            raise pytest.UsageError(
+                f"{request.node.nodeid}: settings {sorted(settings)} cannot be applied to the emulator "
+                f"attached at {url} (it runs with its own); start it with them, or run this test "
+                f"without {URL_OPTION}"
+            )
+        emulator = AttachedEmulator(url, request.node.nodeid, admin_token=os.environ.get(TOKEN_VARIABLE))
+    else:
+        server = _jamba_emulator_servers.get(settings, f"@pytest.mark.{MARKER}")
+        assert server.core is not None  # started
+        emulator = JambaEmulator(server.url, server.core)
+    emulator.reset()
+    emulator.checked = bool(checked)
     monkeypatch.setenv("AI21_API_HOST", emulator.api_host)
     monkeypatch.setenv("AI21_API_KEY", emulator.api_key)
-    return emulator
+    yield emulator
+    if url:
+        emulator.reset()  # the scope's rules and journal go with the test

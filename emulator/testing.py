@@ -1,7 +1,8 @@
-"""The Python API tests use to script an emulator and read its journal: `JambaEmulator`, the object
-the pytest fixture `jamba_emulator` hands to each test (emulator/pytest_plugin.py).
+"""The Python API tests use to script an emulator and read its journal: `JambaEmulator` (a server
+in this process) and `AttachedEmulator` (one already running elsewhere, driven through its admin
+API), the objects the pytest fixture `jamba_emulator` hands to each test (emulator/pytest_plugin.py).
 
-Every rule it adds is a fixture rule (schemas/fixtures.schema.json), checked by the same schema as
+Every rule they add is a fixture rule (schemas/fixtures.schema.json), checked by the same schema as
 a file, so a mistake fails the test at once with the field named.
 
     def test_refund(jamba_emulator):
@@ -9,32 +10,53 @@ a file, so a mistake fails the test at once with the field named.
         jamba_emulator.error(429, headers={"Retry-After": "1"}, times=1)
         ...
         assert jamba_emulator.requests[-1].body["messages"][-1]["content"] == "Where is my refund?"
+
+Both can work in a test scope (script/scope.py): their rules, journal and reset are then the
+scope's, and `headers` is what a client sends to be in it.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .config import Config
 from .core import Core
+from .errors import FixtureError
 from .script.fixtures import rules_from
 from .script.journal import Entry
+from .script.scope import SCOPE_HEADER
 
 DEFAULT_API_KEY = "jamba-emulator-test-key"
 
 
-class JambaEmulator:
-    """A running emulator (its `core`), seen from a test."""
+class Scripting:
+    """What every emulator seen from a test offers: its URLs, and the verbs that add rules."""
 
-    def __init__(self, url: str, core: Core, api_key: str | None = None) -> None:
-        self.url = url
-        """The server's root URL, e.g. http://127.0.0.1:41234."""
-        self.core = core
-        self.api_key = api_key or (core.config.api_keys[0] if core.config.api_keys else DEFAULT_API_KEY)
-        """A key the emulator accepts (the value the fixture puts in AI21_API_KEY)."""
+    url: str
+    """The server's root URL, e.g. http://127.0.0.1:41234."""
+    api_key: str
+    """A key the emulator accepts (the value the fixture puts in AI21_API_KEY)."""
+    scope: str | None
+    """The test scope this object works in (None: the global scope)."""
+
+    def __init__(self) -> None:
         self._names = itertools.count(1)
+        self.added: list[str] = []
+        """The names of the rules added through this object, in order."""
+        self.checked = True
+        """Whether the pytest plugin checks, when the test ends, that what it expected happened."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers a client sends to be in this object's test scope (none for the global
+        scope): the ai21 SDK's `headers=`, the OpenAI client's `default_headers=`."""
+        return {SCOPE_HEADER: self.scope} if self.scope is not None else {}
 
     @property
     def api_host(self) -> str:
@@ -78,27 +100,31 @@ class JambaEmulator:
             monkeypatch.setenv(name, value)
 
     @property
-    def config(self) -> Config:
-        return self.core.config
-
-    @property
-    def requests(self) -> list[Entry]:
-        """The journal, oldest first: each request's method, path, headers (API key redacted),
-        `body` (parsed JSON), `status` (None if dropped before an answer), `rule`, `fault`."""
-        return self.core.journal.entries()
+    def requests(self) -> list[Any]:
+        """The journal (of this object's scope), oldest first: each request's method, path,
+        headers (API key redacted), `body` (parsed JSON), `status` (None if dropped before an
+        answer), `rule`, `fault`, `scope`."""
+        raise NotImplementedError
 
     @property
     def rules(self) -> list[dict[str, Any]]:
-        """The rules in force, with how often each has answered."""
-        return self.core.script.described()
+        """The rules a request in this object's scope sees, with how often each has answered
+        there (`calls`), and its `times`, `expect`, `replies`, `used_up` and `scope`."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
 
     def add_rules(self, *rules: Mapping[str, Any]) -> list[str]:
         """Add fixture rules as they are written in a fixture file; returns their names.
         Raises FixtureError, naming the rule and the field, if one is not a valid rule."""
         named = [{"name": f"rule {next(self._names)}", **rule} for rule in rules]
-        added = rules_from({"rules": named}, "jamba_emulator", self.core.contract)
-        self.core.script.add(added)
-        return [rule.name for rule in added]
+        names = self._add_rules(named)
+        self.added += names
+        return names
+
+    def _add_rules(self, rules: list[dict[str, Any]]) -> list[str]:
+        raise NotImplementedError
 
     def reply(
         self,
@@ -106,11 +132,13 @@ class JambaEmulator:
         *,
         match: Mapping[str, Any] | None = None,
         times: int | None = None,
+        expect: int | None = None,
         **reply: Any,
     ) -> str:
         """Answer matching requests with `content` (cut by max_tokens and stop, streamed when asked,
-        counted); `reply` takes the other reply fields: finish_reason, timing, fault."""
-        return self._add({**_given(content=content), **reply}, match, times)
+        counted); `reply` takes the other reply fields: finish_reason, timing, fault. `expect`:
+        the rule must answer exactly this many times (checked when the test ends)."""
+        return self._add({**_given(content=content), **reply}, match, times, expect)
 
     def tool_call(
         self,
@@ -119,6 +147,7 @@ class JambaEmulator:
         *,
         match: Mapping[str, Any] | None = None,
         times: int | None = None,
+        expect: int | None = None,
         **reply: Any,
     ) -> str:
         """Answer matching requests by calling the tool `name` (content null, finish_reason
@@ -126,7 +155,7 @@ class JambaEmulator:
         not), or None to generate them from the tool's parameters schema in the request. For several
         calls in one answer: `reply(tool_calls=[{"name": ...}, ...])`."""
         call = {"name": name, **_given(arguments=arguments)}
-        return self._add({"tool_calls": [call], **reply}, match, times)
+        return self._add({"tool_calls": [call], **reply}, match, times, expect)
 
     def error(
         self,
@@ -136,11 +165,12 @@ class JambaEmulator:
         headers: Mapping[str, str] | None = None,
         match: Mapping[str, Any] | None = None,
         times: int | None = None,
+        expect: int | None = None,
         timing: Mapping[str, int] | None = None,
     ) -> str:
         """Answer matching requests with an error: `{"detail": detail}` (default: the reason phrase)."""
         error = {"status": status, **_given(detail=detail, headers=headers)}
-        return self._add({"error": error, **_given(timing=timing)}, match, times)
+        return self._add({"error": error, **_given(timing=timing)}, match, times, expect)
 
     def fault(
         self,
@@ -151,24 +181,184 @@ class JambaEmulator:
         content: str | None = None,
         match: Mapping[str, Any] | None = None,
         times: int | None = None,
+        expect: int | None = None,
     ) -> str:
         """Break matching answers: drop_before_response, drop_mid_stream, malformed_chunk or stall."""
         fault = {"kind": kind, **_given(after_events=after_events, stall_ms=stall_ms)}
-        return self._add({"fault": fault, **_given(content=content)}, match, times)
+        return self._add({"fault": fault, **_given(content=content)}, match, times, expect)
 
     def sequence(self, *replies: Mapping[str, Any], match: Mapping[str, Any] | None = None) -> str:
         """One reply per matching call, in order (e.g. `{"error": {"status": 503}}`, then
-        `{"content": "..."}`); after the last, matching requests get the generated answer."""
+        `{"content": "..."}`); after the last, matching requests get the generated answer. Under
+        the plugin, a sequence not used up when the test ends fails the test."""
         (name,) = self.add_rules({"replies": list(replies), **_given(match=match)})
         return name
 
-    def reset(self) -> None:
-        """Journal emptied, rules back to the fixture files' (unused), rate limits and faults restarted."""
-        self.core.reset()
-
-    def _add(self, reply: dict[str, Any], match: Mapping[str, Any] | None, times: int | None) -> str:
-        (name,) = self.add_rules({"reply": reply, **_given(match=match, times=times)})
+    def _add(
+        self, reply: dict[str, Any], match: Mapping[str, Any] | None, times: int | None, expect: int | None
+    ) -> str:
+        (name,) = self.add_rules({"reply": reply, **_given(match=match, times=times, expect=expect)})
         return name
+
+
+class JambaEmulator(Scripting):
+    """A running emulator in this process (its `core`), seen from a test."""
+
+    def __init__(self, url: str, core: Core, api_key: str | None = None, *, scope: str | None = None) -> None:
+        super().__init__()
+        self.url = url
+        self.core = core
+        self.api_key = api_key or (core.config.api_keys[0] if core.config.api_keys else DEFAULT_API_KEY)
+        self.scope = scope
+
+    @property
+    def config(self) -> Config:
+        return self.core.config
+
+    @property
+    def requests(self) -> list[Entry]:
+        return self.core.journal.entries(scope=self.scope)
+
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        return self.core.script.described(self.scope)
+
+    def _add_rules(self, rules: list[dict[str, Any]]) -> list[str]:
+        added = rules_from({"rules": rules}, "jamba_emulator", self.core.contract)
+        self.core.script.add(added, self.scope)
+        return [rule.name for rule in added]
+
+    def reset(self) -> None:
+        """Journal emptied, rules back to the fixture files' (unused), rate limits and faults
+        restarted; in a scope, only the scope's journal entries, rules and counts."""
+        self.core.reset(self.scope)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A journal entry as the admin API lists it (the attributes of `script.journal.Entry`)."""
+
+    sequence: int
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: Any
+    body_size: int
+    status: int | None
+    rule: str | None
+    fault: str | None
+    received_at: float
+    duration_ms: float
+    surface: str | None = None
+    scope: str | None = None
+    unmatched: bool = False
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> Recorded:
+        fields: dict[str, Any] = {name: entry.get(name) for name in cls.__dataclass_fields__}
+        fields["headers"] = tuple(dict(entry.get("headers") or {}).items())
+        fields["unmatched"] = bool(entry.get("unmatched"))
+        return cls(**fields)
+
+
+class AttachedEmulator(Scripting):
+    """An emulator already running (another process, a container), driven through its admin API;
+    everything it adds and reads is in its test scope (the pytest plugin's: the test's node id)."""
+
+    TIMEOUT = 10.0
+
+    def __init__(
+        self, url: str, scope: str | None, api_key: str | None = None, admin_token: str | None = None
+    ) -> None:
+        super().__init__()
+        self.url = url.rstrip("/")
+        self.scope = scope
+        self.api_key = api_key or DEFAULT_API_KEY
+        self.admin_token = admin_token
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return [Recorded.from_json(entry) for entry in self._admin("GET", "/journal")["entries"]]
+
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        rules: list[dict[str, Any]] = self._admin("GET", "/rules")["rules"]
+        return rules
+
+    def _add_rules(self, rules: list[dict[str, Any]]) -> list[str]:
+        names: list[str] = self._admin("POST", "/rules", {"rules": rules})["added"]
+        return names
+
+    def reset(self) -> None:
+        """The scope's journal entries, rules and counts gone (the global scope: everything)."""
+        self._admin("POST", "/reset")
+
+    def _admin(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {**self.headers, "Content-Type": "application/json"}
+        if self.admin_token is not None:
+            headers["X-Emulator-Admin-Token"] = self.admin_token
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.url}/_emulator{path}", data, headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=self.TIMEOUT) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            detail = _detail(error.read())
+            if error.code == 400 and method == "POST" and path == "/rules":
+                raise FixtureError(detail) from None
+            raise RuntimeError(
+                f"the emulator at {self.url} answered {error.code} to {method} {path}: {detail}"
+            ) from None
+        except urllib.error.URLError as error:
+            raise RuntimeError(
+                f"no emulator answers at {self.url} ({error.reason}): start one with `jamba-emulator`, "
+                "or leave --jamba-emulator-url unset to let the plugin start its own"
+            ) from None
+
+
+def unmet_expectations(emulator: Scripting) -> list[str]:
+    """What the test expected and did not happen, one line each: a rule it added with `expect: N`
+    that answered another number of times; a sequence it added that was not used up; a request of
+    its scope that no rule answered under --unmatched error."""
+    problems = []
+    added = set(emulator.added)
+    for rule in emulator.rules:
+        if rule["name"] not in added or rule.get("scope") != emulator.scope:
+            continue
+        name, calls = rule["name"], rule["calls"]
+        if rule.get("expect") is not None and calls != rule["expect"]:
+            problems.append(
+                f"rule {name!r} was expected to answer {_times(rule['expect'])}: it answered {_times(calls)}"
+            )
+        if rule.get("sequence") and calls < rule["replies"]:
+            problems.append(f"sequence {name!r} answered {calls} of its {rule['replies']} replies")
+    for entry in emulator.requests:
+        if entry.unmatched:
+            request = f"{entry.method} {entry.path}, {_said(entry.body)}"
+            problems.append(f"request #{entry.sequence} ({request}) matched no rule")
+    return problems
+
+
+def _times(count: int) -> str:
+    return f"{count} time{'s' if count != 1 else ''}"
+
+
+def _said(body: Any) -> str:
+    """What a request's last message said, for a report (cut short)."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return "no messages"
+    last = messages[-1]
+    text = last.get("content")
+    text = text if isinstance(text, str) else json.dumps(text)
+    return f"last message ({last.get('role')}) {text[:80]!r}"
+
+
+def _detail(body: bytes) -> str:
+    try:
+        return str(json.loads(body).get("detail"))
+    except (ValueError, AttributeError):
+        return body.decode("utf-8", "replace")[:500]
 
 
 def _given(**fields: Any) -> dict[str, Any]:

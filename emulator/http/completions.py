@@ -53,7 +53,7 @@ def chat_handler(surface: Surface) -> Handler:
             chat, _lowered(request, core), script, faults, unmatched, surface=surface.name, scope=scope
         )
         exchange = request[EXCHANGE]
-        exchange.rule, exchange.fault = plan.rule, plan.fault
+        exchange.rule, exchange.fault, exchange.unmatched = plan.rule, plan.fault, plan.unmatched
         reply = plan.reply
         if reply.pacing.delay_ms:
             await asyncio.sleep(reply.pacing.delay_ms / 1000)

@@ -35,6 +35,8 @@ class Exchange:
     """The surface whose route answered (None: a path no surface serves)."""
     scope: str | None = None
     """The test scope the request named (script/scope.py)."""
+    unmatched: bool = False
+    """No rule answered it, and --unmatched error said so with a 404."""
     recorded: bool = False
 
     def record(self, status: int | None, body: bytes | None = None) -> None:
@@ -55,6 +57,7 @@ class Exchange:
             duration_ms=(time.perf_counter() - self.started) * 1000,
             surface=self.surface,
             scope=self.scope,
+            unmatched=self.unmatched,
         )
 
 

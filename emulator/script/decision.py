@@ -30,6 +30,8 @@ class Plan:
     """The journal's label: the scripted rule that answered."""
     fault: str | None = None
     """The journal's label: the fault kind met, or the status a --fault-rate draw answered."""
+    unmatched: bool = False
+    """The journal's label: no rule answered, and --unmatched error made that a 404."""
 
 
 GENERATE = Plan()
@@ -54,9 +56,9 @@ def decide(
             return _scripted(rule.name, reply)
         if unmatched == "error":
             closest = script.closest(request, headers, surface=surface, scope=scope)
-            return Plan(error=Unmatched([(rule.name, reasons) for rule, reasons in closest]))
+            return Plan(error=Unmatched([(rule.name, reasons) for rule, reasons in closest]), unmatched=True)
     elif unmatched == "error":
-        return Plan(error=Unmatched([]))
+        return Plan(error=Unmatched([]), unmatched=True)
     if faults and (drawn := faults.draw()) is not None:
         return _drawn(drawn)
     return GENERATE

@@ -92,7 +92,13 @@ def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
     sequence = "replies" in entry
     replies = tuple(_reply(r) for r in (entry["replies"] if sequence else [entry["reply"]]))
     return Rule(
-        name=name, match=match, replies=replies, sequence=sequence, times=entry.get("times"), source=source
+        name=name,
+        match=match,
+        replies=replies,
+        sequence=sequence,
+        times=entry.get("times"),
+        expect=entry.get("expect"),
+        source=source,
     )
 
 

@@ -42,6 +42,8 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
     for a path no surface serves."""
     scope: str | None = None
     """The test scope the request named (X-Emulator-Test-Id; scope.py); None: the global scope."""
+    unmatched: bool = False
+    """No rule answered it, and --unmatched error answered 404."""
 
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
@@ -77,6 +79,7 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
             "duration_ms": round(self.duration_ms, 3),
             "surface": self.surface,
             "scope": self.scope,
+            "unmatched": self.unmatched,
         }
 
 
@@ -110,6 +113,7 @@ class Journal:
         duration_ms: float,
         surface: str | None = None,
         scope: str | None = None,
+        unmatched: bool = False,
     ) -> None:
         with self._lock:
             self._sequence += 1
@@ -131,6 +135,7 @@ class Journal:
                         duration_ms=duration_ms,
                         surface=surface,
                         scope=scope,
+                        unmatched=unmatched,
                     )
                 )
 

@@ -148,6 +148,8 @@ class Rule:
     replies: tuple[Reply, ...]
     sequence: bool = False
     times: int | None = None
+    expect: int | None = None
+    """How many times the rule must answer (checked by the pytest plugin when a test ends)."""
     calls: int = 0
     """Calls answered in the rule's own scope (a global rule's: those of requests without a scope)."""
     source: str = ""
@@ -162,6 +164,8 @@ class Rule:
             "source": self.source,
             "calls": calls,
             "times": self.times,
+            "expect": self.expect,
+            "sequence": self.sequence,
             "replies": len(self.replies),
             "used_up": self.used_up(calls),
             "scope": self.scope,

@@ -131,6 +131,8 @@ async def test_rules_can_be_added_listed_and_removed_at_run_time(client: Any) ->
                 "source": "admin API",
                 "calls": 1,
                 "times": None,
+                "expect": None,
+                "sequence": False,
                 "replies": 1,
                 "used_up": False,
                 "scope": None,

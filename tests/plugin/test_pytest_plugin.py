@@ -9,6 +9,9 @@ import warnings
 
 import pytest
 
+from emulator.config import Config
+from emulator.server import BackgroundServer
+
 SDK_TEST = """
 from ai21 import AI21Client
 from ai21.models.chat import ChatMessage
@@ -158,7 +161,7 @@ def test_the_marker_wins(jamba_emulator):
     with pytest.raises(TooManyRequestsError):
         ask("three")
 
-@pytest.mark.jamba_emulator(unmatched="error")
+@pytest.mark.jamba_emulator(unmatched="error", checks=False)  # it asks for the 404 on purpose
 def test_unmatched(jamba_emulator):
     jamba_emulator.reply("only refunds", match={"last_user": {"contains": "refund"}})
     with pytest.raises(Exception, match="does not contain 'refund'"):
@@ -248,3 +251,119 @@ def test_not_opted_in(jamba_emulator):
 """,
     )
     result.assert_outcomes(passed=2)
+
+
+CHECKED_TESTS = """
+import pytest
+
+def test_expected_twice_answered_once(jamba_emulator):
+    jamba_emulator.reply("refunded", match={"last_user": {"contains": "refund"}}, expect=2)
+    assert ask("a refund please") == "refunded"
+
+def test_a_sequence_left_half_used(jamba_emulator):
+    jamba_emulator.sequence({"error": {"status": 503}}, {"content": "back"}, {"content": "again"})
+    with pytest.raises(Exception):
+        ask("hi")
+    assert ask("hi") == "back"
+
+@pytest.mark.jamba_emulator(unmatched="error")
+def test_a_request_no_rule_answers(jamba_emulator):
+    jamba_emulator.reply("refunded", match={"last_user": {"contains": "refund"}})
+    with pytest.raises(Exception):
+        ask("where is my parcel?")
+
+def test_expectations_met(jamba_emulator):
+    jamba_emulator.reply("refunded", expect=1)
+    jamba_emulator.reply("never", match={"model": "jamba-large"}, expect=0)
+    jamba_emulator.sequence({"content": "one"}, match={"last_user": {"equals": "seq"}})
+    assert ask("a refund") == "refunded"
+    assert ask("seq") != "one"  # the first rule answers it: expect=1 is now exceeded
+"""
+
+
+def test_unmet_expectations_fail_the_test_with_a_report_naming_rules_and_requests(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(pytester, CHECKED_TESTS)
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*what the test expected did not happen:*",
+            "*rule 'rule 1' was expected to answer 2 times: it answered 1 time",
+            "*sequence 'rule 1' answered 2 of its 3 replies",
+            "*request #* (POST /studio/v1/chat/completions, last message (user) 'where is my parcel?')"
+            " matched no rule",
+            "*rule 'rule 1' was expected to answer 1 time: it answered 2 times",
+            "*sequence 'rule 3' answered 0 of its 1 replies",
+        ]
+    )
+    assert "rule 'rule 2'" not in result.stdout.str()  # expect=0, never answered: met
+
+
+def test_the_checks_can_be_turned_off_per_test(pytester: pytest.Pytester) -> None:
+    unchecked = CHECKED_TESTS.replace("def test_", "@pytest.mark.jamba_emulator(checks=False)\ndef test_")
+    unchecked = unchecked.replace(
+        '@pytest.mark.jamba_emulator(checks=False)\n@pytest.mark.jamba_emulator(unmatched="error")',
+        '@pytest.mark.jamba_emulator(unmatched="error", checks=False)',
+    )
+    result = run(pytester, unchecked)
+    result.assert_outcomes(passed=4)
+
+
+ATTACHED_TESTS = """
+import os
+from ai21 import AI21Client
+
+def ask_in(emulator, text):
+    client = AI21Client(headers=emulator.headers)  # the test's scope, by header
+    response = client.chat.completions.create(
+        model="jamba-instruct-preview", messages=[ChatMessage(role="user", content=text)]
+    )
+    return response.choices[0].message.content
+"""
+
+
+def test_the_plugin_attaches_to_a_running_server_and_scopes_each_test_across_xdist_workers(
+    pytester: pytest.Pytester,
+) -> None:
+    tests = ATTACHED_TESTS + "\n".join(
+        f"""
+def test_{i}(jamba_emulator, worker_id):
+    assert jamba_emulator.scope.endswith("test_{i}")
+    jamba_emulator.sequence({{"content": "first {i}"}}, {{"content": "second {i}"}})
+    assert ask_in(jamba_emulator, "hi") == "first {i}"
+    assert ask_in(jamba_emulator, "hi") == "second {i}"
+    assert [entry.rule for entry in jamba_emulator.requests] == ["rule 1", "rule 1"]
+    assert {{entry.scope for entry in jamba_emulator.requests}} == {{jamba_emulator.scope}}
+    assert os.environ["AI21_API_HOST"].startswith(os.environ["JAMBA_EMULATOR_URL"])
+    with open("workers.txt", "a") as out:
+        out.write(worker_id + "\\n")
+"""
+        for i in range(8)
+    )
+    with BackgroundServer(Config(port=0)) as server:
+        pytester._monkeypatch.setenv("JAMBA_EMULATOR_URL", server.url)
+        result = run(pytester, tests, "-n", "2", subprocess=True)
+        assert server.core is not None
+        journal, left = server.core.journal.entries(), server.core.script.described()
+    result.assert_outcomes(passed=8)
+    assert len(set((pytester.path / "workers.txt").read_text().split())) == 2
+    assert journal == [] and left == []  # each test's journal entries and rules went with it
+
+
+def test_an_attached_plugin_refuses_settings_it_cannot_apply(pytester: pytest.Pytester) -> None:
+    with BackgroundServer(Config(port=0)) as server:
+        result = run(
+            pytester,
+            """
+import pytest
+
+@pytest.mark.jamba_emulator(strict=True)
+def test_strict(jamba_emulator):
+    pass
+""",
+            "--jamba-emulator-url",
+            server.url,
+        )
+    result.assert_outcomes(errors=1)
+    assert "settings ['strict'] cannot be applied to the emulator attached at" in result.stdout.str()
