@@ -70,7 +70,12 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """After a passing test body, the checks: fail the test if what it expected did not happen."""
     yield
     emulator = getattr(item, "funcargs", {}).get("jamba_emulator")
-    if emulator is None or not getattr(emulator, "checked", False):
+    if emulator is None:
+        return
+    raised = getattr(emulator, "raised", None)
+    if raised:  # a reply callable's exception, raised again where the test can see it
+        raise raised[0]
+    if not getattr(emulator, "checked", False):
         return
     from .testing import unmet_expectations  # noqa: PLC0415  (lazy: see the module docstring)
 

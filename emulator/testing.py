@@ -21,18 +21,22 @@ import itertools
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .chat.request import ChatRequest
 from .config import Config
 from .core import Core
-from .errors import FixtureError
+from .errors import FixtureError, ScriptedError
 from .script.fixtures import rules_from
 from .script.journal import Entry
+from .script.replies import GENERATED, Reply
+from .script.rules import Rule
 from .script.scope import SCOPE_HEADER
 
 DEFAULT_API_KEY = "jamba-emulator-test-key"
+RAISED_KEPT = 100
 
 
 class Scripting:
@@ -128,7 +132,7 @@ class Scripting:
 
     def reply(
         self,
-        content: str | None = None,
+        content: str | Callable[[ChatRequest], Any] | None = None,
         *,
         match: Mapping[str, Any] | None = None,
         times: int | None = None,
@@ -137,8 +141,28 @@ class Scripting:
     ) -> str:
         """Answer matching requests with `content` (cut by max_tokens and stop, streamed when asked,
         counted); `reply` takes the other reply fields: finish_reason, timing, fault. `expect`:
-        the rule must answer exactly this many times (checked when the test ends)."""
+        the rule must answer exactly this many times (checked when the test ends).
+
+        `content` may be a callable (in-process only): given each matching request (a
+        `ChatRequest`: model, messages, tools...), it returns the content (a str), a fixture reply
+        (e.g. `{"error": {"status": 429}}`, `{"fault": {"kind": "drop_mid_stream"}}`), or None
+        for the generated answer. It runs on the server's thread; an exception it raises answers
+        500 and is kept in `raised`, and the pytest plugin raises it again in the test."""
+        if callable(content):
+            return self._add_callable(content, match, times, expect)
         return self._add({**_given(content=content), **reply}, match, times, expect)
+
+    def _add_callable(
+        self,
+        make: Callable[[ChatRequest], Any],
+        match: Mapping[str, Any] | None,
+        times: int | None,
+        expect: int | None,
+    ) -> str:
+        raise TypeError(
+            "a callable reply runs in the server's process: use it with an in-process emulator "
+            "(the plugin's own, or a BackgroundServer), not an attached one"
+        )
 
     def tool_call(
         self,
@@ -208,6 +232,8 @@ class JambaEmulator(Scripting):
         super().__init__()
         self.url = url
         self.core = core
+        self.raised: list[Exception] = []
+        """Exceptions the test's reply callables raised (the first RAISED_KEPT)."""
         self.api_key = api_key or (core.config.api_keys[0] if core.config.api_keys else DEFAULT_API_KEY)
         self.scope = scope
 
@@ -224,9 +250,53 @@ class JambaEmulator(Scripting):
         return self.core.script.described(self.scope)
 
     def _add_rules(self, rules: list[dict[str, Any]]) -> list[str]:
+        return [rule.name for rule in self._added(rules)]
+
+    def _added(self, rules: list[dict[str, Any]], replies: tuple[Reply, ...] | None = None) -> list[Rule]:
         added = rules_from({"rules": rules}, "jamba_emulator", self.core.contract)
+        if replies is not None:
+            for rule in added:
+                rule.replies = replies
         self.core.script.add(added, self.scope)
-        return [rule.name for rule in added]
+        return added
+
+    def _add_callable(
+        self,
+        make: Callable[[ChatRequest], Any],
+        match: Mapping[str, Any] | None,
+        times: int | None,
+        expect: int | None,
+    ) -> str:
+        def reply_for(request: ChatRequest) -> Reply:
+            try:
+                return self._as_reply(make(request))
+            except Exception as error:  # the test's own code: kept, raised again in the test
+                if len(self.raised) < RAISED_KEPT:
+                    self.raised.append(error)
+                detail = f"the test's reply callable raised {type(error).__name__}: {error}"
+                raise ScriptedError(500, detail[:1000]) from None
+
+        rule = {
+            "name": f"rule {next(self._names)}",
+            "reply": {},
+            **_given(match=match, times=times, expect=expect),
+        }
+        (added,) = self._added([rule], (Reply(call=reply_for),))
+        self.added.append(added.name)
+        return added.name
+
+    def _as_reply(self, made: Any) -> Reply:
+        """What a reply callable returned, as a Reply."""
+        if made is None:
+            return GENERATED
+        if isinstance(made, str):
+            return Reply(content=made)
+        if isinstance(made, Mapping):
+            (rule,) = rules_from({"rules": [{"reply": dict(made)}]}, "a reply callable", self.core.contract)
+            return rule.replies[0]
+        raise TypeError(
+            f"a reply callable returns a str, a fixture reply (a dict) or None, not {type(made).__name__}"
+        )
 
     def reset(self) -> None:
         """Journal emptied, rules back to the fixture files' (unused), rate limits and faults

@@ -18,7 +18,7 @@ from ..chat.request import ChatRequest
 from ..contract.admission import Admitted
 from ..core import Core
 from ..errors import BodyTooLarge, ErrorItem, RateLimited, RequestTimeout, UnsupportedModel, ValidationFailed
-from ..script.decision import decide
+from ..script.decision import decide, scripted_error
 from ..script.ratelimit import describe as describe_limits
 from ..script.replies import Reply
 from ..script.scope import SCOPE_HEADER, scope_of
@@ -59,6 +59,13 @@ def chat_handler(surface: Surface) -> Handler:
             await asyncio.sleep(reply.pacing.delay_ms / 1000)
         if plan.error is not None:
             raise plan.error
+        if reply.call is not None:  # test code makes this request's reply (testing.py)
+            reply = reply.call(chat)
+            exchange.fault = reply.fault.kind if reply.fault is not None else None
+            if reply.pacing.delay_ms:
+                await asyncio.sleep(reply.pacing.delay_ms / 1000)
+            if (error := scripted_error(reply)) is not None:
+                raise error
         completion = generate(core, chat, reply, budget)
         completion_id = core.ids.next_id()
         if chat.stream:
@@ -136,8 +143,9 @@ def _keep(core: Core, key: tuple[str, str, bytes], outcome: Outcome) -> None:
 
 def generate(core: Core, chat: ChatRequest, reply: Reply, budget: Budget) -> Completion:
     """The completion the reply asks for: its content, its tool calls, or the generated answer."""
-    if reply.content is not None:
-        return core.generator.scripted(chat, reply.content, reply.finish_reason)
+    content = reply.content_for(chat)
+    if content is not None:
+        return core.generator.scripted(chat, content, reply.finish_reason)
     if reply.tool_calls:
         return core.generator.called(chat, reply.tool_calls, budget)
     return core.generator.complete(chat, budget)

@@ -64,9 +64,15 @@ def decide(
     return GENERATE
 
 
+def scripted_error(reply: Reply) -> ScriptedError | None:
+    """The error a reply answers with (None: it answers 200)."""
+    if reply.error is None:
+        return None
+    return ScriptedError(reply.error.status, reply.error.detail, dict(reply.error.headers))
+
+
 def _scripted(name: str, reply: Reply) -> Plan:
-    if reply.error is not None:
-        error = ScriptedError(reply.error.status, reply.error.detail, dict(reply.error.headers))
+    if (error := scripted_error(reply)) is not None:
         return Plan(reply=reply, error=error, rule=name)
     return Plan(reply=reply, rule=name, fault=reply.fault.kind if reply.fault is not None else None)
 

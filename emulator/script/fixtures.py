@@ -15,6 +15,7 @@ from .faults import Fault
 from .patterns import Pattern
 from .replies import ErrorReply, Pacing, Reply, ScriptedCall
 from .rules import Match, Rule, TextMatch, ToolResultMatch
+from .templates import compile_template
 
 
 def fixture_files(paths: Sequence[str]) -> list[Path]:
@@ -90,7 +91,8 @@ def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
     except PatternError as error:
         raise FixtureError(f"{source}: rule {index + 1} ({name!r}): regex: {error}") from None
     sequence = "replies" in entry
-    replies = tuple(_reply(r) for r in (entry["replies"] if sequence else [entry["reply"]]))
+    where = f"{source}: rule {index + 1} ({name!r})"
+    replies = tuple(_reply(r, where) for r in (entry["replies"] if sequence else [entry["reply"]]))
     return Rule(
         name=name,
         match=match,
@@ -129,7 +131,7 @@ def _tool_result(spec: Mapping[str, Any] | None) -> ToolResultMatch | None:
     return ToolResultMatch(text=_text(texts) if texts else None, tool_call_id=spec.get("tool_call_id"))
 
 
-def _reply(spec: Mapping[str, Any]) -> Reply:
+def _reply(spec: Mapping[str, Any], where: str) -> Reply:
     pacing = Pacing(**spec.get("timing", {}))
     error = spec.get("error")
     if error is not None:
@@ -137,8 +139,10 @@ def _reply(spec: Mapping[str, Any]) -> Reply:
         return Reply(error=failure, pacing=pacing)
     fault = Fault(**spec["fault"]) if "fault" in spec else None
     calls = tuple(_call(call) for call in spec.get("tool_calls", ()))
+    content = spec.get("content")
     return Reply(
-        content=spec.get("content"),
+        content=content,
+        template=compile_template(content, where) if content is not None else None,
         finish_reason=spec.get("finish_reason"),
         tool_calls=calls,
         pacing=pacing,

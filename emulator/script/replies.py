@@ -5,12 +5,14 @@ generated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..chat.completion import FinishReason
+from ..chat.request import ChatRequest
 from .faults import Fault
+from .templates import Template
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +54,20 @@ class Reply:
     pacing and fault."""
 
     content: str | None = None
+    template: Template | None = None
+    """The content's placeholders (templates.py), filled from each request; None: sent as written."""
     finish_reason: FinishReason | None = None
     tool_calls: tuple[ScriptedCall, ...] = ()
     error: ErrorReply | None = None
     pacing: Pacing = NO_PACING
     fault: Fault | None = None
+    call: Callable[[ChatRequest], Reply] | None = None
+    """Test code (the Python API's `reply(callable)`): makes this request's reply. Trusted, and
+    outside the fixture schema and the budget."""
+
+    def content_for(self, request: ChatRequest) -> str | None:
+        """The content to send in answer to `request`: the template filled in, or as written."""
+        return self.template.render(request) if self.template is not None else self.content
 
 
 GENERATED = Reply()

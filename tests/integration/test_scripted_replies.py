@@ -280,3 +280,25 @@ async def test_a_rule_can_match_the_tool_result_and_answer_from_it(scripted: Any
     ]
     _, answer, _ = await post(client, follow_up)
     assert answer["choices"][0]["message"]["content"] == "Take sunglasses."
+
+
+async def test_a_reply_echoes_the_request_and_is_cut_like_any_scripted_content(scripted: Any) -> None:
+    client = await scripted({"reply": {"content": "You said: {{last_user}} (to {{model}})"}})
+    _, body, _ = await post(client, chat("hello there"))
+    assert body["choices"][0]["message"]["content"] == "You said: hello there (to jamba-instruct-preview)"
+    _, cut, _ = await post(client, {**chat("hello there"), "stop": ["there"]})
+    assert cut["choices"][0]["message"]["content"] == "You said: hello "
+    assert cut["choices"][0]["finish_reason"] == "stop"
+    _, short, _ = await post(client, {**chat("hello there"), "max_tokens": 3})
+    assert short["choices"][0]["finish_reason"] == "length"
+    assert short["usage"]["completion_tokens"] == 3
+    assert "You said: hello there".startswith(short["choices"][0]["message"]["content"])
+
+
+async def test_a_fixture_with_an_unknown_placeholder_stops_the_start(
+    make_client: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"rules": [{"reply": {"content": "{{last_message}}"}}]}))
+    with pytest.raises(FixtureError, match="no placeholder"):
+        await make_client(fixtures=(str(path),))

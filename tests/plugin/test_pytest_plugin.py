@@ -367,3 +367,27 @@ def test_strict(jamba_emulator):
         )
     result.assert_outcomes(errors=1)
     assert "settings ['strict'] cannot be applied to the emulator attached at" in result.stdout.str()
+
+
+def test_an_exception_in_a_reply_callable_is_raised_in_the_test(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+import pytest
+
+def test_broken_callable(jamba_emulator):
+    def lookup(request):
+        return {"shipped": "On its way"}[request.messages[-1].content]
+
+    jamba_emulator.reply(lookup)
+    with pytest.raises(Exception):  # the client sees a 500...
+        ask("lost")
+    # ...and the test, once its body is done, the KeyError itself
+
+def test_working_callable(jamba_emulator):
+    jamba_emulator.reply(lambda request: "echo: " + request.messages[-1].content, expect=1)
+    assert ask("hi") == "echo: hi"
+""",
+    )
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*KeyError: 'lost'*"])
