@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -26,7 +28,9 @@ Every option can also be set with a JAMBA_EMULATOR_<OPTION> environment variable
 (e.g. JAMBA_EMULATOR_PORT=9000, JAMBA_EMULATOR_API_KEYS=key1,key2); flags win.
 
 Check fixture files (scripted replies) without starting a server:
-  jamba-emulator check PATH [PATH ...]"""
+  jamba-emulator check PATH [PATH ...]
+Report how a client behaved under the faults it met, from a running server's journal:
+  jamba-emulator report [--url URL] [--scope TEST-ID] [--fail-on all]"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["check"]:
         return check(argv[1:])
+    if argv[:1] == ["report"]:
+        return report(argv[1:])
     try:
         defaults = Config.from_environ()
     except ConfigError as error:
@@ -255,6 +261,65 @@ def check(argv: Sequence[str]) -> int:
         else:
             sys.stdout.write(f"ok {path}: {len(rules)} rule{'s' if len(rules) != 1 else ''}\n")
     return 1 if failed else 0
+
+
+def report(argv: Sequence[str]) -> int:
+    """`jamba-emulator report`: the resilience report of a running server's journal."""
+    from .script.resilience import VERDICTS, WINDOW  # noqa: PLC0415  (only this command needs them)
+    from .script.resilience import report as resilience  # noqa: PLC0415
+    from .testing import AttachedEmulator  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(
+        prog="jamba-emulator report",
+        description="How the client behaved under the faults it met, read from a running emulator's "
+        "journal: retries of statuses that must not be retried, retries sooner than Retry-After, "
+        "retries without back-off, answers cut short and not retried, duplicate requests. A retry is "
+        "the same request (scope, method, path, body) after a failed one, within --window seconds.",
+    )
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("JAMBA_EMULATOR_URL", f"http://127.0.0.1:{Config().port}"),
+        help="the emulator's root URL (default: $JAMBA_EMULATOR_URL, else %(default)s)",
+    )
+    parser.add_argument(
+        "--scope", metavar="TEST-ID", help="only this test scope's requests (X-Emulator-Test-Id)"
+    )
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=WINDOW,
+        help="seconds within which a repeat is a retry (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--fail-on",
+        default="",
+        metavar="VERDICTS",
+        help="exit 1 when any of these verdicts fails: a comma-separated list of "
+        f"{', '.join(VERDICTS)}, or all (default: none, the report only)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--admin-token", default=os.environ.get("JAMBA_EMULATOR_ADMIN_TOKEN"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    checks = list(VERDICTS) if args.fail_on == "all" else [name for name in args.fail_on.split(",") if name]
+    unknown = [name for name in checks if name not in VERDICTS]
+    if unknown:
+        parser.error(
+            f"--fail-on: no verdict {', '.join(unknown)}; the verdicts are {', '.join(VERDICTS)}, or all"
+        )
+    try:
+        entries = AttachedEmulator(args.url, args.scope, admin_token=args.admin_token).requests
+    except RuntimeError as error:
+        sys.stderr.write(f"jamba-emulator report: {error}\n")
+        return 2
+    found = resilience(entries, args.window)
+    sys.stdout.write((json.dumps(found.to_json(), indent=2) if args.json else found.text()) + "\n")
+    failed = found.failed(checks)
+    if failed:
+        sys.stderr.write(f"jamba-emulator report: failed: {', '.join(verdict.name for verdict in failed)}\n")
+        return 1
+    return 0
 
 
 def _announce(url: str) -> None:

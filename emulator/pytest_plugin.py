@@ -46,8 +46,26 @@ CHECKS = "checks"
 """The marker's own setting (not a Config field): False turns the end-of-test checks off."""
 
 
+REPORT_OPTION = "--jamba-emulator-report"
+FAIL_ON_OPTION = "--jamba-emulator-fail-on"
+_REPORTS = pytest.StashKey[list[tuple[str, str]]]()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("jamba-emulator").addoption(
+    group = parser.getgroup("jamba-emulator")
+    group.addoption(
+        REPORT_OPTION,
+        action="store_true",
+        help="after the run, show each test's resilience report (how its client behaved under the "
+        "faults it met: `jamba-emulator report --help` lists the verdicts)",
+    )
+    group.addoption(
+        FAIL_ON_OPTION,
+        default="",
+        metavar="VERDICTS",
+        help="fail a test whose resilience report fails one of these verdicts (comma-separated, or all)",
+    )
+    group.addoption(
         URL_OPTION,
         default=None,
         metavar="URL",
@@ -82,6 +100,37 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     problems = unmet_expectations(emulator)
     if problems:
         pytest.fail("jamba_emulator: " + "\n  ".join(["what the test expected did not happen:", *problems]))
+    _resilience(item, emulator)
+
+
+def _resilience(item: pytest.Item, emulator: Scripting) -> None:
+    """The test's resilience report: kept for the summary (--jamba-emulator-report), and the test
+    failed on the verdicts --jamba-emulator-fail-on names."""
+    from .script.resilience import VERDICTS  # noqa: PLC0415
+
+    shown, fail_on = item.config.getoption(REPORT_OPTION), item.config.getoption(FAIL_ON_OPTION)
+    if not shown and not fail_on:
+        return
+    checks = list(VERDICTS) if fail_on == "all" else [name for name in fail_on.split(",") if name]
+    unknown = [name for name in checks if name not in VERDICTS]
+    if unknown:
+        raise pytest.UsageError(
+            f"{FAIL_ON_OPTION}: no verdict {', '.join(unknown)}; the verdicts are {', '.join(VERDICTS)}"
+        )
+    found = emulator.report()
+    if shown and any(verdict.met or verdict.failed for verdict in found.verdicts.values()):
+        item.config.stash.setdefault(_REPORTS, []).append((item.nodeid, found.text()))
+    failed = found.failed(checks)
+    if failed:
+        pytest.fail(f"jamba_emulator: the client failed {', '.join(v.name for v in failed)}:\n{found.text()}")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    reports = config.stash.get(_REPORTS, [])
+    if reports:
+        terminalreporter.section("jamba-emulator resilience")
+        for nodeid, text in reports:
+            terminalreporter.write_line(f"{nodeid}: {text}")
 
 
 class _Servers:

@@ -32,6 +32,8 @@ from .errors import FixtureError, ScriptedError
 from .script.fixtures import rules_from
 from .script.journal import Entry
 from .script.replies import GENERATED, Reply
+from .script.resilience import WINDOW, Report
+from .script.resilience import report as resilience
 from .script.rules import Rule
 from .script.scope import SCOPE_HEADER
 
@@ -118,6 +120,12 @@ class Scripting:
 
     def reset(self) -> None:
         raise NotImplementedError
+
+    def report(self, window: float | None = None) -> Report:
+        """The resilience report of this scope's journal (script/resilience.py): how the client
+        behaved under the faults it met. `report().failed(["retry_after_ignored"])` lists the
+        named verdicts that failed; `print(report().text())` shows them all."""
+        return resilience(self.requests, WINDOW if window is None else window)
 
     def add_rules(self, *rules: Mapping[str, Any]) -> list[str]:
         """Add fixture rules as they are written in a fixture file; returns their names.
@@ -322,6 +330,7 @@ class Recorded:
     surface: str | None = None
     scope: str | None = None
     unmatched: bool = False
+    retry_after: str | None = None
 
     @classmethod
     def from_json(cls, entry: Mapping[str, Any]) -> Recorded:

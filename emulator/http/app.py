@@ -104,7 +104,7 @@ def journaled(
             body = exchange.raw_body
             if body is None and request.can_read_body and response.keep_alive is not False:
                 body = await _unread_body(request, response, timeout)
-            exchange.record(response.status, body)
+            exchange.record(response.status, body, response.headers.get("Retry-After"))
         return response
 
     return journaled_handler

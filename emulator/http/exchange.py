@@ -39,7 +39,7 @@ class Exchange:
     """No rule answered it, and --unmatched error said so with a 404."""
     recorded: bool = False
 
-    def record(self, status: int | None, body: bytes | None = None) -> None:
+    def record(self, status: int | None, body: bytes | None = None, retry_after: str | None = None) -> None:
         """Put the request in the journal with this status (None: no answer); only the first call
         counts, so delivery can record before the client sees the answer end."""
         if self.recorded:
@@ -58,6 +58,7 @@ class Exchange:
             surface=self.surface,
             scope=self.scope,
             unmatched=self.unmatched,
+            retry_after=retry_after,
         )
 
 

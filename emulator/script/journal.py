@@ -44,6 +44,8 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
     """The test scope the request named (X-Emulator-Test-Id; scope.py); None: the global scope."""
     unmatched: bool = False
     """No rule answered it, and --unmatched error answered 404."""
+    retry_after: str | None = None
+    """The answer's Retry-After header, if it had one (a 429's, a 503's)."""
 
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
@@ -80,6 +82,7 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
             "surface": self.surface,
             "scope": self.scope,
             "unmatched": self.unmatched,
+            "retry_after": self.retry_after,
         }
 
 
@@ -114,6 +117,7 @@ class Journal:
         surface: str | None = None,
         scope: str | None = None,
         unmatched: bool = False,
+        retry_after: str | None = None,
     ) -> None:
         with self._lock:
             self._sequence += 1
@@ -136,6 +140,7 @@ class Journal:
                         surface=surface,
                         scope=scope,
                         unmatched=unmatched,
+                        retry_after=retry_after,
                     )
                 )
 

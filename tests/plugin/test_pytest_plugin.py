@@ -391,3 +391,28 @@ def test_working_callable(jamba_emulator):
     )
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*KeyError: 'lost'*"])
+
+
+def test_the_resilience_report_is_shown_and_can_fail_a_test(pytester: pytest.Pytester) -> None:
+    source = """
+def test_sdk_retries(jamba_emulator):
+    jamba_emulator.error(429, headers={"Retry-After": "3"}, times=1)
+    client = AI21Client(num_retries=2)  # waits about 1 s: Retry-After is not read
+    client.chat.completions.create(
+        model="jamba-instruct-preview", messages=[ChatMessage(role="user", content="hi")]
+    )
+
+def test_quiet(jamba_emulator):
+    assert ask("hi")
+"""
+    source = "from ai21 import AI21Client\n" + source
+    shown = run(pytester, source, "--jamba-emulator-report")
+    shown.assert_outcomes(passed=2)
+    shown.stdout.fnmatch_lines(
+        ["*jamba-emulator resilience*", "*test_sdk_retries: resilience report: 2 requests, 1 failed*",
+         "*FAILED   retry_after_ignored*"]
+    )  # fmt: skip
+    assert "test_quiet: resilience" not in shown.stdout.str()
+    gated = run(pytester, source, "--jamba-emulator-fail-on", "retry_after_ignored")
+    gated.assert_outcomes(passed=1, failed=1)
+    gated.stdout.fnmatch_lines(["*the client failed retry_after_ignored*"])

@@ -1,0 +1,241 @@
+"""The resilience report: how a client behaved under the faults it met, read from the journal.
+
+A **retry** is a request with the same test scope, method, path and body (compared as parsed
+JSON, so key order and spacing do not matter) as an earlier one that failed (no answer, a status
+of 400 or more, or a transport fault), received within WINDOW seconds of that failure's answer.
+A chain is a failure and its retries, in order.
+
+Verdicts (VERDICTS), each "passed", "FAILED" (with the requests that show it) or "not met" (the
+journal holds nothing that puts it to the test):
+
+- `unretryable_retried`: a request answered with a status that must not be retried (NOT_RETRYABLE:
+  the request itself is wrong, a retry gets the same answer) was retried;
+- `retry_after_ignored`: a request answered with `Retry-After: N` was retried sooner than N
+  seconds after that answer (less TOLERANCE);
+- `no_backoff`: a chain of three or more attempts whose waits did not grow (each within 10% and
+  20 ms of the first: equal gaps);
+- `broken_stream_abandoned`: an answer cut short (CUT_SHORT faults, or no answer at all) was not
+  retried within the window;
+- `duplicate_request`: the same request sent twice within DUPLICATE seconds (a millisecond).
+
+Pure: entries are anything with the journal entry's attributes (script/journal.Entry, or
+testing.Recorded read from the admin API).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any, Protocol
+
+WINDOW = 60.0
+TOLERANCE = 0.05
+DUPLICATE = 0.001
+NOT_RETRYABLE = frozenset({400, 401, 403, 404, 405, 413, 422})
+CUT_SHORT = frozenset({"drop_mid_stream", "drop_before_response"})
+VERDICTS = (
+    "unretryable_retried",
+    "retry_after_ignored",
+    "no_backoff",
+    "broken_stream_abandoned",
+    "duplicate_request",
+)
+DESCRIPTIONS = {
+    "unretryable_retried": "retried a status that must not be retried (400, 401, 403, 404, 405, 413, 422)",
+    "retry_after_ignored": "retried sooner than the answer's Retry-After",
+    "no_backoff": "retried without back-off (three or more attempts, equal gaps)",
+    "broken_stream_abandoned": "met an answer cut short and did not retry the same request",
+    "duplicate_request": "sent the same request twice within a millisecond",
+}
+
+
+class Recorded(Protocol):
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def body(self) -> Any: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def fault(self) -> str | None: ...
+    @property
+    def received_at(self) -> float: ...
+    @property
+    def duration_ms(self) -> float: ...
+    @property
+    def scope(self) -> str | None: ...
+    @property
+    def surface(self) -> str | None: ...
+    @property
+    def retry_after(self) -> str | None: ...
+
+
+@dataclass
+class Verdict:
+    name: str
+    met: bool = False
+    """Whether the journal put it to the test (a failure it applies to was seen)."""
+    evidence: list[str] = field(default_factory=list)
+    """One line per finding, naming the requests by their journal sequence numbers."""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.evidence)
+
+    @property
+    def outcome(self) -> str:
+        return "FAILED" if self.failed else "passed" if self.met else "not met"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": DESCRIPTIONS[self.name],
+            "outcome": self.outcome,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass
+class Report:
+    requests: int
+    failures: int
+    """Requests that failed (no answer, a status of 400 or more, a fault)."""
+    verdicts: dict[str, Verdict]
+
+    def failed(self, checks: Iterable[str]) -> list[Verdict]:
+        """The verdicts among `checks` that failed."""
+        return [self.verdicts[name] for name in checks if self.verdicts[name].failed]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "failures": self.failures,
+            "verdicts": [verdict.to_json() for verdict in self.verdicts.values()],
+        }
+
+    def text(self) -> str:
+        lines = [f"resilience report: {self.requests} requests, {self.failures} failed or faulted"]
+        for verdict in self.verdicts.values():
+            lines.append(f"  {verdict.outcome:<8} {verdict.name}: {DESCRIPTIONS[verdict.name]}")
+            lines += [f"           {line}" for line in verdict.evidence[:EVIDENCE_SHOWN]]
+            if len(verdict.evidence) > EVIDENCE_SHOWN:
+                lines.append(f"           ... and {len(verdict.evidence) - EVIDENCE_SHOWN} more")
+        return "\n".join(lines)
+
+
+EVIDENCE_SHOWN = 10
+
+
+def report(entries: Sequence[Recorded], window: float = WINDOW, duplicate: float = DUPLICATE) -> Report:
+    """The verdicts on `entries` (a journal, oldest first); `duplicate`: how close in seconds two
+    identical requests make a duplicate."""
+    verdicts = {name: Verdict(name) for name in VERDICTS}
+    chat = [entry for entry in entries if entry.surface is not None]
+    groups: dict[tuple[Any, ...], list[Recorded]] = defaultdict(list)
+    for entry in sorted(chat, key=lambda entry: entry.received_at):
+        groups[_key(entry)].append(entry)
+    for same in groups.values():
+        _duplicates(same, verdicts["duplicate_request"], duplicate)
+        for chain in _chains(same, window):
+            _judge(chain, verdicts, window)
+    return Report(len(chat), sum(1 for entry in chat if _failed(entry)), verdicts)
+
+
+def _key(entry: Recorded) -> tuple[Any, ...]:
+    try:
+        body = json.dumps(entry.body, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        body = repr(entry.body)
+    return entry.scope, entry.method, entry.path, body
+
+
+def _failed(entry: Recorded) -> bool:
+    return entry.status is None or entry.status >= 400 or entry.fault is not None
+
+
+def _answered_at(entry: Recorded) -> float:
+    return entry.received_at + entry.duration_ms / 1000
+
+
+def _chains(same: list[Recorded], window: float) -> list[list[Recorded]]:
+    """Each failure with the retries that followed it (the same request, each within the window
+    of the previous attempt's answer, while attempts keep failing)."""
+    chains: list[list[Recorded]] = []
+    chain: list[Recorded] = []
+    for entry in same:
+        if chain and _failed(chain[-1]) and entry.received_at - _answered_at(chain[-1]) <= window:
+            chain.append(entry)
+            continue
+        if chain:
+            chains.append(chain)
+        chain = [entry]
+    if chain:
+        chains.append(chain)
+    return [chain for chain in chains if _failed(chain[0])]
+
+
+def _judge(chain: list[Recorded], verdicts: dict[str, Verdict], window: float) -> None:
+    for attempt, retry in pairwise(chain):
+        if attempt.status in NOT_RETRYABLE:
+            verdict = verdicts["unretryable_retried"]
+            verdict.evidence.append(
+                f"request #{retry.sequence} retried #{attempt.sequence}, answered {attempt.status}"
+            )
+        asked = _seconds(attempt.retry_after)
+        if asked is not None:
+            waited = retry.received_at - _answered_at(attempt)
+            if waited < asked - TOLERANCE:
+                verdicts["retry_after_ignored"].evidence.append(
+                    f"request #{retry.sequence} came {waited:.2f} s after #{attempt.sequence}'s "
+                    f"{attempt.status} with Retry-After: {attempt.retry_after}"
+                )
+    for attempt in chain:
+        if attempt.status in NOT_RETRYABLE:
+            verdicts["unretryable_retried"].met = True
+        if _seconds(attempt.retry_after) is not None and attempt is not chain[-1]:
+            verdicts["retry_after_ignored"].met = True
+    if len(chain) >= 3:
+        verdicts["no_backoff"].met = True
+        gaps = [later.received_at - _answered_at(earlier) for earlier, later in pairwise(chain)]
+        first = gaps[0]
+        if all(abs(gap - first) <= 0.1 * first + 0.02 for gap in gaps):
+            numbers = ", ".join(f"#{entry.sequence}" for entry in chain)
+            waits = ", ".join(f"{gap:.2f}" for gap in gaps)
+            verdicts["no_backoff"].evidence.append(f"requests {numbers}: waited {waits} s")
+    last = chain[-1]
+    if last.fault in CUT_SHORT or (last.status is None and last.fault is None):
+        verdicts["broken_stream_abandoned"].met = True
+        what = last.fault or "no answer"
+        verdicts["broken_stream_abandoned"].evidence.append(
+            f"request #{last.sequence} ({what}) was not retried within {window:g} s"
+        )
+    for attempt in chain[:-1]:
+        if attempt.fault in CUT_SHORT or attempt.status is None:
+            verdicts["broken_stream_abandoned"].met = True
+
+
+def _duplicates(same: list[Recorded], verdict: Verdict, apart: float) -> None:
+    for earlier, later in pairwise(same):
+        if later.received_at - earlier.received_at < apart:
+            verdict.evidence.append(
+                f"requests #{earlier.sequence} and #{later.sequence} were received "
+                f"{(later.received_at - earlier.received_at) * 1000:.2f} ms apart"
+            )
+    verdict.met = verdict.met or len(same) > 1
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """A Retry-After of delay-seconds (an HTTP date is not read: the emulator sends seconds)."""
+    if retry_after is None:
+        return None
+    try:
+        return float(retry_after)
+    except ValueError:
+        return None
