@@ -202,6 +202,34 @@ MUTANTS = [
         '        "proxy-authorization",\n',
         "",
     ),
+    Mutant(
+        "turn-counts-every-message",
+        "a rule's `turn` counts every message before, not the assistant's",
+        "emulator/script/rules.py",
+        'turn = sum(1 for message in request.messages if message.role == "assistant")',
+        "turn = len(request.messages) - 1",
+    ),
+    Mutant(
+        "scopes-share-counts",
+        "a test scope counts its calls of a global rule on the rule itself: scopes use up each other's replies",
+        "emulator/script/rules.py",
+        "    if state is None or rule.scope is not None:\n        return rule.calls\n",
+        "    return rule.calls\n",
+    ),
+    Mutant(
+        "retry-after-unread",
+        "the resilience report never finds a retry sooner than Retry-After",
+        "emulator/script/resilience.py",
+        "if waited < asked - TOLERANCE:",
+        "if waited < -TOLERANCE:",
+    ),
+    Mutant(
+        "admission-memo-ignores-path",
+        "the kept admission outcome is keyed by the body alone: a Bedrock body is answered for another model id",
+        "emulator/http/completions.py",
+        "key = (surface.name, request.path, raw)",
+        "key = (surface.name, \"\", raw)",
+    ),
 ]
 
 

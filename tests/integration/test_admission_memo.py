@@ -85,3 +85,23 @@ def test_long_bodies_are_not_kept_and_the_kept_stay_under_their_limit() -> None:
         _admit(core, json.dumps(body).encode(), Budget())
     assert 0 < core.admissions.weight <= ADMISSIONS
     assert len(core.admissions) < 3000
+
+
+SIGNED = {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/bedrock/aws4_request, "
+    "SignedHeaders=content-type;host;x-amz-date, Signature=" + "a" * 64,
+    "X-Amz-Date": "20261201T120000Z",
+}
+
+
+async def test_the_same_body_on_two_routes_is_admitted_for_each(client: Any) -> None:
+    # Bedrock names the model in the path: the kept outcome of one model's route is not another's
+    # (the answer's text depends on the model, so each route answers its own).
+    body = {"messages": [{"role": "user", "content": "hi"}]}
+    answers: dict[str, list[str]] = {}
+    for model_id in ("ai21.jamba-1-5-mini-v1:0", "ai21.jamba-1-5-large-v1:0", "ai21.jamba-1-5-mini-v1:0"):
+        response = await client.post(f"/model/{model_id}/invoke", json=body, headers=SIGNED)
+        assert response.status == 200, await response.text()
+        answers.setdefault(model_id, []).append((await response.json())["choices"][0]["message"]["content"])
+    mini, large = answers["ai21.jamba-1-5-mini-v1:0"], answers["ai21.jamba-1-5-large-v1:0"]
+    assert mini[0] == mini[1] != large[0]
