@@ -229,7 +229,7 @@ MUTANTS = [
         "the kept admission is keyed by the body alone: a Bedrock body is answered for another model id",
         "emulator/http/completions.py",
         "key = (surface.name, request.path, raw)",
-        "key = (surface.name, \"\", raw)",
+        'key = (surface.name, "", raw)',
     ),
 ]
 

@@ -182,25 +182,35 @@ def _chains(same: list[Recorded], window: float) -> list[list[Recorded]]:
 
 
 def _judge(chain: list[Recorded], verdicts: dict[str, Verdict], window: float) -> None:
-    for attempt, retry in pairwise(chain):
+    """Each attempt of a chain against the verdicts that look at an attempt and its retry."""
+    unretryable, retry_after, abandoned = (
+        verdicts["unretryable_retried"],
+        verdicts["retry_after_ignored"],
+        verdicts["broken_stream_abandoned"],
+    )
+    for position, attempt in enumerate(chain):
+        retry = chain[position + 1] if position + 1 < len(chain) else None
         if attempt.status in NOT_RETRYABLE:
-            verdict = verdicts["unretryable_retried"]
-            verdict.evidence.append(
-                f"request #{retry.sequence} retried #{attempt.sequence}, answered {attempt.status}"
-            )
+            unretryable.met = True
+            if retry is not None:
+                retried = f"request #{retry.sequence} retried #{attempt.sequence}"
+                unretryable.evidence.append(f"{retried}, answered {attempt.status}")
         asked = _seconds(attempt.retry_after)
-        if asked is not None:
+        if asked is not None and retry is not None:
+            retry_after.met = True
             waited = retry.received_at - _answered_at(attempt)
             if waited < asked - TOLERANCE:
-                verdicts["retry_after_ignored"].evidence.append(
+                retry_after.evidence.append(
                     f"request #{retry.sequence} came {waited:.2f} s after #{attempt.sequence}'s "
                     f"{attempt.status} with Retry-After: {attempt.retry_after}"
                 )
-    for attempt in chain:
-        if attempt.status in NOT_RETRYABLE:
-            verdicts["unretryable_retried"].met = True
-        if _seconds(attempt.retry_after) is not None and attempt is not chain[-1]:
-            verdicts["retry_after_ignored"].met = True
+        if _cut_short(attempt):
+            abandoned.met = True
+            if retry is None:
+                what = attempt.fault or "no answer"
+                abandoned.evidence.append(
+                    f"request #{attempt.sequence} ({what}) was not retried within {window:g} s"
+                )
     if len(chain) >= 3:
         verdicts["no_backoff"].met = True
         gaps = [later.received_at - _answered_at(earlier) for earlier, later in pairwise(chain)]
@@ -209,16 +219,11 @@ def _judge(chain: list[Recorded], verdicts: dict[str, Verdict], window: float) -
             numbers = ", ".join(f"#{entry.sequence}" for entry in chain)
             waits = ", ".join(f"{gap:.2f}" for gap in gaps)
             verdicts["no_backoff"].evidence.append(f"requests {numbers}: waited {waits} s")
-    last = chain[-1]
-    if last.fault in CUT_SHORT or (last.status is None and last.fault is None):
-        verdicts["broken_stream_abandoned"].met = True
-        what = last.fault or "no answer"
-        verdicts["broken_stream_abandoned"].evidence.append(
-            f"request #{last.sequence} ({what}) was not retried within {window:g} s"
-        )
-    for attempt in chain[:-1]:
-        if attempt.fault in CUT_SHORT or attempt.status is None:
-            verdicts["broken_stream_abandoned"].met = True
+
+
+def _cut_short(entry: Recorded) -> bool:
+    """An answer cut short: a CUT_SHORT fault, or no answer at all (and no other fault)."""
+    return entry.fault in CUT_SHORT or (entry.status is None and entry.fault is None)
 
 
 def _duplicates(same: list[Recorded], verdict: Verdict, apart: float) -> None:

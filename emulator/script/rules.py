@@ -195,11 +195,6 @@ class Rule:
         """The reply for the call after `calls` answered ones."""
         return self.replies[calls] if self.sequence else self.replies[0]
 
-    def take(self) -> Reply:
-        reply = self.reply_at(self.calls)
-        self.calls += 1
-        return reply
-
 
 @dataclass(slots=True)
 class _Scope:

@@ -284,7 +284,6 @@ def test_a_rule_says_why_the_conversation_does_not_fit(match: dict[str, Any], re
 def test_a_tool_result_condition_needs_a_tool_message() -> None:
     (rule,) = script({"match": {"tool_result": {"contains": "x"}}, "reply": {"content": "x"}}).rules()
     assert rule.explain(REQUEST, {}) == ["there is no tool result"]
-    assert rule.explain(REQUEST, {}, "studio") == ["there is no tool result"]
 
 
 @pytest.mark.parametrize(
