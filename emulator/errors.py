@@ -12,6 +12,7 @@
     │   ├── ValidationFailed      422, list of {loc, msg, type} items
     │   ├── AdminError            400/401/403 from the admin API, in the emulator's own words
     │   ├── BadTestId             400, an X-Emulator-Test-Id that cannot name a test scope
+    │   ├── ScopeForgotten        410, a test scope evicted (too many others) since it was reset
     │   ├── ScriptedError         any status a fixture rule (or a --fault-rate draw) answers with
     │   ├── RateLimited           429 with Retry-After, from the emulated rate limit (--rate-limit)
     │   ├── Unmatched             404 when --unmatched error and no rule answers: the closest rules
@@ -126,11 +127,9 @@ class BodyTooLarge(EmulatorError):
     status = 413
     close_connection = True
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            f"Request body is larger than the emulator's limit of {limit} bytes "
-            "(raise it with --max-body-size or JAMBA_EMULATOR_MAX_BODY_SIZE)"
-        )
+    def __init__(self, limit: int, remedy: str | None = None) -> None:
+        remedy = remedy or "raise it with --max-body-size or JAMBA_EMULATOR_MAX_BODY_SIZE"
+        super().__init__(f"Request body is larger than the emulator's limit of {limit} bytes ({remedy})")
 
 
 class RequestTimeout(EmulatorError):
@@ -180,6 +179,21 @@ class BadTestId(EmulatorError):
     """An X-Emulator-Test-Id header that cannot name a test scope (empty, or too long)."""
 
     status = 400
+
+
+class ScopeForgotten(EmulatorError):
+    """A test scope's rules and counts were forgotten to make room for newer scopes: what its test
+    expected can no longer be checked, so reading them fails instead of answering nothing."""
+
+    status = 410
+
+    def __init__(self, scope: str, kept: int) -> None:
+        shown = scope if len(scope) <= 80 else scope[:77] + "..."
+        super().__init__(
+            f"test scope {shown!r} was forgotten: {kept:,} other scopes were used after it, and the "
+            f"emulator keeps {kept:,}, so its rules and their counts are gone. Reset finished tests' "
+            "scopes (the pytest plugin does), or share the emulator among fewer tests at once"
+        )
 
 
 class ScriptedError(EmulatorError):

@@ -206,9 +206,9 @@ MUTANTS = [
     Mutant(
         "turn-counts-every-message",
         "a rule's `turn` counts every message before, not the assistant's",
-        "emulator/script/rules.py",
-        'turn = sum(1 for message in request.messages if message.role == "assistant")',
-        "turn = len(request.messages) - 1",
+        "emulator/script/conversation.py",
+        'return sum(1 for message in self.request.messages if message.role == "assistant")',
+        "return len(self.request.messages) - 1",
     ),
     Mutant(
         "scopes-share-counts",

@@ -1,5 +1,9 @@
 """The admin sub-app under `/_emulator`: health, the request journal, scripted rules, reset.
 
+Bounded as the chat route is: a body within `--request-timeout` (408) and fixtures.MAX_DOCUMENT
+bytes (413; `Expect: 100-continue` past it is not invited); a fixture document over INLINE bytes
+is checked on a worker thread, so the event loop keeps answering; long listings are streamed.
+
 Open on loopback. When `--admin-token` is set it is required everywhere but `/health` (header
 X-Emulator-Admin-Token); when the server listens beyond loopback without one, the admin API
 refuses to work rather than let anyone on the network read the journal.
@@ -14,15 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
+import orjson
 from aiohttp import hdrs, web
 
 from ..config import Config
 from ..errors import AdminError, FixtureError
-from ..script.fixtures import rules_from
+from ..script.fixtures import MAX_DOCUMENT, rules_from
 from ..script.scope import SCOPE_HEADER, scope_of
+from .body import read_body
 from .completions import CORE
 from .streaming import encode_json
 
@@ -110,6 +116,15 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def body_limit(request: web.Request) -> int:
+    """The largest body the admin API reads: a fixture document."""
+    return MAX_DOCUMENT
+
+
+INLINE = 64 * 1024
+"""A fixture document up to this many bytes is checked on the event loop; a larger one on a thread."""
+
+
 def _scope(request: web.Request) -> str | None:
     """The test scope an admin request works in: its X-Emulator-Test-Id (None: the global scope)."""
     return scope_of(request.headers.get(SCOPE_HEADER))
@@ -128,13 +143,20 @@ async def list_journal(request: web.Request) -> web.StreamResponse:
     entries = journal.entries(
         status=status, path=query.get("path"), last=last, surface=query.get("surface"), scope=scope
     )
+    head = encode_json(dict(journal.summary()))[:-1] + b',"entries":'
+    return await _listing(request, head, (entry.to_json() for entry in entries))
+
+
+async def _listing(request: web.Request, head: bytes, items: Iterable[Any]) -> web.StreamResponse:
+    """`head` + a JSON list of `items` + "}", streamed an item at a time, the event loop let go
+    every LISTING_BATCH items, so that other requests are answered meanwhile."""
     response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "application/json"})
     await response.prepare(request)
-    await response.write(encode_json(dict(journal.summary()))[:-1] + b',"entries":[')
-    for index, entry in enumerate(entries):
+    await response.write(head + b"[")
+    for index, item in enumerate(items):
         if index and index % LISTING_BATCH == 0:
             await asyncio.sleep(0)
-        await response.write((b"," if index else b"") + encode_json(entry.to_json()))
+        await response.write((b"," if index else b"") + encode_json(item))
     await response.write(b"]}")
     await response.write_eof()
     return response
@@ -147,19 +169,35 @@ async def clear_journal(request: web.Request) -> web.Response:
     return web.json_response({"cleared": request.config_dict[CORE].journal.clear(_scope(request))})
 
 
-async def list_rules(request: web.Request) -> web.Response:
-    """The rules a request in the admin request's scope sees, with that scope's calls."""
-    return web.json_response({"rules": request.config_dict[CORE].script.described(_scope(request))})
+async def list_rules(request: web.Request) -> web.StreamResponse:
+    """The rules a request in the admin request's scope sees, with that scope's calls (streamed:
+    up to rules.MAX_RULES of them)."""
+    return await _listing(request, b'{"rules":', request.config_dict[CORE].script.described(_scope(request)))
 
 
 async def add_rules(request: web.Request) -> web.Response:
     """POST /_emulator/rules with a fixture document ({"rules": [...]}): appended after the others."""
     core = request.config_dict[CORE]
+    raw = await read_body(
+        request,
+        MAX_DOCUMENT,
+        core.config.request_timeout,
+        f"a fixture document is at most {MAX_DOCUMENT >> 20} MiB",
+    )
+    scope = _scope(request)
     try:
-        rules = rules_from(json.loads(await request.read()), "admin API", core.contract)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, FixtureError) as error:
+        document = orjson.loads(raw)
+        if len(raw) > INLINE:
+            rules = await asyncio.to_thread(rules_from, document, "admin API", core.contract)
+        else:
+            rules = rules_from(document, "admin API", core.contract)
+        core.script.add(rules, scope)
+    except orjson.JSONDecodeError as error:
+        raise AdminError(
+            400, f"not a fixture document (schemas/fixtures.schema.json): not JSON: {error}"
+        ) from None
+    except FixtureError as error:
         raise AdminError(400, f"not a fixture document (schemas/fixtures.schema.json): {error}") from None
-    core.script.add(rules, _scope(request))
     return web.json_response({"added": [rule.name for rule in rules]}, status=201)
 
 

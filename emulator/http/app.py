@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 
 from aiohttp import hdrs, web
-from aiohttp.web_urldispatcher import _default_expect_handler
 
 from ..config import Config
 from ..core import Core
@@ -18,7 +17,9 @@ from ..script.scope import MAX_LENGTH as MAX_SCOPE_LENGTH
 from ..script.scope import SCOPE_HEADER
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import ROUTES as ADMIN_ROUTES
+from .admin import body_limit as admin_body_limit
 from .admin import token_guarded
+from .body import ExpectHandler, continue_within, never_continue, unread_body
 from .completions import CORE, chat_handler
 from .delivery import STOPPING
 from .exchange import EXCHANGE, Exchange
@@ -41,15 +42,20 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
     # wrapped instead, and fallback routes catch wrong methods and unknown paths, so that every
     # answer outside the admin API is journaled and every error is the surface's JSON.
     for surface in SURFACES:
-        add_routes(app.router, surface.routes(core, chat_handler(surface)), _journaling(core, surface))
+        routes = surface.routes(core, chat_handler(surface))
+        add_routes(app.router, routes, _journaling(core, surface), continue_within(_chat_body_limit))
     admin = web.Application()
-    add_routes(admin.router, ADMIN_ROUTES, guarded)
-    admin.router.add_route("*", "/{anything:.*}", guarded(not_found))
+    add_routes(admin.router, ADMIN_ROUTES, guarded, continue_within(admin_body_limit))
+    admin.router.add_route("*", "/{anything:.*}", guarded(not_found), expect_handler=never_continue)
     app.add_subapp(ADMIN_PREFIX, admin)
     # After the admin API's prefix: every other path.
     unknown = journaled(not_found, core.journal, config.request_timeout, named=False)
-    app.router.add_route("*", "/{anything:.*}", unknown)
+    app.router.add_route("*", "/{anything:.*}", unknown, expect_handler=never_continue)
     return app
+
+
+def _chat_body_limit(request: web.Request) -> int:
+    return request.config_dict[CORE].config.max_body_size
 
 
 def _journaling(core: Core, surface: Surface) -> Callable[[Handler], Handler]:
@@ -61,19 +67,6 @@ def _journaling(core: Core, surface: Surface) -> Callable[[Handler], Handler]:
 
 async def _stopping(app: web.Application) -> None:
     app[STOPPING].set()
-
-
-async def _unread_body(request: web.Request, response: web.StreamResponse, timeout: float) -> bytes:
-    """The body the handler did not read (e.g. a 401's), for the journal: read within `timeout`,
-    else the connection closes rather than wait."""
-    try:
-        async with asyncio.timeout(timeout):
-            return await request.read()
-    except (web.HTTPException, ConnectionError):
-        return b""
-    except TimeoutError:
-        response.force_close()
-        return b""
 
 
 def journaled(
@@ -103,7 +96,7 @@ def journaled(
         if not exchange.recorded:  # a stream records itself before its last event goes out
             body = exchange.raw_body
             if body is None and request.can_read_body and response.keep_alive is not False:
-                body = await _unread_body(request, response, timeout)
+                body = await unread_body(request, response, timeout)
             exchange.record(response.status, body, response.headers.get("Retry-After"))
         return response
 
@@ -116,30 +109,24 @@ def _journaled_scope(value: str | None) -> str | None:
     return value if value and len(value) <= MAX_SCOPE_LENGTH else None
 
 
-def add_routes(router: web.UrlDispatcher, routes: list[Route], wrap: Callable[[Handler], Handler]) -> None:
-    """Each route's handler wrapped by `wrap`; any other method on its path answers 405 with
-    `Allow`. (A GET route answers HEAD too; a "*" route, every method.) Unknown paths are the
-    caller's to catch."""
+def add_routes(
+    router: web.UrlDispatcher, routes: list[Route], wrap: Callable[[Handler], Handler], expect: ExpectHandler
+) -> None:
+    """Each route's handler wrapped by `wrap`, `expect` answering its `Expect: 100-continue`; any
+    other method on its path answers 405 with `Allow` (and invites no upload). (A GET route
+    answers HEAD too; a "*" route, every method.) Unknown paths are the caller's to catch."""
     allowed: dict[str, list[str]] = {}
     for method, path, handler in routes:
-        router.add_route(method, path, wrap(handler), expect_handler=continue_within_limit)
+        reads = method in (hdrs.METH_POST, hdrs.METH_PUT, hdrs.METH_PATCH)
+        router.add_route(method, path, wrap(handler), expect_handler=expect if reads else never_continue)
         if method == hdrs.METH_ANY:
             continue
         allowed.setdefault(path, []).append(method)
         if method == hdrs.METH_GET:
-            router.add_route(hdrs.METH_HEAD, path, wrap(handler))
+            router.add_route(hdrs.METH_HEAD, path, wrap(handler), expect_handler=never_continue)
             allowed[path].append(hdrs.METH_HEAD)
     for path, methods in allowed.items():
-        router.add_route("*", path, wrap(method_not_allowed(*methods)))
-
-
-async def continue_within_limit(request: web.Request) -> None:
-    """`Expect: 100-continue`: "100 Continue" only for a body within the size limit; a larger one
-    gets its 413 (from the handler) before any of it is sent, and the connection closes."""
-    limit = request.config_dict[CORE].config.max_body_size
-    if request.content_length is not None and request.content_length > limit:
-        return
-    await _default_expect_handler(request)
+        router.add_route("*", path, wrap(method_not_allowed(*methods)), expect_handler=never_continue)
 
 
 def method_not_allowed(*allowed: str) -> Handler:

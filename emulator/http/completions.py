@@ -17,11 +17,12 @@ from ..chat.completion import Completion
 from ..chat.request import ChatRequest
 from ..contract.admission import Admitted
 from ..core import Core
-from ..errors import BodyTooLarge, ErrorItem, RateLimited, RequestTimeout, UnsupportedModel, ValidationFailed
+from ..errors import ErrorItem, RateLimited, UnsupportedModel, ValidationFailed
 from ..script.decision import decide, scripted_error
 from ..script.ratelimit import describe as describe_limits
 from ..script.replies import Reply
 from ..script.scope import SCOPE_HEADER, scope_of
+from .body import read_body
 from .delivery import faulty_json, stream
 from .exchange import EXCHANGE
 from .surfaces import Handler, Surface
@@ -44,7 +45,9 @@ def chat_handler(surface: Surface) -> Handler:
         if core.limiter and (retry_after := core.limiter.admit(key)) is not None:
             raise RateLimited(retry_after, describe_limits(core.limiter.limits))
         budget = Budget(errors_listed=core.config.max_errors)
-        raw = await read_body(request, core.config.max_body_size, core.config.request_timeout)
+        raw = request[EXCHANGE].raw_body = await read_body(
+            request, core.config.max_body_size, core.config.request_timeout
+        )
         admitted = admit(core, surface, request, raw, budget)
         headers = notice_headers(admitted)
         chat = admitted.request
@@ -156,25 +159,6 @@ def _lowered(request: web.Request, core: Core) -> Mapping[str, str]:
     if not core.script:
         return {}
     return {name.lower(): value for name, value in request.headers.items()}
-
-
-async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
-    """The body, read within `timeout` seconds (else 408) and `limit` bytes (else 413); either
-    way the connection is closed after the answer, not read to its end."""
-    if request.content_length is not None and request.content_length > limit:
-        raise BodyTooLarge(limit)
-    try:
-        if request.content.is_eof():  # the whole body came with the head: no wait, no timer
-            raw = await request.read()
-        else:
-            async with asyncio.timeout(timeout):
-                raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise BodyTooLarge(limit) from None
-    except TimeoutError:
-        raise RequestTimeout(timeout) from None
-    request[EXCHANGE].raw_body = raw
-    return raw
 
 
 def notice_headers(admitted: Admitted) -> dict[str, str]:

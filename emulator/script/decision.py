@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..chat.request import ChatRequest
 from ..errors import EmulatorError, ScriptedError, Unmatched
+from .conversation import Conversation
 from .faults import RETRY_AFTER, Fault, FaultPlan
 from .replies import GENERATED, Reply
 from .rules import Script
@@ -50,12 +51,13 @@ def decide(
     """The plan for `request`, which came through `surface` in the test `scope` (None: the
     global one; `unmatched`: "generate" or "error", as --unmatched)."""
     if script:  # the common case, no rules, skips matching
-        scripted = script.answer(request, headers, surface, scope)
+        conversation = Conversation(request, headers, surface)  # one budget for matching and explaining
+        scripted = script.answer(conversation, scope=scope)
         if scripted is not None:
             rule, reply = scripted
             return _scripted(rule.name, reply)
         if unmatched == "error":
-            closest = script.closest(request, headers, surface=surface, scope=scope)
+            closest = script.closest(conversation, scope=scope)
             return Plan(error=Unmatched([(rule.name, reasons) for rule, reasons in closest]), unmatched=True)
     elif unmatched == "error":
         return Plan(error=Unmatched([]), unmatched=True)

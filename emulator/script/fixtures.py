@@ -1,21 +1,42 @@
 """Reading fixture files (schemas/fixtures.schema.json) into rules: the files a --fixtures path
 names, each checked against the schema (its errors worded with the schema's own `x-message`s).
+
+Bounded: a fixture document (a file, or a body sent to the admin API) is at most MAX_DOCUMENT
+bytes, read only from a regular file (a FIFO, a device or a symlink to one is refused), holds
+at most rules.MAX_RULES rules of at most MAX_RULE_SIZE bytes each. It is checked by jsonschema-rs
+(linear time, a small constant); only the first MAX_PROBLEMS rules that fail are then worded by
+`jsonschema`, one rule at a time, and the rest are counted.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from ..contract.readable import readable
 from ..contract.schema import Contract
 from ..errors import FixtureError, PatternError
 from .faults import Fault
-from .patterns import Pattern
+from .match import Match, TextMatch, ToolResultMatch
+from .patterns import MEMORY, Pattern
 from .replies import ErrorReply, Pacing, Reply, ScriptedCall
-from .rules import Match, Rule, TextMatch, ToolResultMatch
+from .rules import MAX_RULES, MAX_WEIGHT, Rule
 from .templates import compile_template
+
+MAX_DOCUMENT = 4 << 20
+"""Bytes a fixture file, or a fixture document sent to the admin API, may hold."""
+MAX_RULE_SIZE = 64 * 1024
+"""Bytes one rule may take, as compact JSON."""
+MAX_PROBLEMS = 20
+"""Rules whose problems are listed, one line per problem; others that fail are counted."""
+_MESSAGE = 300
+"""Characters of one problem's message shown (a message can quote the value it is about)."""
 
 
 def fixture_files(paths: Sequence[str]) -> list[Path]:
@@ -34,46 +55,142 @@ def fixture_files(paths: Sequence[str]) -> list[Path]:
 
 def load_file(path: Path, contract: Contract) -> list[Rule]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
+        document = json.loads(read_document(path))
+    except UnicodeDecodeError as error:
         raise FixtureError(f"{path}: cannot be read: {error}") from None
     except json.JSONDecodeError as error:
         raise FixtureError(
             f"{path}: not JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         ) from None
+    except RecursionError:
+        raise FixtureError(f"{path}: nested too deeply to be a fixture document") from None
     return rules_from(document, str(path), contract)
+
+
+def read_document(path: Path) -> str:
+    """A fixture file's text: a regular file of at most MAX_DOCUMENT bytes (opened without
+    waiting, so a FIFO cannot block the reader; a device is never read), else FixtureError."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        raise FixtureError(f"{path}: cannot be read: {error.strerror or error}") from None
+    with open(descriptor, "rb", closefd=True) as file:
+        status = os.fstat(file.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise FixtureError(
+                f"{path}: not a regular file (a FIFO, a device or a socket); fixtures are files"
+            )
+        if status.st_size > MAX_DOCUMENT:
+            raise FixtureError(f"{path}: {status.st_size:,} bytes; a fixture file holds at most {_limit()}")
+        data = file.read(MAX_DOCUMENT + 1)
+    if len(data) > MAX_DOCUMENT:
+        raise FixtureError(
+            f"{path}: grew past {_limit()} while being read; a fixture file holds at most that"
+        )
+    return data.decode("utf-8")
+
+
+def _limit() -> str:
+    return f"{MAX_DOCUMENT >> 20} MiB ({MAX_DOCUMENT:,} bytes)"
 
 
 def rules_from(document: Any, source: str, contract: Contract) -> list[Rule]:
     """Rules from a fixture document (a file's contents, or a body sent to the admin API)."""
     try:
-        problems = [
-            _describe(source, document, error)
-            for error in contract.validator("fixtures.schema.json").iter_errors(document)
-        ]
+        if not contract.fast_validator("fixtures.schema.json").is_valid(readable(document)):
+            _refuse(document, source, contract)  # (jsonschema-rs reads no lone surrogate: `readable`)
+        _check_size(document["rules"], source)
+        return [_rule(entry, source, index) for index, entry in enumerate(document["rules"])]
     except RecursionError:
         raise FixtureError(f"{source}: nested too deeply to be a fixture document") from None
-    if problems:
+
+
+def _refuse(document: Any, source: str, contract: Contract) -> None:
+    """FixtureError listing what is wrong with `document`: its own fields, then each rule's."""
+    rules = document.get("rules") if isinstance(document, dict) else None
+    if not isinstance(rules, list):
+        problems = [_describe(source, error) for error in _python(contract).iter_errors(document)]
         raise FixtureError("\n".join(sorted(set(problems))))
-    return [_rule(entry, source, index) for index, entry in enumerate(document["rules"])]
+    _check_size(rules, source)
+    problems = [_describe(source, e) for e in _python(contract).iter_errors({**document, "rules": []})]
+    failed = 0
+    rule_schema = contract.fast_validator("fixtures.schema.json", "Rule")
+    for index, entry in enumerate(rules):
+        if rule_schema.is_valid(entry):
+            continue
+        failed += 1
+        if failed <= MAX_PROBLEMS:
+            errors = _python(contract).iter_errors({"rules": [entry]})
+            problems += sorted({_describe(source, error, entry, index) for error in errors})
+    if failed > MAX_PROBLEMS:
+        problems.append(f"{source}: and {failed - MAX_PROBLEMS:,} more rules that are not valid rules")
+    raise FixtureError("\n".join(problems))
 
 
-def _describe(source: str, document: Any, error: Any) -> str:
+def _check_size(rules: list[Any], source: str) -> None:
+    """FixtureError if the document's rules could never be in force together (rules.MAX_RULES,
+    rules.MAX_WEIGHT), before any of their patterns is compiled."""
+    if len(rules) > MAX_RULES:
+        raise FixtureError(f"{source}: {len(rules):,} rules; a fixture document holds at most {MAX_RULES:,}")
+    patterns = sum(
+        1
+        for rule in rules
+        if isinstance(rule, dict) and isinstance(match := rule.get("match"), dict)
+        for key in ("last_user", "any_message", "tool_result")
+        if isinstance(text := match.get(key), dict) and "regex" in text
+    )
+    if patterns * MEMORY > MAX_WEIGHT:
+        raise FixtureError(
+            f"{source}: {patterns:,} regexes; rules in force weigh at most {MAX_WEIGHT >> 20} MiB, "
+            f"each regex {MEMORY // 1024} KiB, so at most {MAX_WEIGHT // MEMORY:,} regexes"
+        )
+
+
+def _python(contract: Contract) -> Any:
+    return contract.validator("fixtures.schema.json")
+
+
+def _describe(source: str, error: Any, rule: Any = None, index: int = 0) -> str:
+    """One problem: `{source}: rule N ('name'): field.path: message` (`rule`: the rule the error
+    was found in, validated alone as rule `index`)."""
     path = list(error.absolute_path)
     where = source
     if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
-        rule = document["rules"][path[1]]
-        name = rule.get("name") if isinstance(rule, dict) else None
-        where += f": rule {path[1] + 1}" + (f" ({name!r})" if isinstance(name, str) else "")
+        where = _where(source, index, rule)
         path = path[2:]
     field_path = ".".join(str(part) for part in path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     message = schema.get("x-message", error.message)  # the schema's own words, where it has them
+    if len(message) > _MESSAGE:
+        message = message[: _MESSAGE - 3] + "..."
     return f"{where}: {field_path + ': ' if field_path else ''}{message}"
+
+
+def _where(source: str, index: int, rule: Any) -> str:
+    """`{source}: rule N ('its name')`, the name if it has one."""
+    name = rule.get("name") if isinstance(rule, dict) else None
+    return f"{source}: rule {index + 1}" + (f" ({_shown(name)})" if isinstance(name, str) else "")
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _size(entry: Any) -> int:
+    try:
+        return len(orjson.dumps(entry))
+    except (orjson.JSONEncodeError, TypeError):  # deeper than orjson writes, or an integer past 64 bits
+        return len(json.dumps(entry, separators=(",", ":"), ensure_ascii=False))
 
 
 def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
     name = entry.get("name", f"{source}#{index + 1}")
+    size = _size(entry)
+    if size > MAX_RULE_SIZE:
+        raise FixtureError(
+            f"{_where(source, index, entry)}: {size:,} bytes as JSON; a rule takes at most "
+            f"{MAX_RULE_SIZE // 1024} KiB"
+        )
     spec = entry.get("match", {})
     try:
         match = Match(
@@ -89,9 +206,9 @@ def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
             surface=spec.get("surface"),
         )
     except PatternError as error:
-        raise FixtureError(f"{source}: rule {index + 1} ({name!r}): regex: {error}") from None
+        raise FixtureError(f"{_where(source, index, entry)}: regex: {error}") from None
     sequence = "replies" in entry
-    where = f"{source}: rule {index + 1} ({name!r})"
+    where = _where(source, index, entry)
     replies = tuple(_reply(r, where) for r in (entry["replies"] if sequence else [entry["reply"]]))
     return Rule(
         name=name,
@@ -101,14 +218,22 @@ def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
         times=entry.get("times"),
         expect=entry.get("expect"),
         source=source,
+        weight=size + MEMORY * _patterns(match),
     )
 
 
+def _patterns(match: Match) -> int:
+    texts = [match.last_user, match.any_message, match.tool_result.text if match.tool_result else None]
+    return sum(1 for text in texts if text is not None and text.regex is not None)
+
+
 def _params(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters as the admitted request holds them: `stop` always a list."""
+    """Parameters as the admitted request holds them: `stop` always a tuple."""
     params = dict(spec)
     if isinstance(params.get("stop"), str):
-        params["stop"] = [params["stop"]]
+        params["stop"] = (params["stop"],)
+    elif isinstance(params.get("stop"), list):
+        params["stop"] = tuple(params["stop"])
     return params
 
 

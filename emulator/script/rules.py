@@ -1,144 +1,43 @@
-"""Scripted rules: what a request must look like (`Match`) for a rule to answer it with its
-replies (replies.py), and the rules in force (`Script`). fixtures.py reads them from files.
+"""Scripted rules (a `Match` and the replies it answers with, replies.py) and the rules in force
+(`Script`). fixtures.py reads them from files; match.py says whether a request fits.
 
 Rules are tried in order; the first that fits and is not used up answers. Pure: the caller
 passes the admitted request and the request headers (looked up by lower-case name);
 thread-safe, since a test may add or clear rules from another thread while the server answers.
+
+The script is bounded: at most MAX_RULES rules in force (global and every scope's together),
+MAX_SCOPE_RULES in one scope, MAX_WEIGHT bytes of them in all (each rule weighs its fixture JSON
+plus patterns.MEMORY for each regex), and MAX_SCOPES scopes. Adding past a bound is refused
+(ScriptFull, a FixtureError, naming it); a reload past it keeps the previous rules.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..chat.request import ChatRequest, Message
-from .credentials import is_credential
-from .patterns import Pattern
+from ..chat.request import ChatRequest
+from ..errors import FixtureError, ScopeForgotten
+from .conversation import Conversation
+from .match import Match
+from .patterns import MEMORY
 from .replies import Reply
 
-
-@dataclass(frozen=True, slots=True)
-class TextMatch:
-    equals: str | None = None
-    contains: str | None = None
-    regex: Pattern | None = None
-    """Run by RE2, in time linear in the text (patterns.py)."""
-    role: str | None = None
-
-    def fits(self, text: str) -> bool:
-        return next(self.mismatches(text), None) is None
-
-    def mismatches(self, text: str) -> Iterator[str]:
-        """Why `text` does not fit, one reason per condition it fails."""
-        if self.equals is not None and text != self.equals:
-            yield f"is {_shown(text)}, not {_shown(self.equals)}"
-        if self.contains is not None and self.contains not in text:
-            yield f"does not contain {_shown(self.contains)}"
-        if self.regex is not None and not self.regex.search(text):
-            yield f"does not match /{self.regex.pattern}/"
-
-    def fits_any(self, messages: Iterable[Message]) -> bool:
-        return any((self.role is None or m.role == self.role) and self.fits(m.content) for m in messages)
-
-    def wanted(self) -> str:
-        """The conditions in words: `equal to 'hi', matching /h.*/`."""
-        parts = [
-            f"equal to {_shown(self.equals)}" if self.equals is not None else "",
-            f"containing {_shown(self.contains)}" if self.contains is not None else "",
-            f"matching /{self.regex.pattern}/" if self.regex is not None else "",
-        ]
-        return ", ".join(part for part in parts if part)
+MAX_RULES = 10_000
+"""Rules in force at most: those loaded, those added globally and every scope's, together."""
+MAX_SCOPE_RULES = 1_000
+"""Rules one test scope may add."""
+MAX_WEIGHT = 64 << 20
+"""What the rules in force may weigh in all, in bytes (Rule.weight)."""
+MAX_FORGOTTEN = 100_000
+"""Names of forgotten scopes remembered, so that their tests fail rather than pass (Script)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ToolResultMatch:
-    """Some tool message whose content fits `text` (if given) and answers `tool_call_id` (if given)."""
-
-    text: TextMatch | None = None
-    tool_call_id: str | None = None
-
-    def fits(self, message: Message) -> bool:
-        return (self.tool_call_id is None or message.tool_call_id == self.tool_call_id) and (
-            self.text is None or self.text.fits(message.content)
-        )
-
-    def wanted(self) -> str:
-        parts = [self.text.wanted() if self.text is not None else ""]
-        if self.tool_call_id is not None:
-            parts.append(f"answering call {_shown(self.tool_call_id)}")
-        return ", ".join(part for part in parts if part)
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    model: str | None = None
-    last_user: TextMatch | None = None
-    any_message: TextMatch | None = None
-    turn: int | None = None
-    """How many assistant messages came before."""
-    last_role: str | None = None
-    tool_result: ToolResultMatch | None = None
-    tools: tuple[str, ...] = ()
-    """Names of tools the request must offer."""
-    params: Mapping[str, Any] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    surface: str | None = None
-
-    def fits(self, request: ChatRequest, headers: Mapping[str, str], surface: str = "studio") -> bool:
-        return next(self.mismatches(request, headers, surface), None) is None
-
-    def mismatches(
-        self, request: ChatRequest, headers: Mapping[str, str], surface: str = "studio"
-    ) -> Iterator[str]:
-        """Why the request (which came through `surface`) does not fit, one reason per condition
-        it fails (none: it fits)."""
-        if self.surface is not None and surface != self.surface:
-            yield f"it came through {surface}, the rule wants {self.surface}"
-        if self.model is not None and request.model != self.model:
-            yield f"model is {_shown(request.model)}, the rule wants {_shown(self.model)}"
-        if self.last_user is not None:
-            users = [m.content for m in request.messages if m.role == "user"]
-            if not users:
-                yield "there is no user message"
-            else:
-                yield from (f"the last user message {why}" for why in self.last_user.mismatches(users[-1]))
-        if self.any_message is not None and not self.any_message.fits_any(request.messages):
-            role = f"{self.any_message.role} " if self.any_message.role else ""
-            yield f"no {role}message is {self.any_message.wanted()}"
-        yield from self._conversation_mismatches(request)
-        for name, value in self.params.items():
-            if (sent := _param(request, name)) != value:
-                yield f"{name} is {sent!r}, the rule wants {value!r}"
-        for name, value in self.headers.items():
-            if (sent_header := headers.get(name)) != value:
-                if is_credential(name):  # neither what was sent nor what the rule wants is shown
-                    got = "not sent" if sent_header is None else "is another value"
-                    yield f"header {name} {got} (a credential: values not shown)"
-                    continue
-                got = "not sent" if sent_header is None else f"is {_shown(sent_header)}"
-                yield f"header {name} {got}, the rule wants {_shown(value)}"
-
-    def _conversation_mismatches(self, request: ChatRequest) -> Iterator[str]:
-        """The conditions on the conversation's shape: turn, last role, tool results, tools offered."""
-        if self.turn is not None:
-            turn = sum(1 for message in request.messages if message.role == "assistant")
-            if turn != self.turn:
-                yield f"it is turn {turn} ({_assistants(turn)} before), the rule wants turn {self.turn}"
-        if self.last_role is not None and (last := request.messages[-1].role) != self.last_role:
-            yield f"the last message is the {last}'s, the rule wants the {self.last_role}'s"
-        if self.tool_result is not None:
-            results = [message for message in request.messages if message.role == "tool"]
-            if not results:
-                yield "there is no tool result"
-            elif not any(self.tool_result.fits(message) for message in results):
-                yield f"no tool result is {self.tool_result.wanted()}"
-        offered = [tool.name for tool in request.tools]
-        for name in self.tools:
-            if name not in offered:
-                yield f"the request does not offer the tool {_shown(name)} (it offers {_listed(offered)})"
+class ScriptFull(FixtureError):
+    """Rules that would take the script past one of its bounds; the message names it."""
 
 
 @dataclass(slots=True, eq=False)  # compared and hashed by identity: a scope counts its calls by rule
@@ -156,6 +55,8 @@ class Rule:
     """The fixture file it came from, or "admin API"."""
     scope: str | None = None
     """The test scope it was added in (scope.py); None: every scope sees it, each counting its own calls."""
+    weight: int = 0
+    """Bytes it counts for in the script's MAX_WEIGHT: its fixture JSON, plus each regex's memory."""
 
     def to_json(self, calls: int | None = None) -> dict[str, Any]:
         calls = self.calls if calls is None else calls
@@ -179,13 +80,14 @@ class Rule:
 
     def explain(
         self,
-        request: ChatRequest,
-        headers: Mapping[str, str],
+        request: ChatRequest | Conversation,
+        headers: Mapping[str, str] | None = None,
         surface: str = "studio",
         calls: int | None = None,
     ) -> list[str]:
         """Why this rule did not answer the request (empty: it would)."""
-        reasons = list(self.match.mismatches(request, headers, surface))
+        conversation = _conversation(request, headers, surface)
+        reasons = list(self.match.mismatches(conversation))
         calls = self.calls if calls is None else calls
         if self.used_up(calls):
             reasons.append(f"used up (answered {calls} time{'s' if calls != 1 else ''})")
@@ -210,14 +112,20 @@ class Script:
 
     A scope (scope.py) sees the global rules and its own; it counts its own calls of each global
     rule, so `times` and sequences run out per scope. At most MAX_SCOPES scopes are kept: past
-    that, the one used least recently is forgotten (its rules and counts)."""
+    that, the one used least recently is forgotten (its rules and counts), and its name is kept
+    (up to MAX_FORGOTTEN names) until the scope is reset: reading its rules then raises
+    ScopeForgotten, so its test fails with the reason instead of passing on missing evidence."""
 
     MAX_SCOPES = 1000
 
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self._loaded = list(rules)
+        _check_bounds(len(self._loaded), sum(rule.weight for rule in self._loaded), "")
         self._rules = list(self._loaded)
         self._scopes: OrderedDict[str, _Scope] = OrderedDict()
+        self._forgotten: OrderedDict[str, None] = OrderedDict()
+        self._count = len(self._rules)
+        self._weight = sum(rule.weight for rule in self._rules)
         self._lock = threading.Lock()
 
     def __bool__(self) -> bool:
@@ -226,17 +134,18 @@ class Script:
 
     def answer(
         self,
-        request: ChatRequest,
-        headers: Mapping[str, str],
+        request: ChatRequest | Conversation,
+        headers: Mapping[str, str] | None = None,
         surface: str = "studio",
         scope: str | None = None,
     ) -> tuple[Rule, Reply] | None:
         """The first fitting rule that is not used up (in `scope`), and its reply for this call."""
+        conversation = _conversation(request, headers, surface)
         with self._lock:
             state = self._state(scope) if scope is not None else None
             for rule in self._visible(state):
                 calls = _calls(rule, state)
-                if not rule.used_up(calls) and rule.match.fits(request, headers, surface):
+                if not rule.used_up(calls) and rule.match.fits(conversation):
                     if state is None or rule.scope is not None:
                         rule.calls += 1
                     else:
@@ -246,30 +155,44 @@ class Script:
 
     def closest(
         self,
-        request: ChatRequest,
-        headers: Mapping[str, str],
+        request: ChatRequest | Conversation,
+        headers: Mapping[str, str] | None = None,
         limit: int = 3,
         surface: str = "studio",
         scope: str | None = None,
     ) -> list[tuple[Rule, list[str]]]:
-        """The rules that came nearest to answering (fewest reasons not to), with their reasons."""
+        """The rules that came nearest to answering (fewest reasons not to), with their reasons.
+        Given the Conversation `answer` was given, it spends what is left of the same budget."""
+        conversation = _conversation(request, headers, surface)
         with self._lock:
             state = self._scopes.get(scope) if scope is not None else None
             explained = [
-                (rule, rule.explain(request, headers, surface, _calls(rule, state)))
-                for rule in self._visible(state)
+                (rule, rule.explain(conversation, calls=_calls(rule, state))) for rule in self._visible(state)
             ]
         return sorted(explained, key=lambda pair: len(pair[1]))[:limit]
 
     def add(self, rules: Iterable[Rule], scope: str | None = None) -> None:
+        """Append `rules` (to `scope`'s); ScriptFull, adding none, past a bound."""
+        rules = list(rules)
+        weight = sum(rule.weight for rule in rules)
         with self._lock:
+            _check_bounds(self._count + len(rules), self._weight + weight, " now")
             if scope is None:
                 self._rules.extend(rules)
-                return
-            state = self._state(scope)
-            for rule in rules:
-                rule.scope = scope
-                state.rules.append(rule)
+            else:
+                state = self._scopes.get(scope)
+                held = len(state.rules) if state is not None else 0
+                if held + len(rules) > MAX_SCOPE_RULES:
+                    raise ScriptFull(
+                        f"test scope {_shown(scope)} would hold {held + len(rules):,} rules; one scope "
+                        f"holds at most {MAX_SCOPE_RULES:,} (reset the scope, or add fewer)"
+                    )
+                state = self._state(scope)
+                for rule in rules:
+                    rule.scope = scope
+                state.rules.extend(rules)
+            self._count += len(rules)
+            self._weight += weight
 
     def clear(self, scope: str | None = None) -> int:
         """Remove every rule of `scope`; without one, every rule, loaded ones and every scope's
@@ -277,13 +200,16 @@ class Script:
         with self._lock:
             if scope is not None:
                 state = self._scopes.get(scope)
-                count = len(state.rules) if state else 0
-                if state:
-                    state.rules.clear()
+                if state is None:
+                    return 0
+                count = len(state.rules)
+                self._forget(state.rules)
+                state.rules.clear()
                 return count
-            count = len(self._rules) + sum(len(state.rules) for state in self._scopes.values())
+            count = self._count
             self._rules.clear()
             self._scopes.clear()
+            self._count = self._weight = 0
             return count
 
     def remove(self, name: str, scope: str | None = None) -> int:
@@ -294,28 +220,43 @@ class Script:
                 return 0
             rules = state.rules if state is not None else self._rules
             kept = [rule for rule in rules if rule.name != name]
+            self._forget(rule for rule in rules if rule.name == name)
             removed = len(rules) - len(kept)
             rules[:] = kept
             return removed
 
     def reset(self, scope: str | None = None) -> None:
-        """`scope` forgotten (its rules and counts); without one, back to the rules loaded at
-        start, none of them used yet, and no scopes."""
+        """`scope` forgotten (its rules and counts, and any record of its eviction: its test
+        starts afresh); without one, back to the rules loaded at start, none of them used yet,
+        and no scopes."""
         with self._lock:
             if scope is not None:
-                self._scopes.pop(scope, None)
+                state = self._scopes.pop(scope, None)
+                if state is not None:
+                    self._forget(state.rules)
+                self._forgotten.pop(scope, None)
                 return
             for rule in self._loaded:
                 rule.calls = 0
             self._rules = list(self._loaded)
             self._scopes.clear()
+            self._forgotten.clear()
+            self._count = len(self._rules)
+            self._weight = sum(rule.weight for rule in self._rules)
 
     def reload(self, rules: Iterable[Rule]) -> None:
-        """New rules from the fixture files replace the loaded ones; rules added at run time stay."""
+        """New rules from the fixture files replace the loaded ones; rules added at run time stay.
+        ScriptFull, changing nothing, if they would take the script past a bound."""
+        rules = list(rules)
         with self._lock:
-            added = [rule for rule in self._rules if not any(rule is old for old in self._loaded)]
-            self._loaded = list(rules)
-            self._rules = [*self._loaded, *added]
+            loaded = {id(rule) for rule in self._loaded}
+            added = [rule for rule in self._rules if id(rule) not in loaded]
+            count = self._count - len(self._loaded) + len(rules)
+            weight = self._weight - sum(r.weight for r in self._loaded) + sum(r.weight for r in rules)
+            _check_bounds(count, weight, " with the reloaded files")
+            self._loaded = rules
+            self._rules = [*rules, *added]
+            self._count, self._weight = count, weight
 
     def rules(self) -> list[Rule]:
         """The global rules (every scope sees them)."""
@@ -323,13 +264,27 @@ class Script:
             return list(self._rules)
 
     def described(self, scope: str | None = None) -> list[dict[str, Any]]:
-        """The rules a request in `scope` sees, each with its calls in that scope (`Rule.to_json`)."""
+        """The rules a request in `scope` sees, each with its calls in that scope (`Rule.to_json`);
+        ScopeForgotten if the scope was forgotten since it was last reset."""
         with self._lock:
+            if scope is not None and scope in self._forgotten:
+                raise ScopeForgotten(scope, self.MAX_SCOPES)
             state = self._scopes.get(scope) if scope is not None else None
             return [rule.to_json(_calls(rule, state)) for rule in self._visible(state)]
 
+    @property
+    def held(self) -> tuple[int, int]:
+        """The rules in force and what they weigh (MAX_RULES, MAX_WEIGHT)."""
+        return self._count, self._weight
+
     def _visible(self, state: _Scope | None) -> list[Rule]:
         return self._rules if state is None else [*self._rules, *state.rules]
+
+    def _forget(self, rules: Iterable[Rule]) -> None:
+        """Rules leaving the script (the lock is held): no longer counted against its bounds."""
+        for rule in rules:
+            self._count -= 1
+            self._weight -= rule.weight
 
     def _state(self, scope: str) -> _Scope:
         """The scope's state, made if new, and marked as just used (the lock is held)."""
@@ -337,10 +292,40 @@ class Script:
         if state is None:
             state = self._scopes[scope] = _Scope()
             if len(self._scopes) > self.MAX_SCOPES:
-                self._scopes.popitem(last=False)
+                evicted, old = self._scopes.popitem(last=False)
+                self._forget(old.rules)
+                self._forgotten[evicted] = None
+                if len(self._forgotten) > MAX_FORGOTTEN:
+                    self._forgotten.popitem(last=False)
         else:
             self._scopes.move_to_end(scope)
         return state
+
+
+def _check_bounds(count: int, weight: int, when: str) -> None:
+    if count > MAX_RULES:
+        raise ScriptFull(
+            f"the emulator would{when} hold {count:,} rules; it holds at most {MAX_RULES:,} (clear or "
+            "reset rules no longer needed: DELETE /_emulator/rules, POST /_emulator/reset)"
+        )
+    if weight > MAX_WEIGHT:
+        raise ScriptFull(
+            f"the rules would{when} weigh {weight / (1 << 20):.1f} MiB; the emulator holds at most "
+            f"{MAX_WEIGHT >> 20} MiB of rules (each weighs its JSON, plus {MEMORY // 1024} KiB per regex)"
+        )
+
+
+def _conversation(
+    request: ChatRequest | Conversation, headers: Mapping[str, str] | None, surface: str
+) -> Conversation:
+    """The request as rules see it (a Conversation given is used as it is, budget and all)."""
+    if isinstance(request, Conversation):
+        return request
+    return Conversation(request, headers or {}, surface)
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def _calls(rule: Rule, state: _Scope | None) -> int:
@@ -348,24 +333,3 @@ def _calls(rule: Rule, state: _Scope | None) -> int:
     if state is None or rule.scope is not None:
         return rule.calls
     return state.calls.get(rule, 0)
-
-
-def _shown(text: str, limit: int = 60) -> str:
-    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
-
-
-def _param(request: ChatRequest, name: str) -> Any:
-    value = getattr(request, name)
-    return list(value) if name == "stop" else value
-
-
-_TOOLS_SHOWN = 5
-
-
-def _listed(names: list[str]) -> str:
-    shown = ", ".join(map(_shown, names[:_TOOLS_SHOWN])) or "none"
-    return shown + (f" and {len(names) - _TOOLS_SHOWN} more" if len(names) > _TOOLS_SHOWN else "")
-
-
-def _assistants(count: int) -> str:
-    return f"{count} assistant message{'s' if count != 1 else ''}"

@@ -5,7 +5,9 @@ Substitution only: no loops, conditionals, filters or code. The names (FIELDS) a
 canonical chat request, so they mean the same on every surface. A name not in FIELDS is refused
 when the fixture loads; any other text, single braces included, is kept as written. The output is
 capped at MAX_OUTPUT characters, each value at MAX_VALUE, and the result is then cut by
-max_tokens and stop like any scripted content. Pure.
+max_tokens and stop like any scripted content. Each name's value is read from the request once
+per answer, however often the template uses it, and no value is built past MAX_VALUE, so a
+template costs its length plus one pass over the request per name. Pure.
 """
 
 from __future__ import annotations
@@ -30,9 +32,22 @@ def _last(request: ChatRequest, role: str) -> str:
 def _param(name: str) -> Callable[[ChatRequest], str]:
     def read(request: ChatRequest) -> str:
         value = getattr(request, name)
-        return json.dumps(list(value) if isinstance(value, tuple) else value)
+        return _json_list(value) if isinstance(value, tuple) else json.dumps(value)
 
     return read
+
+
+def _json_list(values: tuple[str, ...]) -> str:
+    """`values` as a JSON list, written no further than MAX_VALUE characters (a stop list can
+    hold a million sequences)."""
+    parts, size = [], 0
+    for value in values:
+        part = json.dumps(value)
+        parts.append(part)
+        size += len(part) + 2
+        if size > MAX_VALUE:
+            break
+    return "[" + ", ".join(parts) + "]"
 
 
 FIELDS: dict[str, Callable[[ChatRequest], str]] = {
@@ -58,12 +73,15 @@ class Template(NamedTuple):
 
     def render(self, request: ChatRequest) -> str:
         out: list[str] = []
+        values: dict[str, str] = {}
         size = 0
         for literal, name in self.parts:
             out.append(literal)
             size += len(literal)
             if name:
-                value = FIELDS[name](request)[:MAX_VALUE]
+                value = values.get(name)
+                if value is None:
+                    value = values[name] = FIELDS[name](request)[:MAX_VALUE]
                 out.append(value)
                 size += len(value)
             if size >= MAX_OUTPUT:

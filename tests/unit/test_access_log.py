@@ -30,12 +30,13 @@ def aiohttps_line(request: web.BaseRequest, response: web.StreamResponse, second
 
     handler = Keep()
     logger.addHandler(handler)
-    old_level, logger.level = logger.level, logging.INFO
+    old_level = logger.level
+    logger.setLevel(logging.INFO)  # (setLevel, not .level =: it empties isEnabledFor's cache)
     try:
         AccessLogger(logger, accesslog.ACCESS_LOG_FORMAT).log(request, response, seconds)
     finally:
         logger.removeHandler(handler)
-        logger.level = old_level
+        logger.setLevel(old_level)
     return logging.Formatter(FORMAT).format(records[0]) + "\n"
 
 

@@ -11,6 +11,7 @@ from emulator.chat.request import ChatRequest, Message, Tool
 from emulator.contract.catalog import load_catalog_document
 from emulator.contract.schema import Contract
 from emulator.errors import FixtureError
+from emulator.script.conversation import Conversation
 from emulator.script.fixtures import rules_from
 from emulator.script.rules import Script
 
@@ -52,7 +53,7 @@ BAD_FIXTURES = [
     ({"rulez": []}, "test.json: 'rules' is a required property"),
     (
         {"rules": [{"match": {"last_user": {"regex": "("}}, "reply": {"content": "x"}}]},
-        "rule 1 ('test.json#1'): regex",
+        "test.json: rule 1: regex",
     ),
     (
         {"rules": [{"reply": {"content": "x", "error": {"status": 500}}}]},
@@ -196,7 +197,7 @@ MISMATCHES = [
 def test_a_rule_says_why_it_does_not_fit(match: dict[str, Any], reasons: list[str]) -> None:
     (rule,) = script({"match": match, "reply": {"content": "x"}}).rules()
     assert rule.explain(REQUEST, {"x-test-case": "refund"}) == reasons
-    assert rule.match.fits(REQUEST, {"x-test-case": "refund"}) is (not reasons)
+    assert rule.match.fits(Conversation(REQUEST, {"x-test-case": "refund"})) is (not reasons)
 
 
 # An agent loop's second request: the user asked, the assistant called a tool, the tool answered.
