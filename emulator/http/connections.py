@@ -2,7 +2,8 @@
 
 - A request its HTTP parser rejects (a request line or header over 8 KiB, a malformed request)
   gets the contract's JSON `{"detail": ...}`, and one log line without the request's bytes (which
-  can hold an API key).
+  can hold an API key); so does a request whose target is no path the router can match
+  (`CONNECT host:443`, `OPTIONS *`): a JSON 404, not aiohttp's text (and no journal entry).
 - A request head must arrive within `request_timeout` seconds of its first byte; a slow one gets
   a 408 and the connection closes (aiohttp would wait for ever).
 - At most `max_connections` are open: past the cap, the connection that has waited longest for a
@@ -71,6 +72,8 @@ class GuardedHandler(RequestHandler):
         start_time: float | None,
         request_handler: Callable[[BaseRequest], Awaitable[web.StreamResponse]],
     ) -> tuple[web.StreamResponse, bool]:
+        if not request.path.startswith("/"):  # CONNECT's authority, OPTIONS' "*": no route can match
+            request_handler = _no_such_path
         try:
             return await super()._handle_request(request, start_time, request_handler)
         finally:
@@ -101,6 +104,10 @@ class GuardedHandler(RequestHandler):
         response = DEFAULT.error_response(HttpStatusError(status))
         response.force_close()
         return response
+
+
+async def _no_such_path(request: BaseRequest) -> web.StreamResponse:
+    return DEFAULT.error_response(HttpStatusError(404))
 
 
 def _close_longest_waiting(connections: list[RequestHandler]) -> None:

@@ -1,7 +1,10 @@
 """Reloading the fixture files when they change: a task polls their size and modification time
 (every RELOAD_INTERVAL seconds; a handful of stat calls) and swaps the loaded rules in.
 
-A file that fails to load leaves the previous rules in force, and the log says why. Rules added
+The polling and the reading run on a worker thread, never on the event loop (a fixture document
+is up to 4 MiB, checked in linear time; a FIFO or a device is refused, not read). A reload that
+fails for any reason (a bad file, a pattern nested too deeply, memory, rules past the script's
+bounds) leaves the previous rules in force, the log says why, and watching goes on. Rules added
 through the admin API stay.
 """
 
@@ -40,10 +43,17 @@ def reload_if_changed(core: Core, seen: Snapshot | str) -> Snapshot | str:
         return seen
     try:
         rules = load_fixtures(core.config, core.contract)
+        core.script.reload(rules)
     except FixtureError as error:
         log.warning("fixture files changed but were not reloaded (the previous rules stay): %s", error)
         return now
-    core.script.reload(rules)
+    except Exception as error:  # RecursionError, MemoryError...: the watch goes on
+        log.error(
+            "fixture files changed but could not be reloaded (the previous rules stay): %s: %s",
+            type(error).__name__,
+            str(error)[:500],
+        )
+        return now
     log.info("fixture files changed: reloaded %d rule%s", len(rules), "" if len(rules) == 1 else "s")
     return now
 
@@ -59,7 +69,10 @@ def watcher(
             seen = first
             while True:
                 await asyncio.sleep(interval)
-                seen = reload_if_changed(core, seen)
+                try:
+                    seen = await asyncio.to_thread(reload_if_changed, core, seen)
+                except Exception:  # never expected; the watch goes on all the same
+                    log.exception("checking the fixture files for changes failed; still watching")
 
         task = asyncio.get_running_loop().create_task(loop())
         yield
