@@ -266,7 +266,6 @@ def check(argv: Sequence[str]) -> int:
 def report(argv: Sequence[str]) -> int:
     """`jamba-emulator report`: the resilience report of a running server's journal."""
     from .script.resilience import VERDICTS, WINDOW  # noqa: PLC0415  (only this command needs them)
-    from .script.resilience import report as resilience  # noqa: PLC0415
     from .testing import AttachedEmulator  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(
@@ -309,11 +308,13 @@ def report(argv: Sequence[str]) -> int:
             f"--fail-on: no verdict {', '.join(unknown)}; the verdicts are {', '.join(VERDICTS)}, or all"
         )
     try:
-        entries = AttachedEmulator(args.url, args.scope, admin_token=args.admin_token).requests
+        found = AttachedEmulator(args.url, args.scope, admin_token=args.admin_token).report(args.window)
     except RuntimeError as error:
         sys.stderr.write(f"jamba-emulator report: {error}\n")
         return 2
-    found = resilience(entries, args.window)
+    except (TypeError, ValueError, AttributeError) as error:  # JSON, but not the journal's
+        sys.stderr.write(f"jamba-emulator report: {args.url} is not an emulator (its journal: {error})\n")
+        return 2
     sys.stdout.write((json.dumps(found.to_json(), indent=2) if args.json else found.text()) + "\n")
     failed = found.failed(checks)
     if failed:

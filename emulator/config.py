@@ -13,6 +13,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .script.faults import DEFAULT_GLOBAL_FAULTS, parse_choice
+from .script.journal import ENTRY_SIZE, MAX_ENTRIES
 
 DEFAULT_SEED = 2104
 DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
@@ -21,9 +22,11 @@ ENV_PREFIX = "JAMBA_EMULATOR_"
 LOOPBACK_HOSTS = ("localhost", "::1")
 UNMATCHED_MODES = ("generate", "error")
 RELOAD_INTERVAL = 0.5
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour)s?\s*$", re.IGNORECASE)
+_RATE = re.compile(
+    r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour)s?\s*$", re.IGNORECASE | re.ASCII
+)
 _PERIODS = {"s": 1.0, "m": 60.0, "h": 3600.0}
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE | re.ASCII)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
@@ -158,8 +161,11 @@ def parse_log_level(text: str, source: str = "--log-level") -> str:
 
 def parse_journal_size(text: str, source: str = "--journal-size") -> int:
     size = _parse_int(text, source)
-    if size < 0:
-        raise ConfigError(f"{source} must be 0 (keep nothing) or more, got {text!r}")
+    if not 0 <= size <= MAX_ENTRIES:
+        raise ConfigError(
+            f"{source} must be between 0 (keep nothing) and {MAX_ENTRIES:,} entries (each up to "
+            f"{ENTRY_SIZE // 1024} KiB), got {text!r}"
+        )
     return size
 
 

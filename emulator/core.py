@@ -41,7 +41,8 @@ class Core:
     """Admission outcomes of short bodies by surface, path and bytes (http/completions.admit)."""
 
     @classmethod
-    def build(cls, config: Config, *, worker: int = 0) -> Core:
+    def build(cls, config: Config, *, worker: int = 0, restarts: int = 0) -> Core:
+        """The core of worker `worker` (under --workers), started `restarts` times before."""
         contract = Contract(
             load_catalog_document(),
             strict=config.strict,
@@ -54,7 +55,7 @@ class Core:
             contract=contract,
             admission=Admission(contract, tokenizer),
             generator=Generator(load_wordpool(), tokenizer, config.text_seed),
-            ids=id_source(config.seed, worker),
+            ids=id_source(config.seed, worker, restarts),
             tokenizer=tokenizer,
             journal=Journal(config.journal_size),
             script=Script(load_fixtures(config, contract)),

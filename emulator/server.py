@@ -90,10 +90,11 @@ async def _serve(
     on_ready: Callable[[str], None],
     *,
     worker: int = 0,
+    restarts: int = 0,
     reuse_port: bool = False,
     parent: int | None = None,
 ) -> None:
-    core = Core.build(config, worker=worker)
+    core = Core.build(config, worker=worker, restarts=restarts)
     runner, url = await start_site(create_app(config, core=core), config, reuse_port=reuse_port)
     settle_garbage_collector()
     stopping = asyncio.Event()

@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .admin_client import AdminClient, AdminRefused
 from .chat.request import ChatRequest
 from .config import Config
 from .core import Core
 from .errors import FixtureError, ScriptedError
 from .script.fixtures import rules_from
-from .script.journal import Entry
+from .script.journal import Entry, body_key
 from .script.replies import GENERATED, Reply
 from .script.resilience import WINDOW, Report
 from .script.resilience import report as resilience
@@ -331,12 +330,20 @@ class Recorded:
     scope: str | None = None
     unmatched: bool = False
     retry_after: str | None = None
+    body_key: str = ""
+    """The body's digest (script/journal.Entry.body_key): given by the brief view, else computed."""
+
+    def __post_init__(self) -> None:
+        if not self.body_key:
+            object.__setattr__(self, "body_key", body_key(self.body))
 
     @classmethod
     def from_json(cls, entry: Mapping[str, Any]) -> Recorded:
         fields: dict[str, Any] = {name: entry.get(name) for name in cls.__dataclass_fields__}
         fields["headers"] = tuple(dict(entry.get("headers") or {}).items())
         fields["unmatched"] = bool(entry.get("unmatched"))
+        if not isinstance(fields["body_key"], str):
+            fields["body_key"] = body_key(entry.get("body"), truncated=bool(entry.get("body_truncated")))
         return cls(**fields)
 
 
@@ -345,6 +352,7 @@ class AttachedEmulator(Scripting):
     everything it adds and reads is in its test scope (the pytest plugin's: the test's node id)."""
 
     TIMEOUT = 10.0
+    """Seconds one admin call may take in all (admin_client.py)."""
 
     def __init__(
         self, url: str, scope: str | None, api_key: str | None = None, admin_token: str | None = None
@@ -357,42 +365,52 @@ class AttachedEmulator(Scripting):
 
     @property
     def requests(self) -> list[Recorded]:
-        return [Recorded.from_json(entry) for entry in self._admin("GET", "/journal")["entries"]]
+        return self._recorded("/journal")
 
     @property
     def rules(self) -> list[dict[str, Any]]:
-        rules: list[dict[str, Any]] = self._admin("GET", "/rules")["rules"]
-        return rules
+        return self._listed("/rules", "rules")
+
+    def report(self, window: float | None = None) -> Report:
+        """The resilience report, read from the journal's brief view (no headers or bodies)."""
+        return resilience(self._recorded("/journal?view=brief"), WINDOW if window is None else window)
 
     def _add_rules(self, rules: list[dict[str, Any]]) -> list[str]:
-        names: list[str] = self._admin("POST", "/rules", {"rules": rules})["added"]
+        try:
+            answer = self._admin("POST", "/rules", {"rules": rules})
+        except AdminRefused as refused:
+            if refused.status == 400:
+                raise FixtureError(refused.detail) from None
+            raise
+        names = answer.get("added") if isinstance(answer, dict) else None
+        if not isinstance(names, list):
+            raise RuntimeError(f"{self.url} is not an emulator: POST /rules answered no list of added rules")
         return names
 
     def reset(self) -> None:
         """The scope's journal entries, rules and counts gone (the global scope: everything)."""
         self._admin("POST", "/reset")
 
+    def _recorded(self, path: str) -> list[Recorded]:
+        entries = self._listed(path, "entries")
+        if not all(isinstance(entry, dict) for entry in entries):
+            raise RuntimeError(
+                f"{self.url} is not an emulator: GET {path} listed entries that are not objects"
+            )
+        return [Recorded.from_json(entry) for entry in entries]
+
+    def _listed(self, path: str, field: str) -> list[Any]:
+        answer = self._admin("GET", path)
+        listed = answer.get(field) if isinstance(answer, dict) else None
+        if not isinstance(listed, list):
+            raise RuntimeError(f"{self.url} is not an emulator: GET {path} answered no {field!r} list")
+        return listed
+
     def _admin(self, method: str, path: str, body: Any = None) -> Any:
         headers = {**self.headers, "Content-Type": "application/json"}
         if self.admin_token is not None:
             headers["X-Emulator-Admin-Token"] = self.admin_token
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.url}/_emulator{path}", data, headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=self.TIMEOUT) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            detail = _detail(error.read())
-            if error.code == 400 and method == "POST" and path == "/rules":
-                raise FixtureError(detail) from None
-            raise RuntimeError(
-                f"the emulator at {self.url} answered {error.code} to {method} {path}: {detail}"
-            ) from None
-        except urllib.error.URLError as error:
-            raise RuntimeError(
-                f"no emulator answers at {self.url} ({error.reason}): start one with `jamba-emulator`, "
-                "or leave --jamba-emulator-url unset to let the plugin start its own"
-            ) from None
+        return AdminClient(self.url, headers, self.TIMEOUT).call(method, path, body)
 
 
 def unmet_expectations(emulator: Scripting) -> list[str]:
@@ -431,13 +449,6 @@ def _said(body: Any) -> str:
     text = last.get("content")
     text = text if isinstance(text, str) else json.dumps(text)
     return f"last message ({last.get('role')}) {text[:80]!r}"
-
-
-def _detail(body: bytes) -> str:
-    try:
-        return str(json.loads(body).get("detail"))
-    except (ValueError, AttributeError):
-        return body.decode("utf-8", "replace")[:500]
 
 
 def _given(**fields: Any) -> dict[str, Any]:

@@ -45,14 +45,22 @@ def serve_workers(config: Config, on_ready: Callable[[str], None], serve: Serve)
     Core.build(config)  # a bad setting or fixture file stops the start here, with its message
     context = multiprocessing.get_context("fork")  # the workers inherit the imports: no re-import
     with socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET) as holder:
+        # SO_REUSEADDR too, as aiohttp sets it on each worker's socket: without it the port cannot
+        # be bound while connections of an earlier run sit in TIME_WAIT (about 60 s).
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         holder.bind((config.host, config.port))  # fixes the port (0: a free one) for every worker
         shared = dataclasses.replace(config, port=holder.getsockname()[1])
         ready = context.Queue()
+        starts = [0] * config.workers
 
         def start(index: int) -> Any:
-            arguments = (serve, shared, index, ready, os.getpid())
-            process = context.Process(target=_worker, args=arguments, name=f"jamba-emulator-{index}")
+            arguments = (serve, shared, ready, os.getpid())
+            numbers = {"index": index, "restarts": starts[index]}
+            starts[index] += 1
+            process = context.Process(
+                target=_worker, args=arguments, kwargs=numbers, name=f"jamba-emulator-{index}"
+            )
             process.start()
             return process
 
@@ -100,10 +108,10 @@ def _how(exitcode: int | None) -> str:
     return f"exited with status {exitcode}"
 
 
-def _worker(serve: Serve, config: Config, index: int, ready: Any, parent: int) -> None:
+def _worker(serve: Serve, config: Config, ready: Any, parent: int, *, index: int, restarts: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers (SIGTERM)
     _die_with_parent(parent)
-    asyncio.run(serve(config, ready.put, worker=index, reuse_port=True, parent=parent))
+    asyncio.run(serve(config, ready.put, worker=index, restarts=restarts, reuse_port=True, parent=parent))
 
 
 def _die_with_parent(parent: int) -> None:

@@ -2,7 +2,9 @@
 
 By default ids come from a generator seeded with OS entropy, so they are unique across
 processes and restarts. Only when the user passes a seed explicitly are they a seeded
-sequence (with the worker index mixed in), making such a run reproducible end to end.
+sequence (with the worker index mixed in, and under --workers how many times that worker was
+started again, so a restarted worker never gives out its ids a second time), making such a run
+reproducible end to end.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ class CompletionIds:
         )
 
 
-def id_source(seed: int | None, worker: int = 0) -> CompletionIds:
+def id_source(seed: int | None, worker: int = 0, restarts: int = 0) -> CompletionIds:
     if seed is None:
         return CompletionIds(random.Random(int.from_bytes(os.urandom(16), "big")))
-    digest = hashlib.blake2b(f"ids:{seed}:{worker}".encode(), digest_size=16).digest()
+    name = f"ids:{seed}:{worker}" + (f":{restarts}" if restarts else "")
+    digest = hashlib.blake2b(name.encode(), digest_size=16).digest()
     return CompletionIds(random.Random(int.from_bytes(digest, "big")))

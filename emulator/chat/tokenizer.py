@@ -39,7 +39,7 @@ _PIECES = re.compile(
                                         # leading space; split further below
     | \ ?\d{1,3}                          # numbers, three digits at a time
     | \ ?[!-/:-@\[-`{-~]{1,3}             # ASCII punctuation, short runs
-    | \ + | [^\S\ ]                       # a run of spaces; any other whitespace char alone
+    | \ {1,16} | [^\S\ ]                  # up to 16 spaces; any other whitespace char alone
     | .                                   # anything else (emoji, symbols): one per character
     """
 )

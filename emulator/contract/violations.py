@@ -15,9 +15,9 @@ A cut-down list or object keeps its type, its known keys and its first entries, 
 the part a view shows judge it as they judge the whole body; the tests hold the views' findings to
 the whole body's on bodies small enough to check both ways (tests/property/test_violations.py).
 That holds for the keywords the request schema uses on lists and objects (`items`, `minItems` up
-to KEEP, `properties`, `required`, `additionalProperties`, and on top-level properties `contains`
-and `maxItems`, which the cuts check on the whole list); a test fails if the schema gains another
-(tests/unit/test_violations.py).
+to KEEP, `properties`, `required`, `additionalProperties`, `contains` on top-level properties and
+`maxItems` on properties reached through properties alone, which the cuts check on the whole
+list); a test fails if the schema gains another (tests/unit/test_violations.py).
 
 Views are checked in the body's order until `Budget.errors_found` items have been found; the first
 `listed` of them are answered, sorted in the field order pydantic uses, then one item saying how
@@ -104,8 +104,10 @@ class Searcher:
         self._validator = validator
         self._schema = schema
         self.known = frozenset(_property_names(schema))
-        # The list-wide rules a cut-down list cannot show, of the top-level properties (the only
-        # place the request schema has them: tests/unit/test_violations.py checks that).
+        # The list-wide rules a cut-down list cannot show: `contains` of the top-level properties
+        # (the only place the request schema has it: tests/unit/test_violations.py checks that),
+        # and `maxItems` of any property reached through properties alone (Converse's
+        # inferenceConfig.stopSequences), checked by the cuts on the whole list.
         properties = {
             name: spec for name, spec in (schema.get("properties") or {}).items() if isinstance(spec, dict)
         }
@@ -116,7 +118,7 @@ class Searcher:
             for name, spec in properties.items()
             if "contains" in spec
         }
-        self.max_items = {name: spec for name, spec in properties.items() if "maxItems" in spec}
+        self.max_items = {path: spec for path, spec in _property_paths(schema) if "maxItems" in spec}
 
     def search(self, body: Any, *, listed: int, found_at_most: int) -> Found:
         """Every violation up to `listed`, and a count of the rest until `found_at_most` in all."""
@@ -191,7 +193,7 @@ class _Views:
             cut = {k: self._cut(v, (*path, k)) for k, v in value.items() if k in self._known}
         else:
             cut = [self._cut(entry, (*path, index)) for index, entry in enumerate(value[:KEEP])]
-            spec = self._max_items.get(path[0]) if len(path) == 1 else None
+            spec = self._max_items.get(path)
             if spec is not None and len(value) > spec["maxItems"]:
                 self.extra += items_for(
                     ("body", *path), "maxItems", spec["maxItems"], value, spec, message="too many items"
@@ -371,6 +373,17 @@ def _values(value: Any) -> int:
 
 
 _CONTAINERS = frozenset({dict, list})
+
+
+def _property_paths(schema: Any) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Each property reached from the root through `properties` alone, by its path of names."""
+    pending: list[tuple[tuple[str, ...], Any]] = [((), schema)]
+    while pending:
+        path, node = pending.pop()
+        for name, spec in (node.get("properties") or {}).items():
+            if isinstance(spec, dict):
+                yield (*path, name), spec
+                pending.append(((*path, name), spec))
 
 
 def _property_names(schema: Any) -> Iterator[str]:

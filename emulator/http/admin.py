@@ -132,7 +132,8 @@ def _scope(request: web.Request) -> str | None:
 
 async def list_journal(request: web.Request) -> web.StreamResponse:
     """GET /_emulator/journal[?status=422][&path=/studio/v1/chat/completions][&surface=bedrock][&last=10]
-    [&scope=TEST-ID]: sent with X-Emulator-Test-Id (or ?scope=), only that test scope's entries.
+    [&scope=TEST-ID][&view=brief]: sent with X-Emulator-Test-Id (or ?scope=), only that test scope's
+    entries; `view=brief`: each without its headers and body, with the body's `body_key` instead.
 
     Streamed an entry at a time, the event loop let go every LISTING_BATCH entries: a full journal
     is up to --journal-size entries of 64 KiB, and other requests are answered meanwhile."""
@@ -143,8 +144,11 @@ async def list_journal(request: web.Request) -> web.StreamResponse:
     entries = journal.entries(
         status=status, path=query.get("path"), last=last, surface=query.get("surface"), scope=scope
     )
+    view = query.get("view", "full")
+    if view not in ("full", "brief"):
+        raise AdminError(400, f"query parameter view must be full or brief, got {view[:40]!r}")
     head = encode_json(dict(journal.summary()))[:-1] + b',"entries":'
-    return await _listing(request, head, (entry.to_json() for entry in entries))
+    return await _listing(request, head, (e.brief() if view == "brief" else e.to_json() for e in entries))
 
 
 async def _listing(request: web.Request, head: bytes, items: Iterable[Any]) -> web.StreamResponse:

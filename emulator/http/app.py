@@ -13,8 +13,7 @@ from ..config import Config
 from ..core import Core
 from ..errors import EmulatorError, HttpStatusError, InternalError
 from ..script.journal import Journal
-from ..script.scope import MAX_LENGTH as MAX_SCOPE_LENGTH
-from ..script.scope import SCOPE_HEADER
+from ..script.scope import SCOPE_HEADER, is_scope
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import ROUTES as ADMIN_ROUTES
 from .admin import body_limit as admin_body_limit
@@ -106,7 +105,7 @@ def journaled(
 def _journaled_scope(value: str | None) -> str | None:
     """The test scope a request is journaled under (one that cannot be a scope: none; the chat
     handler answers it 400)."""
-    return value if value and len(value) <= MAX_SCOPE_LENGTH else None
+    return value if is_scope(value) else None
 
 
 def add_routes(

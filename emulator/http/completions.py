@@ -31,6 +31,7 @@ CORE = web.AppKey("core", Core)
 IGNORED_FIELDS_HEADER = "X-Emulator-Ignored-Fields"
 WARNINGS_HEADER = "X-Emulator-Warnings"
 _HEADER_LIST_LIMIT = 20
+_HEADER_VALUE_LIMIT = 100
 
 log = logging.getLogger("jamba_emulator")
 
@@ -138,9 +139,9 @@ def _spent(budget: Budget) -> tuple[int, int, int | None, int]:
 
 def _keep(core: Core, key: tuple[str, str, bytes], outcome: Outcome) -> None:
     """Kept, weighed as an estimate of its bytes: the body's twice (its bytes, and the texts
-    parsed from them), and a 422's items."""
+    parsed from them), the path (a Bedrock model id is in it), and a 422's items."""
     items = outcome.items or ()
-    weight = 2 * len(key[2]) + 512 + sum(len(item.msg) + 64 * len(item.loc) for item in items)
+    weight = 2 * len(key[2]) + len(key[1]) + 512 + sum(len(item.msg) + 64 * len(item.loc) for item in items)
     core.admissions.put(key, outcome, weight)
 
 
@@ -155,10 +156,14 @@ def generate(core: Core, chat: ChatRequest, reply: Reply, budget: Budget) -> Com
 
 
 def _lowered(request: web.Request, core: Core) -> Mapping[str, str]:
-    """The headers by lower-case name, the last of repeated ones; only copied when rules may read them."""
+    """The headers by lower-case name, the first of repeated ones (as `headers.get` reads them,
+    and the journal shows them); only copied when rules may read them."""
     if not core.script:
         return {}
-    return {name.lower(): value for name, value in request.headers.items()}
+    lowered: dict[str, str] = {}
+    for name, value in request.headers.items():
+        lowered.setdefault(name.lower(), value)
+    return lowered
 
 
 def notice_headers(admitted: Admitted) -> dict[str, str]:
@@ -182,8 +187,13 @@ def notice_headers(admitted: Admitted) -> dict[str, str]:
 
 
 def _header_list(values: tuple[str, ...], separator: str = ",") -> str:
-    # Field names come from the client: escape anything that may not appear in a header.
-    shown = [ascii(value)[1:-1] for value in values[:_HEADER_LIST_LIMIT]]
+    # Field names come from the client: escape anything that may not appear in a header, and cut
+    # each to _HEADER_VALUE_LIMIT characters (a 100 KB name broke clients' limits on a header).
+    shown = [_cut(ascii(value)[1:-1]) for value in values[:_HEADER_LIST_LIMIT]]
     if len(values) > _HEADER_LIST_LIMIT:
         shown.append(f"... ({len(values) - _HEADER_LIST_LIMIT} more)")
     return separator.join(shown)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _HEADER_VALUE_LIMIT else text[: _HEADER_VALUE_LIMIT - 3] + "..."

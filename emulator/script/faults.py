@@ -76,7 +76,7 @@ class Fault:
 def parse_choice(text: str) -> int | Fault:
     """One global fault choice: an HTTP error status ("503") or a fault kind ("drop_mid_stream")."""
     value = text.strip()
-    if value.isdigit() and 400 <= int(value) <= 599:
+    if value.isascii() and value.isdigit() and 400 <= int(value) <= 599:
         return int(value)
     if value in FAULT_KINDS:
         return Fault(value)

@@ -3,12 +3,15 @@ bounded in size (the oldest entries go first, and are counted).
 
 Pure and thread-safe: the server's event loop records, while a test on another thread (the
 pytest fixture, the admin API) reads or clears. Bodies are kept as bytes, up to BODY_LIMIT, and
-headers as received; both are decoded (and the headers' secrets redacted) only when read, so
-recording costs little on the hot path.
+headers as received, up to HEADERS_LIMIT (then a marker header counts what was not kept); both
+are decoded (and the headers' secrets redacted) only when read, so recording costs little on the
+hot path. An entry holds at most ENTRY_SIZE bytes, so a journal holds at most --journal-size x
+ENTRY_SIZE.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import deque
@@ -17,9 +20,29 @@ from typing import Any, NamedTuple
 
 from .credentials import REDACTED, redact
 
-__all__ = ["BODY_LIMIT", "REDACTED", "Entry", "Journal", "redact"]
+__all__ = [
+    "BODY_LIMIT",
+    "ENTRY_SIZE",
+    "HEADERS_LIMIT",
+    "MAX_ENTRIES",
+    "REDACTED",
+    "Entry",
+    "Journal",
+    "redact",
+]
 
 BODY_LIMIT = 64 * 1024
+HEADERS_LIMIT = 16 * 1024
+"""Bytes of request headers (names and values) an entry keeps."""
+HEADERS_CUT = "X-Emulator-Headers-Cut"
+"""The marker header that counts the headers an entry did not keep."""
+SHORT_LIMIT = 256
+"""Characters an entry keeps of a short field a client or a fixture sets (Retry-After, the scope)."""
+MAX_ENTRIES = 100_000
+"""The most entries a journal may be told to keep (--journal-size)."""
+ENTRY_SIZE = BODY_LIMIT + HEADERS_LIMIT + 8 * 1024 + 2 * 1024
+"""The most one entry holds, in bytes: its body, headers, path (aiohttp's request line is at most
+8 KiB) and short fields."""
 
 
 class Entry(NamedTuple):  # a named tuple: made in C, on every request
@@ -53,6 +76,12 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
         return redact((_text(name), _text(value)) for name, value in self.received_headers)
 
     @property
+    def body_key(self) -> str:
+        """A digest of the body as parsed JSON (key order and spacing aside): the same for two
+        requests a server would read alike, for comparing them without keeping the bodies."""
+        return body_key(self.body, truncated=self.body_size > len(self.raw_body))
+
+    @property
     def body(self) -> Any:
         """The body as JSON if it is JSON, else as text (invalid UTF-8 replaced); None if empty."""
         if not self.raw_body:
@@ -70,7 +99,7 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
             "sequence": self.sequence,
             "method": self.method,
             "path": self.path,
-            "headers": dict(self.headers),
+            "headers": _first_of_each(self.headers),
             "body": self.body,
             "body_size": self.body_size,
             "body_truncated": self.body_size > len(self.raw_body),
@@ -85,17 +114,60 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
             "retry_after": self.retry_after,
         }
 
+    def brief(self) -> dict[str, Any]:
+        """`to_json` without the headers and the body, the body's `body_key` instead: what the
+        resilience report reads, a few hundred bytes an entry."""
+        summary = self.to_json()
+        del summary["headers"], summary["body"]
+        summary["body_key"] = self.body_key
+        return summary
+
+
+def body_key(body: Any, *, truncated: bool = False) -> str:
+    """`Entry.body_key` of a parsed body."""
+    try:
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(body)
+    if truncated:
+        text = "truncated:" + text
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _first_of_each(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers by name, a repeated one by its first value (the one the server reads)."""
+    kept: dict[str, str] = {}
+    for name, value in headers:
+        kept.setdefault(name, value)
+    return kept
+
 
 def _text(value: str | bytes) -> str:
     return value if isinstance(value, str) else value.decode("utf-8", "surrogateescape")
+
+
+def _kept_headers(
+    headers: Iterable[tuple[str | bytes, str | bytes]],
+) -> tuple[tuple[str | bytes, str | bytes], ...]:
+    """The headers an entry keeps: all of them up to HEADERS_LIMIT bytes, then a marker."""
+    headers = tuple(headers)
+    size = 0
+    for index, (name, value) in enumerate(headers):
+        size += len(name) + len(value)
+        if size > HEADERS_LIMIT:
+            rest = headers[index:]
+            cut = sum(len(name) + len(value) for name, value in rest)
+            marker = f"{len(rest)} more headers ({cut} bytes) not kept: an entry keeps {HEADERS_LIMIT} bytes"
+            return (*headers[:index], (HEADERS_CUT, marker))
+    return headers
 
 
 class Journal:
     """At most `limit` entries (0 keeps none); `dropped` counts those pushed out or not kept."""
 
     def __init__(self, limit: int = 1000) -> None:
-        if limit < 0:
-            raise ValueError(f"Journal: limit must be 0 or more, got {limit}")
+        if not 0 <= limit <= MAX_ENTRIES:
+            raise ValueError(f"Journal: limit must be between 0 and {MAX_ENTRIES:,}, got {limit}")
         self.limit = limit
         self._entries: deque[Entry] = deque(maxlen=limit)
         self._lock = threading.Lock()
@@ -129,7 +201,7 @@ class Journal:
                         sequence=self._sequence,
                         method=method,
                         path=path,
-                        received_headers=tuple(headers),  # redacted when read: cheap to record
+                        received_headers=_kept_headers(headers),  # redacted when read: cheap to record
                         raw_body=bytes(body[:BODY_LIMIT]),
                         body_size=len(body),
                         status=status,
@@ -140,7 +212,7 @@ class Journal:
                         surface=surface,
                         scope=scope,
                         unmatched=unmatched,
-                        retry_after=retry_after,
+                        retry_after=retry_after[:SHORT_LIMIT] if retry_after else retry_after,
                     )
                 )
 

@@ -1,8 +1,9 @@
 """The resilience report: how a client behaved under the faults it met, read from the journal.
 
 A **retry** is a request with the same test scope, method, path and body (compared as parsed
-JSON, so key order and spacing do not matter) as an earlier one that failed (no answer, a status
-of 400 or more, or a transport fault), received within WINDOW seconds of that failure's answer.
+JSON, by the journal's `body_key`, so key order and spacing do not matter) as an earlier one
+that failed (no answer, a status of 400 or more, or a transport fault), received within WINDOW
+seconds of that failure's answer.
 A chain is a failure and its retries, in order.
 
 Verdicts (VERDICTS), each "passed", "FAILED" (with the requests that show it) or "not met" (the
@@ -24,7 +25,6 @@ testing.Recorded read from the admin API).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +60,7 @@ class Recorded(Protocol):
     @property
     def path(self) -> str: ...
     @property
-    def body(self) -> Any: ...
+    def body_key(self) -> str: ...
     @property
     def status(self) -> int | None: ...
     @property
@@ -149,11 +149,7 @@ def report(entries: Sequence[Recorded], window: float = WINDOW, duplicate: float
 
 
 def _key(entry: Recorded) -> tuple[Any, ...]:
-    try:
-        body = json.dumps(entry.body, sort_keys=True, separators=(",", ":"))
-    except (TypeError, ValueError):
-        body = repr(entry.body)
-    return entry.scope, entry.method, entry.path, body
+    return entry.scope, entry.method, entry.path, entry.body_key
 
 
 def _failed(entry: Recorded) -> bool:

@@ -19,9 +19,28 @@ MAX_LENGTH = 256
 
 
 def scope_of(value: str | None) -> str | None:
-    """The scope a header's value names (None: the global scope); BadTestId if it cannot be one."""
+    """The scope a header's value names (None: the global scope); BadTestId if it cannot be one:
+    empty, too long, or not UTF-8 (its bytes arrive as lone surrogates, and `?scope=` could never
+    name it)."""
     if value is None:
         return None
     if not value or len(value) > MAX_LENGTH:
         raise BadTestId(f"{SCOPE_HEADER} must be 1 to {MAX_LENGTH} characters (got {len(value)})")
+    if not value.isascii() and not _utf8(value):
+        raise BadTestId(f"{SCOPE_HEADER} must be UTF-8 text (it names the test in the journal and ?scope=)")
     return value
+
+
+def is_scope(value: str | None) -> bool:
+    """Whether `value` names a test scope (scope_of would accept it)."""
+    if not value:
+        return False
+    return len(value) <= MAX_LENGTH and (value.isascii() or _utf8(value))
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

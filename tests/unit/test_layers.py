@@ -41,6 +41,7 @@ PURE = ("chat", "answer", "contract", "script")
 TOP = {
     "__init__",
     "__main__",
+    "admin_client",
     "cli",
     "config",
     "core",

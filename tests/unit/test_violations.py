@@ -45,10 +45,12 @@ def test_the_schema_uses_only_container_keywords_the_views_judge_rightly(mode: s
 
 
 @pytest.mark.parametrize("mode", SCHEMAS)
-def test_list_wide_rules_are_on_top_level_properties_only(mode: str) -> None:
+def test_list_wide_rules_are_where_the_cuts_check_them(mode: str) -> None:
     for where, keyword, value in keywords(SCHEMAS[mode]):
-        if keyword in ("contains", "maxItems"):
+        if keyword == "contains":
             assert len(where) == 2 and where[0] == "properties", (where, keyword)
+        if keyword == "maxItems":  # on a property reached through properties alone
+            assert where[::2] == ("properties",) * (len(where) // 2) and len(where) % 2 == 0, where
         if keyword == "minItems":
             assert value <= violations.KEEP, (where, value)
 

@@ -54,7 +54,7 @@ ERROR_TYPES = {
 """The error type each status is answered with (botocore's bedrock-runtime model)."""
 _SHOWN_ITEMS = 5
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
-_CREDENTIAL = re.compile(r"([A-Za-z0-9]{1,128})/(\d{8})/([a-z0-9-]{1,32})/([a-z0-9-]{1,32})/aws4_request")
+_CREDENTIAL = re.compile(r"([A-Za-z0-9]{1,128})/([0-9]{8})/([a-z0-9-]{1,32})/([a-z0-9-]{1,32})/aws4_request")
 
 
 class Bedrock:

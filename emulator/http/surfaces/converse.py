@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
+import orjson
 from aiohttp import web
 
 from ...chat.completion import Choice, Completion, call_id
@@ -119,8 +120,8 @@ def chat_request(body: Mapping[str, Any], model: str, stream: bool) -> dict[str,
     system = "\n".join(block["text"] for block in body.get("system", ()) if "text" in block)
     if system:
         messages.append({"role": "system", "content": system})
-    for message in body["messages"]:
-        messages += _messages(message)
+    for position, message in enumerate(body["messages"]):
+        messages += _messages(message, position)
     chat: dict[str, Any] = {
         **body.get("additionalModelRequestFields", {}),
         "model": model,
@@ -142,29 +143,33 @@ def chat_request(body: Mapping[str, Any], model: str, stream: bool) -> dict[str,
     return chat
 
 
-def _messages(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _messages(message: Mapping[str, Any], position: int) -> list[dict[str, Any]]:
     blocks = message["content"]
+    where = ("body", "messages", position, "content")
     text = "".join(block["text"] for block in blocks if "text" in block)
     if message["role"] == "assistant":
-        uses = [block["toolUse"] for block in blocks if "toolUse" in block]
+        uses = [(index, block["toolUse"]) for index, block in enumerate(blocks) if "toolUse" in block]
         if not uses:
             return [{"role": "assistant", "content": text}]
         calls = [
             {
                 "id": use["toolUseId"],
                 "type": "function",
-                "function": {"name": use["name"], "arguments": encode_json(use["input"]).decode()},
+                "function": {
+                    "name": use["name"],
+                    "arguments": _json(use["input"], (*where, index, "toolUse", "input")),
+                },
             }
-            for use in uses
+            for index, use in uses
         ]
         return [{"role": "assistant", "content": text or None, "tool_calls": calls}]
     results = [
         {
             "role": "tool",
             "tool_call_id": block["toolResult"]["toolUseId"],
-            "content": _result_text(block["toolResult"]),
+            "content": _result_text(block["toolResult"], (*where, index, "toolResult", "content")),
         }
-        for block in blocks
+        for index, block in enumerate(blocks)
         if "toolResult" in block
     ]
     if text or not results:
@@ -172,10 +177,43 @@ def _messages(message: Mapping[str, Any]) -> list[dict[str, Any]]:
     return results
 
 
-def _result_text(result: Mapping[str, Any]) -> str:
+def _result_text(result: Mapping[str, Any], where: tuple[Any, ...]) -> str:
     return "\n".join(
-        part["text"] if "text" in part else encode_json(part["json"]).decode() for part in result["content"]
+        part["text"] if "text" in part else _json(part["json"], (*where, index, "json"))
+        for index, part in enumerate(result["content"])
     )
+
+
+NESTING = 255
+"""Levels a toolUse input or a toolResult json may nest (as arguments, they are written as JSON)."""
+
+
+def _json(value: Any, where: tuple[Any, ...]) -> str:
+    """`value` as JSON text, or a ValidationException naming `where` if it nests past NESTING."""
+    try:
+        return orjson.dumps(value).decode()
+    except (orjson.JSONEncodeError, RecursionError):
+        pass
+    try:
+        if _depth(value) <= NESTING:
+            return encode_json(value).decode()  # a lone surrogate: Python's json writes it
+    except RecursionError:
+        pass
+    raise ValidationFailed(
+        [ErrorItem(where, f"nested more than {NESTING} levels deep", "value_error.nesting")]
+    )
+
+
+def _depth(value: Any) -> int:
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            pending.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            pending.extend((child, depth + 1) for child in node)
+    return deepest
 
 
 def _tool(spec: Mapping[str, Any]) -> dict[str, Any]:
