@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from ..chat.budget import MAX_ERRORS
 from ..contract.readable import readable
 from ..contract.schema import Contract
 from ..errors import FixtureError, PatternError
@@ -94,37 +95,53 @@ def _limit() -> str:
     return f"{MAX_DOCUMENT >> 20} MiB ({MAX_DOCUMENT:,} bytes)"
 
 
-def rules_from(document: Any, source: str, contract: Contract) -> list[Rule]:
-    """Rules from a fixture document (a file's contents, or a body sent to the admin API)."""
+def rules_from(document: Any, source: str, contract: Contract, max_errors: int = MAX_ERRORS) -> list[Rule]:
+    """Rules from a fixture document (a file's contents, or a body sent to the admin API); a
+    FixtureError listing at most `max_errors` problems if it is not one."""
     try:
         if not contract.fast_validator("fixtures.schema.json").is_valid(readable(document)):
-            _refuse(document, source, contract)  # (jsonschema-rs reads no lone surrogate: `readable`)
+            _refuse(document, source, contract, max_errors)  # (jsonschema-rs reads no lone surrogate)
         _check_size(document["rules"], source)
         return [_rule(entry, source, index) for index, entry in enumerate(document["rules"])]
     except RecursionError:
         raise FixtureError(f"{source}: nested too deeply to be a fixture document") from None
 
 
-def _refuse(document: Any, source: str, contract: Contract) -> None:
-    """FixtureError listing what is wrong with `document`: its own fields, then each rule's."""
+def _refuse(document: Any, source: str, contract: Contract, listed: int) -> None:
+    """FixtureError listing what is wrong with `document`, `listed` problems at most: its own
+    fields, then each rule's (a rule past MAX_RULE_SIZE is not checked further)."""
     rules = document.get("rules") if isinstance(document, dict) else None
     if not isinstance(rules, list):
         problems = [_describe(source, error) for error in _python(contract).iter_errors(document)]
-        raise FixtureError("\n".join(sorted(set(problems))))
+        raise FixtureError("\n".join(sorted(set(problems))[:listed]))
     _check_size(rules, source)
     problems = [_describe(source, e) for e in _python(contract).iter_errors({**document, "rules": []})]
     failed = 0
     rule_schema = contract.fast_validator("fixtures.schema.json", "Rule")
     for index, entry in enumerate(rules):
-        if rule_schema.is_valid(entry):
+        too_large = _too_large(entry, source, index)
+        if too_large is None and rule_schema.is_valid(readable(entry)):
             continue
         failed += 1
-        if failed <= MAX_PROBLEMS:
-            errors = _python(contract).iter_errors({"rules": [entry]})
-            problems += sorted({_describe(source, error, entry, index) for error in errors})
+        if failed <= MAX_PROBLEMS and len(problems) < listed:
+            errors = _python(contract).iter_errors({"rules": [entry]}) if too_large is None else ()
+            problems += (
+                [too_large] if too_large else sorted({_describe(source, e, entry, index) for e in errors})
+            )
     if failed > MAX_PROBLEMS:
         problems.append(f"{source}: and {failed - MAX_PROBLEMS:,} more rules that are not valid rules")
+    if len(problems) > listed:
+        problems[listed:] = [f"{source}: and {len(problems) - listed:,} more problems not listed"]
     raise FixtureError("\n".join(problems))
+
+
+def _too_large(entry: Any, source: str, index: int) -> str | None:
+    """Why a rule is too large to take (None: it is not)."""
+    size = _size(entry)
+    if size <= MAX_RULE_SIZE:
+        return None
+    limit = MAX_RULE_SIZE // 1024
+    return f"{_where(source, index, entry)}: {size:,} bytes as JSON; a rule takes at most {limit} KiB"
 
 
 def _check_size(rules: list[Any], source: str) -> None:
@@ -185,12 +202,9 @@ def _size(entry: Any) -> int:
 
 def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
     name = entry.get("name", f"{source}#{index + 1}")
-    size = _size(entry)
-    if size > MAX_RULE_SIZE:
-        raise FixtureError(
-            f"{_where(source, index, entry)}: {size:,} bytes as JSON; a rule takes at most "
-            f"{MAX_RULE_SIZE // 1024} KiB"
-        )
+    too_large = _too_large(entry, source, index)
+    if too_large is not None:
+        raise FixtureError(too_large)
     spec = entry.get("match", {})
     try:
         match = Match(
@@ -218,7 +232,7 @@ def _rule(entry: Mapping[str, Any], source: str, index: int) -> Rule:
         times=entry.get("times"),
         expect=entry.get("expect"),
         source=source,
-        weight=size + MEMORY * _patterns(match),
+        weight=_size(entry) + MEMORY * _patterns(match),
     )
 
 

@@ -30,14 +30,17 @@ import httpx
 import pytest
 
 from emulator.config import Config
+from emulator.contract.catalog import load_catalog_document
+from emulator.contract.schema import Contract
 from emulator.core import Core
 from emulator.errors import FixtureError, PatternError
 from emulator.http import admin, reload
-from emulator.script.fixtures import MAX_DOCUMENT, MAX_PROBLEMS
+from emulator.script.fixtures import MAX_DOCUMENT, MAX_PROBLEMS, rules_from
 from emulator.script.patterns import Pattern
 from tests.adversarial.conftest import COMMAND, Serve, connect, read_all
 
 RULES_HEAD = b"POST /_emulator/rules HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+CONTRACT = Contract(load_catalog_document())
 DEEP_REGEX = "(" * 3000 + "a" + ")" * 3000
 DEEP_JSON = '{"description": ' + "[" * 5000 + "]" * 5000 + ', "rules": []}'
 
@@ -250,3 +253,20 @@ def test_check_and_the_start_name_a_rule_nested_too_deeply(tmp_path: Path) -> No
 def test_a_pattern_python_cannot_parse_for_its_depth_is_named_not_raised() -> None:
     with pytest.raises(PatternError, match=r"nested too deeply|not a pattern RE2 runs"):
         Pattern("(" * 1500 + "a" + ")" * 1500 + "\\1")
+
+
+def test_one_rule_of_many_errors_lists_at_most_max_errors(serve: Serve) -> None:
+    server = serve(max_errors=50)
+    rule = {"match": {"tools": [1] * 5_000}, "reply": {"content": "x"}}
+    answer = httpx.post(server.url + "/_emulator/rules", json={"rules": [rule]}, timeout=30)
+    assert answer.status_code == 400
+    lines = answer.json()["detail"].splitlines()
+    assert len(lines) == 51 and lines[-1].endswith("more problems not listed")
+
+
+def test_an_oversized_invalid_rule_is_named_for_its_size_not_checked_field_by_field() -> None:
+    rule = {"match": {"tools": [1] * 40_000}, "reply": {"content": "x"}}
+    started = time.process_time()
+    with pytest.raises(FixtureError, match=r"rule 1: [\d,]+ bytes as JSON; a rule takes at most 64 KiB"):
+        rules_from({"rules": [rule]}, "big.json", CONTRACT)
+    assert time.process_time() - started < 1
