@@ -10,6 +10,7 @@ growth of its memory, and how long a health check sent meanwhile waited.
 CPU time is read from the server's /proc/PID/schedstat (nanoseconds on a CPU), so it counts what
 the server spent, not what the machine's other load took; the target is 0.5 s per attack body.
 The bodies are those of tests/adversarial/bodies.py, so the suite and this script send the same.
+Findings of the second campaign (issue 23) are numbered 23.N.
 """
 
 from __future__ import annotations
@@ -40,7 +41,15 @@ TARGET_CPU_S = 0.5
 
 
 def cpu_ns(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    """Nanoseconds the process has run on a CPU, every thread of it (the admin API and the
+    reload work on threads of their own)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
 
 
 def rss_mb(pid: int) -> float:
@@ -54,6 +63,7 @@ class Emulator:
     """A `jamba-emulator` process on a free port, its log kept in a file."""
 
     def __init__(self, *flags: str) -> None:
+        self.fixture = flags[flags.index("--fixtures") + 1] if "--fixtures" in flags else ""
         handle, name = tempfile.mkstemp(prefix="jamba-attack-", suffix=".log")
         self.log = Path(name)
         command = [str(Path(sys.executable).parent / "jamba-emulator"), "--port", "0", *flags]
@@ -152,11 +162,11 @@ class Measured:
     answer: bytes = b""
 
 
-def one_request(server: Emulator, body: bytes, **headers: str) -> Measured:
+def one_request(server: Emulator, body: bytes, path: str = API_PATH, **headers: str) -> Measured:
     before, rss = cpu_ns(server.pid), rss_mb(server.pid)
     started = time.perf_counter()
     with HealthProbe(server) as probe:
-        status, answer = server.post(body, headers)
+        status, answer = server.post(body, headers, path=path)
     wall = time.perf_counter() - started
     measured = Measured(str(status), (cpu_ns(server.pid) - before) / 1e9, wall, rss_mb(server.pid) - rss)
     measured.health_s = probe.longest
@@ -322,6 +332,75 @@ def paced_streams_at_shutdown(server: Emulator) -> Measured:
     return Measured("exit", 0.0, gone, notes=[f"exit code {server.process.returncode}"])
 
 
+def _admin_post(body: Callable[[str], bytes]) -> Callable[[Emulator], Measured]:
+    """POST /_emulator/rules with each round's document, then the rules reset."""
+    rounds = iter(range(1_000_000))
+
+    def attack(server: Emulator) -> Measured:
+        measured = one_request(server, body(f"r{next(rounds)}-"), path="/_emulator/rules")
+        measured.notes.append(f"{len(measured.answer) // 1024} KiB answered")
+        server.post(b"", path="/_emulator/reset")
+        return measured
+
+    return attack
+
+
+def _signed(path: str, build: Callable[[], bytes]) -> Callable[[Emulator], Measured]:
+    return lambda server: one_request(server, build(), path=path, **bodies.SIGNED)
+
+
+def huge_headers(server: Emulator) -> Measured:
+    rss = rss_mb(server.pid)
+    before, started = cpu_ns(server.pid), time.perf_counter()
+    count = 300
+    for _ in range(count):
+        server.post(bodies.seed_request(), bodies.HUGE_HEADERS)
+    measured = Measured(
+        "200", (cpu_ns(server.pid) - before) / 1e9 / count, (time.perf_counter() - started) / count
+    )
+    measured.rss_growth_mb = rss_mb(server.pid) - rss
+    measured.notes.append(f"{count} requests with 800 KB of headers each; CPU and wall per request")
+    server.post(b"", path="/_emulator/reset")
+    return measured
+
+
+def long_model_ids(server: Emulator) -> Measured:
+    rss = rss_mb(server.pid)
+    before, started = cpu_ns(server.pid), time.perf_counter()
+    connection = server.connection()
+    count = 20_000
+    body = b'{"messages":[{"role":"user","content":"hi"}]}'
+    for index in range(count):
+        path = f"/model/ai21.jamba-{index}-{'m' * 7000}/invoke"
+        connection.request(
+            "POST", path, body=body, headers={**bodies.SIGNED, "Content-Type": "application/json"}
+        )
+        connection.getresponse().read()
+    connection.close()
+    return Measured(
+        "422", (cpu_ns(server.pid) - before) / 1e9 / count, (time.perf_counter() - started) / count,
+        rss_mb(server.pid) - rss, notes=[f"{count} Bedrock requests, 7 KB model ids; CPU, wall per request"],
+    )  # fmt: skip
+
+
+def reload_large_file(server: Emulator) -> Measured:
+    """The fixture file rewritten with 9,000 rules: the server's CPU until the reload is logged,
+    and the longest health check meanwhile."""
+    path = Path(server.fixture)
+    before, started = cpu_ns(server.pid), time.perf_counter()
+    reloads = server.log.read_text().count("reloaded 9000 rules")
+    with HealthProbe(server) as probe:
+        path.write_bytes(bodies.valid_rules(9_000, nonce=str(started)))
+        while (
+            server.log.read_text().count("reloaded 9000 rules") == reloads
+            and time.perf_counter() - started < 60
+        ):
+            time.sleep(0.05)
+    measured = Measured("reloaded", (cpu_ns(server.pid) - before) / 1e9, time.perf_counter() - started)
+    measured.health_s = probe.longest
+    return measured
+
+
 ATTACKS = [
     Attack("file-ref", 1, "a tool schema whose $ref names a local file holding a secret", file_ref),
     Attack("network-ref", 1, "a tool schema whose $ref names a local listener that never answers",
@@ -352,7 +431,41 @@ ATTACKS = [
     Attack("many-stops", 5, "a million short stop sequences, n: 16", _same(bodies.many_stops)),
     Attack("many-tools", 3, "8 MiB of small distinct tools", _same(bodies.many_tools)),
     Attack("huge-tool-schema", 3, "one 8 MiB tool parameters schema", _same(bodies.huge_tool_schema)),
+    # Issue 23 (numbered by its findings): the scripting side.
+    Attack("admin-valid-rules", 203, "POST 10,000 valid rules (0.6 MB), then reset",
+           _admin_post(lambda nonce: bodies.valid_rules(nonce=nonce))),
+    Attack("admin-bad-rules", 203, "POST {\"rules\": [1]*9000}", _admin_post(lambda _: bodies.bad_rules())),
+    Attack("turn-rules", 202, "2,000 turn rules against 30,001 messages",
+           _body_attack(lambda nonce: bodies.long_conversation(nonce=nonce)),
+           rules=tuple(bodies.turn_rules())),
+    Attack("refund-regexes", 204, "100 rules (?i)refund.{0,200}order against a 512 KiB message",
+           _body_attack(bodies.refund_message), rules=tuple(bodies.REFUND_RULES)),
+    Attack("refund-regexes-explained", 204, "the same under --unmatched error",
+           _body_attack(bodies.refund_message), flags=("--unmatched", "error"),
+           rules=tuple(bodies.REFUND_RULES)),
+    Attack("thrashing-regex", 204, "(?s)x.{300}y against 1 MiB of x's and a's",
+           _body_attack(bodies.thrash_message), rules=(bodies.THRASH_RULE,)),
+    Attack("template-placeholders", 205, "6,000 {{system}} against 4,001 messages",
+           _body_attack(bodies.system_and_turns), rules=(bodies.TEMPLATE_RULE,)),
+    Attack("huge-headers", 206, "300 requests with 800 KB of headers (the journal keeps 16 KiB)",
+           huge_headers,
+           rounds=1),
+    Attack("reload-large-file", 207, "the fixture file rewritten with 9,000 rules", reload_large_file,
+           rules=({"reply": {"content": "x"}, "match": {"model": "none"}},)),
+    Attack("converse-deep", 209, "a toolResult json nested 990 deep",
+           _signed("/model/ai21.jamba-1-5-mini-v1:0/converse", bodies.converse_deep)),
+    Attack("long-field-name", 210, "an unknown field named by 100,000 characters",
+           _same(bodies.long_field_name)),
+    Attack("long-model-ids", 212, "20,000 Bedrock requests with 7 KB model ids", long_model_ids, rounds=1),
+    Attack("converse-stops", 220, "400,000 Converse stopSequences",
+           _signed("/model/ai21.jamba-1-5-mini-v1:0/converse", bodies.converse_stops)),
+    Attack("spaces", 221, "2 MiB of spaces as a message", _same(bodies.spaces)),
 ]  # fmt: skip
+
+
+def _finding(number: int) -> str:
+    """Findings of the first campaign by their number; the second's (issue 23) as "23.N"."""
+    return f"23.{number - 200}" if number > 200 else str(number)
 
 
 def flags_for(attack: Attack) -> tuple[str, ...]:
@@ -387,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list:
         for attack in ATTACKS:
-            print(f"{attack.finding:>2}  {attack.name:26} {attack.what}")
+            print(f"{_finding(attack.finding):>5}  {attack.name:26} {attack.what}")
         return 0
     unknown = set(args.names) - {attack.name for attack in ATTACKS}
     if unknown:
@@ -413,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         statuses = ",".join(sorted({r.status for r in results}))
         notes = "; ".join(dict.fromkeys(note for r in results for note in r.notes))
         print(
-            f"| {attack.finding} | {attack.name} | {statuses} | {cpu:.3f} "
+            f"| {_finding(attack.finding)} | {attack.name} | {statuses} | {cpu:.3f} "
             f"| {statistics.median(r.wall_s for r in results):.3f} "
             f"| {max(r.rss_growth_mb for r in results):.0f} "
             f"| {max(r.health_s for r in results):.3f} | {notes} |",

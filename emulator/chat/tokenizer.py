@@ -115,14 +115,17 @@ def _pieces(text: str, size: int) -> Iterator[str]:
     or runs with other spaces), so the pieces' tokens are exactly the whole text's."""
     start = 0
     while len(text) - start > size:
-        cut = text.find(" ", start + size)
-        while cut > 0 and text[cut - 1] == " ":
-            cut = text.find(" ", cut + 1)
-        if cut < 0:
+        found = _CUT.search(text, start + size)  # (in C: a run of spaces is not walked in Python)
+        if found is None:
             break
+        cut = found.start()
         yield text[start:cut]
         start = cut
     yield text[start:]
+
+
+_CUT = re.compile("(?<=[^ ]) ")
+"""A space that follows some other character: where a piece may end."""
 
 
 def _split_word(piece: str) -> list[str]:

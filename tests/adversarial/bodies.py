@@ -181,3 +181,87 @@ def paced_stream() -> bytes:
             "max_tokens": 50,
         }
     )
+
+
+# Issue 23: the scripting side.
+def turn_rules(count: int = 2_000) -> list[dict[str, Any]]:
+    """Rules no request fits, each asking for the turn (which each rule used to count again)."""
+    return [{"match": {"turn": 100_000 + index}, "reply": {"content": "x"}} for index in range(count)]
+
+
+def long_conversation(messages: int = 30_001, nonce: str = "") -> bytes:
+    turns = [{"role": "assistant", "content": "ok"}, {"role": "user", "content": "go on"}] * (messages // 2)
+    return encoded({"model": LATER, "messages": [{"role": "user", "content": f"hi {nonce}"}, *turns]})
+
+
+REFUND_RULES = [
+    {
+        "name": f"refund {index}",
+        "match": {"last_user": {"regex": "(?i)refund.{0,200}order"}},
+        "reply": {"content": "x"},
+    }
+    for index in range(100)
+]
+
+
+def refund_message(nonce: str = "") -> bytes:
+    """A 512 KiB user message full of "refund" and never "order": each regex reads all of it."""
+    text = f"{nonce} " + "refund my money please " * (512 * 1024 // 23)
+    return encoded({"model": PREVIEW, "messages": [{"role": "user", "content": text}]})
+
+
+THRASH_RULE = {"name": "thrash", "match": {"last_user": {"regex": "(?s)x.{300}y"}}, "reply": {"content": "x"}}
+
+
+def thrash_message(nonce: str = "") -> bytes:
+    """1 MiB of x's and a's and no y: RE2's DFA cache thrashes on (?s)x.{300}y."""
+    text = "".join("xa"[(index * 7919 + len(nonce)) % 3 % 2] for index in range(1 << 20))
+    return encoded({"model": PREVIEW, "messages": [{"role": "user", "content": nonce + text}]})
+
+
+TEMPLATE_RULE = {"name": "echo", "match": {"last_role": "user"}, "reply": {"content": "{{system}}" * 6_000}}
+
+
+def system_and_turns(nonce: str = "") -> bytes:
+    turns = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}] * 2_000
+    messages = [{"role": "system", "content": "be brief"}, *turns, {"role": "user", "content": f"? {nonce}"}]
+    return encoded({"model": LATER, "messages": messages, "max_tokens": 5})
+
+
+def bad_rules(count: int = 9_000) -> bytes:
+    return encoded({"rules": [1] * count})
+
+
+def valid_rules(count: int = 10_000, nonce: str = "") -> bytes:
+    rules = [
+        {"match": {"last_user": {"equals": f"q{nonce}{index}"}}, "reply": {"content": "a"}}
+        for index in range(count)
+    ]
+    return encoded({"rules": rules})
+
+
+def converse_deep(depth: int = 990) -> bytes:
+    deep = '{"a":' * depth + "1" + "}" * depth
+    result = '{"toolResult": {"toolUseId": "t", "content": [{"json": ' + deep + "}]}}"
+    return ('{"messages": [{"role": "user", "content": [{"text": "hi"}, ' + result + "]}]}").encode()
+
+
+def converse_stops(count: int = 400_000) -> bytes:
+    config = {"stopSequences": [f"s{index}" for index in range(count)]}
+    return encoded({"messages": [{"role": "user", "content": [{"text": "hi"}]}], "inferenceConfig": config})
+
+
+def long_field_name(length: int = 100_000) -> bytes:
+    return encoded({"model": PREVIEW, "messages": [{"role": "user", "content": "hi"}], "x" * length: 1})
+
+
+def spaces(megabytes: int = 2) -> bytes:
+    return encoded({"model": PREVIEW, "messages": [{"role": "user", "content": " " * (megabytes << 20)}]})
+
+
+SIGNED = {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/bedrock/aws4_request, "
+    "SignedHeaders=content-type;host;x-amz-date, Signature=" + "a" * 64,
+    "X-Amz-Date": "20261201T120000Z",
+}
+HUGE_HEADERS = {f"X-Filler-{index}": "v" * 8_000 for index in range(100)}
