@@ -231,6 +231,56 @@ MUTANTS = [
         "key = (surface.name, request.path, raw)",
         'key = (surface.name, "", raw)',
     ),
+    # Issue 23: the scripting side's bounds.
+    Mutant(
+        "turn-counted-per-rule",
+        "every rule that asks for the turn counts the conversation again (rules x messages)",
+        "emulator/script/conversation.py",
+        "    @cached_property\n    def turn(self) -> int:",
+        "    @property\n    def turn(self) -> int:",
+    ),
+    Mutant(
+        "regex-reads-the-whole-text",
+        "a regex searches the whole of a long text, not a window at each end",
+        "emulator/script/patterns.py",
+        "[(0, size)] if size <= 2 * REGEX_WINDOW else [(0, REGEX_WINDOW), (size - REGEX_WINDOW, size)]",
+        "[(0, size)]",
+    ),
+    Mutant(
+        "regex-budget-never-runs-out",
+        "RE2's work is counted but never refused: the request's regex budget has no end",
+        "emulator/script/conversation.py",
+        "        if cost > self.regex:",
+        "        if False:",
+    ),
+    Mutant(
+        "template-reads-each-placeholder",
+        "a template reads its value from the request once per placeholder (placeholders x messages)",
+        "emulator/script/templates.py",
+        "value = values.get(name)",
+        "value = None",
+    ),
+    Mutant(
+        "forgotten-scope-reads-empty",
+        "a forgotten test scope's rules read as none: its test's expect checks pass on missing evidence",
+        "emulator/script/rules.py",
+        "if scope is not None and scope in self._forgotten:",
+        "if False:",
+    ),
+    Mutant(
+        "journal-keeps-every-header",
+        "a journal entry keeps all of a request's headers (up to a MiB an entry)",
+        "emulator/script/journal.py",
+        "        if size > HEADERS_LIMIT:",
+        "        if False:",
+    ),
+    Mutant(
+        "head-answer-waits-for-the-body",
+        "an answer decided from the head (a 401) waits for the body before it goes out",
+        "emulator/http/body.py",
+        "    await _sent(request, response)\n",
+        "",
+    ),
 ]
 
 

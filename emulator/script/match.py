@@ -50,20 +50,20 @@ class TextMatch:
         return True if first is None else None if isinstance(first, Unchecked) else False
 
     def fits_any(
-        self, conversation: Conversation, candidates: tuple[Message, ...] | None = None
+        self, conversation: Conversation, role: str | None, candidates: tuple[Message, ...] | None = None
     ) -> bool | None:
-        """Whether some message (of `role`; or among `candidates`) fits; None if the budget ran
-        out before one was found. An `equals` is one set look-up and a lone `contains` one scan
-        of the texts joined, whatever the number of messages."""
+        """Whether some message of `role` (None: any; or among `candidates`) fits; None if the
+        budget ran out before one was found. An `equals` is one set look-up and a lone
+        `contains` one scan of the texts joined, whatever the number of messages."""
         if candidates is None:
             if self.equals is not None:
-                if self.equals not in conversation.texts(self.role):
+                if self.equals not in conversation.texts(role):
                     return False
                 return self.judged(self.equals, conversation)
             if self.regex is None and self.contains is not None and SEPARATOR not in self.contains:
-                joined = conversation.joined(self.role)
+                joined = conversation.joined(role)
                 return self.contains in joined if conversation.budget.scan(len(joined)) else None
-            candidates = conversation.with_role(self.role)
+            candidates = conversation.with_role(role)
         budget = conversation.budget
         for message in candidates:
             if not budget.scan(0):  # each message looked at costs at least conversation.VISIT
@@ -93,11 +93,11 @@ class ToolResultMatch:
     def fits(self, conversation: Conversation) -> bool | None:
         """Whether a tool result fits (None: the budget ran out before one was found)."""
         if self.tool_call_id is None:
-            return self.text.fits_any(conversation) if self.text is not None else True
+            return self.text.fits_any(conversation, "tool") if self.text is not None else True
         answering = conversation.results_by_call.get(self.tool_call_id, ())
         if self.text is None:
             return bool(answering)
-        return self.text.fits_any(conversation, answering)
+        return self.text.fits_any(conversation, "tool", answering)
 
     def wanted(self) -> str:
         parts = [self.text.wanted() if self.text is not None else ""]
@@ -138,7 +138,9 @@ class Match:
             else:
                 for why in self.last_user.mismatches(last_user, conversation):
                     yield type(why)(f"the last user message {why}")
-        if self.any_message is not None and not (found := self.any_message.fits_any(conversation)):
+        if self.any_message is not None and not (
+            found := self.any_message.fits_any(conversation, self.any_message.role)
+        ):
             role = f"{self.any_message.role} " if self.any_message.role else ""
             wanted = self.any_message.wanted()
             yield (

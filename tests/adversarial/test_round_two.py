@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 import tracemalloc
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,18 @@ SIGNED = {
     "Content-Type": "application/json",
 }
 CONVERSE = "/model/ai21.jamba-1-5-mini-v1:0/converse"
+TWO_TENANTS = b"X-Tenant: first\r\nX-Tenant: second\r\n"
+
+
+def raw_post(server: Any, body: Any = CHAT, headers: bytes = b"") -> bytes:
+    """A chat request written byte by byte (headers no client library would send), and all of
+    the answer."""
+    raw = json.dumps(body).encode()
+    head = b"POST " + API.encode() + b" HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer k\r\n" + headers
+    length = b"Content-Length: %d\r\n\r\n" % len(raw)
+    with connect(server) as sock:
+        sock.sendall(head + b"Content-Type: application/json\r\nConnection: close\r\n" + length + raw)
+        return read_all(sock)
 
 
 # 6. The journal kept whole request headers: about 1 MiB an entry, 1 GB in the default journal.
@@ -71,14 +84,7 @@ def test_a_full_journal_of_the_largest_entries_stays_within_its_stated_size() ->
 # 25. For a repeated header, the journal showed the last value while the server used the first.
 def test_the_journal_shows_the_header_value_the_server_used(serve: Serve) -> None:
     server = serve()
-    with connect(server) as sock:
-        body = json.dumps(CHAT).encode()
-        sock.sendall(
-            b"POST " + API.encode() + b" HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer k\r\n"
-            b"X-Tenant: first\r\nX-Tenant: second\r\nContent-Type: application/json\r\nConnection: close\r\n"
-            b"Content-Length: %d\r\n\r\n" % len(body) + body
-        )
-        assert read_all(sock).startswith(b"HTTP/1.1 200")
+    assert raw_post(server, headers=TWO_TENANTS).startswith(b"HTTP/1.1 200")
     listed = httpx.get(server.url + "/_emulator/journal").json()["entries"][-1]
     assert listed["headers"]["X-Tenant"] == "first"
 
@@ -87,14 +93,7 @@ def test_a_rule_reads_the_first_of_a_repeated_header(serve: Serve) -> None:
     server = serve()
     rule = {"match": {"headers": {"X-Tenant": "first"}}, "reply": {"content": "the first"}}
     assert httpx.post(server.url + "/_emulator/rules", json={"rules": [rule]}).status_code == 201
-    with connect(server) as sock:
-        body = json.dumps(CHAT).encode()
-        sock.sendall(
-            b"POST " + API.encode() + b" HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer k\r\n"
-            b"X-Tenant: first\r\nX-Tenant: second\r\nContent-Type: application/json\r\nConnection: close\r\n"
-            b"Content-Length: %d\r\n\r\n" % len(body) + body
-        )
-        assert b"the first" in read_all(sock)
+    assert b"the first" in raw_post(server, headers=TWO_TENANTS)
 
 
 # 6 (the report): `jamba-emulator report` peaked at 612 MB on a journal of 285 MB.
@@ -131,20 +130,9 @@ def test_the_admission_memo_counts_the_path_in_its_bound(serve: Serve) -> None:
 def test_a_long_unknown_field_name_is_cut_in_the_header(serve: Serve) -> None:
     server = serve()
     body = {**CHAT, "x" * 100_000: 1}
-    with connect(server) as sock:
-        raw = json.dumps(body).encode()
-        sock.sendall(
-            b"POST " + API.encode() + b" HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer k\r\n"
-            b"Content-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
-            % len(raw)
-            + raw
-        )
-        answer = read_all(sock)
-    head = answer.split(b"\r\n\r\n", 1)[0]
+    head = raw_post(server, body).split(b"\r\n\r\n", 1)[0]
     (line,) = [line for line in head.split(b"\r\n") if line.startswith(b"X-Emulator-Ignored-Fields")]
     assert len(line) < 200 and line.endswith(b"...")
-    import urllib.request  # noqa: PLC0415  (the client that failed to read the answer)
-
     request = urllib.request.Request(
         server.url + API, json.dumps(body).encode(), {**AUTH, "Content-Type": "application/json"}
     )
@@ -203,14 +191,7 @@ def test_a_sigv4_date_of_other_digits_is_refused(serve: Serve) -> None:
 # 27. A test id that is not UTF-8 could not be selected with ?scope=.
 def test_a_test_id_that_is_not_utf8_is_refused(serve: Serve) -> None:
     server = serve()
-    body = json.dumps(CHAT).encode()
-    with connect(server) as sock:
-        sock.sendall(
-            b"POST " + API.encode() + b" HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer k\r\n"
-            b"X-Emulator-Test-Id: caf\xe9\r\nContent-Type: application/json\r\nConnection: close\r\n"
-            b"Content-Length: %d\r\n\r\n" % len(body) + body
-        )
-        answer = read_all(sock)
+    answer = raw_post(server, headers=b"X-Emulator-Test-Id: caf\xe9\r\n")
     assert answer.startswith(b"HTTP/1.1 400") and b"must be UTF-8" in answer
     assert server.core is not None and server.core.journal.entries()[-1].scope is None
 

@@ -222,6 +222,8 @@ AGENT = REQUEST._replace(
         ({"tool_result": {"equals": '{"status": "shipped"}'}}, False, True),
         ({"tool_result": {"regex": r'"status": "(shipped|lost)"'}}, False, True),
         ({"tool_result": {"contains": "lost"}}, False, False),
+        ({"tool_result": {"contains": "order"}}, False, False),  # the user's message says it: not a result
+        ({"tool_result": {"equals": "Where is order 1234?"}}, False, False),
         ({"tool_result": {"tool_call_id": "call-1"}}, False, True),
         ({"tool_result": {"tool_call_id": "call-2"}}, False, False),
         ({"tool_result": {"tool_call_id": "call-1", "contains": "lost"}}, False, False),
