@@ -47,8 +47,8 @@ COLD_START = """
 import time
 started = time.perf_counter()
 import urllib.request
-from emulator.config import Config
-from emulator.server import BackgroundServer
+from jamba_emulator.config import Config
+from jamba_emulator.server import BackgroundServer
 server = BackgroundServer(Config(port=0))
 server.start()
 with urllib.request.urlopen(server.url + "/_emulator/health") as answer:
@@ -69,8 +69,8 @@ def cold_start(runs: int) -> list[float]:
 
 
 def in_process(runs: int) -> tuple[list[float], list[float]]:
-    from emulator.config import Config  # noqa: PLC0415
-    from emulator.server import BackgroundServer  # noqa: PLC0415
+    from jamba_emulator.config import Config  # noqa: PLC0415
+    from jamba_emulator.server import BackgroundServer  # noqa: PLC0415
 
     with BackgroundServer(Config(port=0)) as warm:  # imports loaded, as after a session's first test
         assert warm.core is not None

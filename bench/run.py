@@ -53,8 +53,8 @@ SEED_EXAMPLE = json.loads(json.loads((ROOT / "fixtures" / "seed-example.json").r
 def long_answer_prompt(tokens: int = 200) -> str:
     """A prompt whose generated answer (default seed) runs past `tokens`, so a stream with that
     max_tokens sends exactly `tokens` content chunks."""
-    from emulator.config import Config  # noqa: PLC0415
-    from emulator.core import Core  # noqa: PLC0415
+    from jamba_emulator.config import Config  # noqa: PLC0415
+    from jamba_emulator.core import Core  # noqa: PLC0415
 
     core = Core.build(Config())
     for attempt in range(1000):
@@ -241,7 +241,7 @@ def emulator(port: int, workers: int = 1, *extra: str, quiet: bool = True) -> Se
     command = [
         sys.executable,
         "-m",
-        "emulator",
+        "jamba_emulator",
         "--port",
         str(port),
         *(["--log-level", "warning"] if quiet else []),
@@ -302,9 +302,9 @@ def reference(port: int, stream: tuple[int, int] | None = None) -> Server:
 
 def stream_shape(body: dict[str, object]) -> tuple[int, int]:
     """How many events the emulator's stream of `body` has, and their mean size in bytes."""
-    from emulator.config import Config  # noqa: PLC0415
-    from emulator.core import Core  # noqa: PLC0415
-    from emulator.http.surfaces.studio import STUDIO  # noqa: PLC0415
+    from jamba_emulator.config import Config  # noqa: PLC0415
+    from jamba_emulator.core import Core  # noqa: PLC0415
+    from jamba_emulator.http.surfaces.studio import STUDIO  # noqa: PLC0415
 
     core = Core.build(Config())
     completion = core.generator.complete(core.admission.admit(dict(body)).request)

@@ -1,6 +1,6 @@
 """jamba-emulator: an offline, deterministic emulator of AI21's Jamba chat completions API.
 
-from emulator import BackgroundServer
+from jamba_emulator import BackgroundServer
 with BackgroundServer() as server:
     ...  # AI21Client(api_host=server.api_host, api_key="any")
 """
@@ -21,9 +21,9 @@ _EXPORTS = {"create_app": "http.app", "Config": "config", "BackgroundServer": "s
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so that `import emulator` (and `--help`) stays cheap.
+    # Lazy, so that `import jamba_emulator` (and `--help`) stays cheap.
     if name in _EXPORTS:
         from importlib import import_module  # noqa: PLC0415
 
         return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module 'emulator' has no attribute {name!r}")
+    raise AttributeError(f"module 'jamba_emulator' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""`python -m emulator`: the same as the `jamba-emulator` command."""
+"""`python -m jamba_emulator`: the same as the `jamba-emulator` command."""
 
 from .cli import main
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
 
-from .answer.cache import SizedCache
 from .answer.generator import Generator
 from .answer.ids import IdSource, id_source
 from .answer.wordpool import load as load_wordpool
@@ -21,9 +18,6 @@ from .script.journal import Journal
 from .script.ratelimit import RateLimiter
 from .script.rules import Rule, Script
 
-ADMISSIONS = 4 << 20
-"""The most the kept admission outcomes weigh (an estimate in bytes)."""
-
 
 @dataclass(frozen=True, slots=True)
 class Core:
@@ -37,8 +31,6 @@ class Core:
     script: Script
     faults: FaultPlan
     limiter: RateLimiter
-    admissions: SizedCache[Hashable, Any]
-    """Admission outcomes of short bodies by surface, path and bytes (http/completions.admit)."""
 
     @classmethod
     def build(cls, config: Config, *, worker: int = 0, restarts: int = 0) -> Core:
@@ -63,7 +55,6 @@ class Core:
                 config.fault_rate, [parse_choice(choice) for choice in config.faults], config.text_seed
             ),
             limiter=RateLimiter(config.rate_limit),
-            admissions=SizedCache(ADMISSIONS),
         )
 
     def reset(self, scope: str | None = None) -> int:

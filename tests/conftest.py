@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from hypothesis import settings
-
-from emulator.config import Config
-from emulator.http.app import create_app
+from jamba_emulator.config import Config
+from jamba_emulator.http.app import create_app
 
 # HYPOTHESIS_PROFILE=fuzz for a long fuzzing session; CI uses the fast, derandomized one.
 settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True, print_blob=True)

@@ -227,9 +227,9 @@ MUTANTS = [
     Mutant(
         "admission-memo-ignores-path",
         "the kept admission is keyed by the body alone: a Bedrock body is answered for another model id",
-        "emulator/http/completions.py",
-        "key = (surface.name, request.path, raw)",
-        'key = (surface.name, "", raw)',
+        "emulator/contract/admission.py",
+        "key = Key(dialect.name, params, raw)",
+        "key = Key(dialect.name, RouteParams(), raw)",
     ),
     # Issue 23: the scripting side's bounds.
     Mutant(
@@ -301,6 +301,8 @@ def make_copy(workdir: Path) -> Path:
         else:
             copy.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, copy / name)
+    # The folder imports as jamba_emulator (pyproject.toml's package-dir): on PYTHONPATH, a link.
+    (copy / "jamba_emulator").symlink_to("emulator", target_is_directory=True)
     return copy
 
 
@@ -328,7 +330,7 @@ def stale_mutants() -> list[str]:
 def run_suite(copy: Path, first: bool = False) -> tuple[int, list[str]]:
     env = {**os.environ, "PYTHONPATH": str(copy), "HYPOTHESIS_PROFILE": "ci"}
     probe = subprocess.run(
-        [sys.executable, "-c", "import emulator; print(emulator.__file__)"],
+        [sys.executable, "-c", "import jamba_emulator; print(jamba_emulator.__file__)"],
         cwd=copy, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     if not probe.stdout.startswith(str(copy)):

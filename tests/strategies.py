@@ -18,9 +18,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-
-from emulator.contract.catalog import FEATURES, load_catalog_document
-from emulator.contract.schema import Contract
+from jamba_emulator.contract.catalog import FEATURES, load_catalog_document
+from jamba_emulator.contract.schema import Contract
 
 CONTRACT = Contract(load_catalog_document())
 CLOSED = Contract(load_catalog_document(), strict=True).request_schema

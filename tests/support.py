@@ -7,10 +7,9 @@ from typing import Any
 
 import httpx
 from aiohttp.test_utils import TestClient
-
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
-from emulator.resources import FIXTURE_DIR
-from emulator.server import BackgroundServer
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+from jamba_emulator.resources import FIXTURE_DIR
+from jamba_emulator.server import BackgroundServer
 
 AUTH = {"Authorization": "Bearer test-key"}
 MODEL = "jamba-instruct-preview"

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.script.fixtures import rules_from
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.script.fixtures import rules_from
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 SNIPPETS = re.findall(r"```python\n(.*?)```", README, re.S)

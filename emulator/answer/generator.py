@@ -19,10 +19,10 @@ from operator import itemgetter
 import orjson
 
 from ..chat.budget import Budget
+from ..chat.cache import SizedCache
 from ..chat.completion import Choice, Completion, FinishReason, ToolCall
 from ..chat.request import ChatRequest, Message, Tool
 from ..chat.tokenizer import Tokenizer
-from .cache import SizedCache
 from .grounding import Facts, facts_of, grounded, prompt_schema, quote, results_answer, tool_words
 from .sentences import SentenceBank, write_sentence
 from .structured import arguments as structured_arguments

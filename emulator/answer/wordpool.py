@@ -4,7 +4,7 @@ The words, names, cities and companies come from Faker's `en_US` locale data. Th
 once, ahead of time, into `emulator/data/wordpool.json` so that the server never imports
 Faker or builds a Faker instance at start-up or per request. Rebuild the file with
 
-    python -m emulator.answer.wordpool
+    python -m jamba_emulator.answer.wordpool
 
 (which needs Faker, a test dependency); tests/unit/test_layers.py checks it against Faker.
 """

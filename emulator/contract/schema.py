@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from jsonschema import Draft7Validator
     from referencing import Registry
 
+    from .decoding import Decoded
+
 from ..chat.budget import Budget
 from ..errors import ErrorItem, SchemaFileError, ValidationFailed
 from ..resources import SCHEMA_DIR, load_json
@@ -36,6 +38,9 @@ SCHEMA_FILES = (
     "models-response.schema.json",
     "converse-request.schema.json",
 )
+SURFACE_SCHEMAS = ("converse-request.schema.json",)
+"""The request schemas of surfaces whose body is not the chat body (contract/dialects.py),
+compiled at start-up with the chat request's."""
 
 
 class Contract:
@@ -65,6 +70,7 @@ class Contract:
         self._fast = jsonschema_rs.Draft7Validator(self.request_schema)
         self._searcher = Searcher(self._fast, self.request_schema)
         self._validators: dict[str, Draft7Validator] = {}
+        self._surface_checks = {name: _compiled(self.schemas[name]) for name in SURFACE_SCHEMAS}
         self._fast_validators: dict[str, Any] = {}
         properties = self.request_schema["properties"]
         self.request_fields = tuple(properties)
@@ -95,6 +101,16 @@ class Contract:
         found = self._searcher.search(body, listed=listed, found_at_most=max(listed, budget.errors_found))
         budget.errors += len(found.items) + found.more
         raise ValidationFailed(found.answered(order=self._field_order))
+
+    def check(self, schema_file: str, decoded: Decoded, *, listed: int, found_at_most: int) -> None:
+        """Raise ValidationFailed when a surface's body (one of SURFACE_SCHEMAS) breaks its schema:
+        the first `listed` violations, looked for up to `found_at_most` (bounded, as the chat
+        request's)."""
+        validator, searcher = self._surface_checks[schema_file]
+        body = decoded.body if decoded.readable else validator_readable(decoded.body)
+        if not validator.is_valid(body):
+            found = searcher.search(body, listed=listed, found_at_most=found_at_most)
+            raise ValidationFailed(found.answered())
 
     def reference_errors(self, body: Any) -> list[ErrorItem]:
         """The violations as the `jsonschema` library finds them, all of them, sorted: the
@@ -175,6 +191,11 @@ class Contract:
             for part in loc[2:]
         )
         return (top, *rest)
+
+
+def _compiled(schema: dict[str, Any]) -> tuple[Any, Searcher]:
+    validator = jsonschema_rs.Draft7Validator(schema, retriever=_refuse)
+    return validator, Searcher(validator, schema)
 
 
 def _refuse(uri: str) -> Any:

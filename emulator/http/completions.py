@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -17,7 +16,7 @@ from ..chat.completion import Completion
 from ..chat.request import ChatRequest
 from ..contract.admission import Admitted
 from ..core import Core
-from ..errors import ErrorItem, RateLimited, UnsupportedModel, ValidationFailed
+from ..errors import RateLimited
 from ..script.decision import decide, scripted_error
 from ..script.ratelimit import describe as describe_limits
 from ..script.replies import Reply
@@ -49,7 +48,7 @@ def chat_handler(surface: Surface) -> Handler:
         raw = request[EXCHANGE].raw_body = await read_body(
             request, core.config.max_body_size, core.config.request_timeout
         )
-        admitted = admit(core, surface, request, raw, budget)
+        admitted = core.admission.admit_bytes(surface.dialect, surface.route_params(request), raw, budget)
         headers = notice_headers(admitted)
         chat = admitted.request
         script, faults, unmatched = core.script, core.faults, core.config.unmatched
@@ -82,67 +81,6 @@ def chat_handler(surface: Surface) -> Handler:
         return web.Response(body=body, content_type="application/json", headers=headers or None)
 
     return create_chat_completion
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What admitting a body came to, kept: the request, or what its 422 said (never the raised
-    exception itself: its traceback's frames hold the request, and re-raising it would tie them
-    into a cycle only the garbage collector frees)."""
-
-    admitted: Admitted | None
-    items: tuple[ErrorItem, ...] | None
-    """A ValidationFailed's items."""
-    unsupported: str | None
-    """An UnsupportedModel's model."""
-    spent: tuple[int, int, int | None, int]
-    """The budget's errors, tokens, prompt_tokens and schema after admission."""
-
-
-MEMO_BODY = 4096
-"""Bodies of at most this many bytes have their admission kept (Core.admissions)."""
-
-
-def admit(core: Core, surface: Surface, request: web.Request, raw: bytes, budget: Budget) -> Admitted:
-    """The surface's body admitted, or its 422 raised. Admission is a pure function of the
-    surface, the path and the body's bytes, so the outcome for a short body is kept: a test
-    suite or a load test sends the same bodies again and again, and a repeat skips parsing,
-    validation and token counting (and a 422's search for every violation)."""
-    key = (surface.name, request.path, raw) if len(raw) <= MEMO_BODY else None
-    if key is None:
-        decoded = surface.chat_body(request, raw, core.contract.catalog)
-        return core.admission.admit(decoded.body, budget, readable=decoded.readable)
-    kept: Outcome | None = core.admissions.get(key)
-    if kept is not None:
-        budget.errors, budget.tokens, budget.prompt_tokens, budget.schema = kept.spent
-        if kept.admitted is not None:
-            return kept.admitted
-        if kept.items is not None:
-            raise ValidationFailed(list(kept.items))
-        raise UnsupportedModel(kept.unsupported or "")
-    try:
-        decoded = surface.chat_body(request, raw, core.contract.catalog)
-        admitted = core.admission.admit(decoded.body, budget, readable=decoded.readable)
-    except ValidationFailed as error:
-        _keep(core, key, Outcome(None, error.items, None, _spent(budget)))
-        raise
-    except UnsupportedModel as error:
-        _keep(core, key, Outcome(None, None, error.model, _spent(budget)))
-        raise
-    _keep(core, key, Outcome(admitted, None, None, _spent(budget)))
-    return admitted
-
-
-def _spent(budget: Budget) -> tuple[int, int, int | None, int]:
-    return budget.errors, budget.tokens, budget.prompt_tokens, budget.schema
-
-
-def _keep(core: Core, key: tuple[str, str, bytes], outcome: Outcome) -> None:
-    """Kept, weighed as an estimate of its bytes: the body's twice (its bytes, and the texts
-    parsed from them), the path (a Bedrock model id is in it), and a 422's items."""
-    items = outcome.items or ()
-    weight = 2 * len(key[2]) + len(key[1]) + 512 + sum(len(item.msg) + 64 * len(item.loc) for item in items)
-    core.admissions.put(key, outcome, weight)
 
 
 def generate(core: Core, chat: ChatRequest, reply: Reply, budget: Budget) -> Completion:

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from emulator.config import Config
-from emulator.server import BackgroundServer
+from jamba_emulator.config import Config
+from jamba_emulator.server import BackgroundServer
 
 Serve = Callable[..., BackgroundServer]
 COMMAND = str(Path(sys.executable).parent / "jamba-emulator")

@@ -28,15 +28,15 @@ from typing import Any
 
 import httpx
 import pytest
+from jamba_emulator.config import Config
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.core import Core
+from jamba_emulator.errors import FixtureError, PatternError
+from jamba_emulator.http import admin, reload
+from jamba_emulator.script.fixtures import MAX_DOCUMENT, MAX_PROBLEMS, rules_from
+from jamba_emulator.script.patterns import Pattern
 
-from emulator.config import Config
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.core import Core
-from emulator.errors import FixtureError, PatternError
-from emulator.http import admin, reload
-from emulator.script.fixtures import MAX_DOCUMENT, MAX_PROBLEMS, rules_from
-from emulator.script.patterns import Pattern
 from tests.adversarial.conftest import COMMAND, Serve, connect, read_all
 
 RULES_HEAD = b"POST /_emulator/rules HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"

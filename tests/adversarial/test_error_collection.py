@@ -10,12 +10,12 @@ import time
 
 import httpx
 import pytest
+from jamba_emulator.chat.budget import ERRORS_FOUND, Budget
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.contract.violations import TOO_MANY, VIEW_WEIGHT
+from jamba_emulator.errors import ValidationFailed
 
-from emulator.chat.budget import ERRORS_FOUND, Budget
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.contract.violations import TOO_MANY, VIEW_WEIGHT
-from emulator.errors import ValidationFailed
 from tests.adversarial import bodies
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jamba_emulator.logs import BURST, Repeats
 
-from emulator.logs import BURST, Repeats
 from tests.adversarial import bodies
 from tests.adversarial.conftest import Serve, connect, read_all, start_cli
 

@@ -5,11 +5,11 @@ size of what it holds, and the limiter by its number of keys."""
 
 from __future__ import annotations
 
-from emulator.answer.cache import SizedCache
-from emulator.answer.generator import Generator
-from emulator.config import Config
-from emulator.core import Core
-from emulator.script.ratelimit import RateLimiter
+from jamba_emulator.answer.generator import Generator
+from jamba_emulator.chat.cache import SizedCache
+from jamba_emulator.config import Config
+from jamba_emulator.core import Core
+from jamba_emulator.script.ratelimit import RateLimiter
 
 
 def test_requests_with_long_stop_lists_are_not_kept() -> None:

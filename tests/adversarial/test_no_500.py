@@ -11,8 +11,8 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jamba_emulator.server import BackgroundServer
 
-from emulator.server import BackgroundServer
 from tests.adversarial import bodies
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+from jamba_emulator.answer import grounding
 
-from emulator.answer import grounding
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from jamba_emulator.chat.toolschema import compiled_schema, outside_reference
+from jamba_emulator.errors import RefusedReference
 
-from emulator.chat.toolschema import compiled_schema, outside_reference
-from emulator.errors import RefusedReference
 from tests.adversarial import bodies
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH

@@ -18,15 +18,16 @@ from typing import Any
 
 import httpx
 import pytest
+from jamba_emulator.admin_client import MAX_ANSWER
+from jamba_emulator.answer.ids import id_source
+from jamba_emulator.chat.tokenizer import ApproximateTokenizer
+from jamba_emulator.config import Config
+from jamba_emulator.contract.memo import MEMO_WEIGHT
+from jamba_emulator.core import Core
+from jamba_emulator.errors import ConfigError, ValidationFailed
+from jamba_emulator.script.journal import BODY_LIMIT, ENTRY_SIZE, HEADERS_CUT, HEADERS_LIMIT, Journal
+from jamba_emulator.testing import AttachedEmulator
 
-from emulator.admin_client import MAX_ANSWER
-from emulator.answer.ids import id_source
-from emulator.chat.tokenizer import ApproximateTokenizer
-from emulator.config import Config
-from emulator.core import ADMISSIONS, Core
-from emulator.errors import ConfigError, ValidationFailed
-from emulator.script.journal import BODY_LIMIT, ENTRY_SIZE, HEADERS_CUT, HEADERS_LIMIT, Journal
-from emulator.testing import AttachedEmulator
 from tests.adversarial.conftest import COMMAND, Serve, connect, read_all, start_cli
 from tests.support import AUTH
 
@@ -121,9 +122,10 @@ def test_the_admission_memo_counts_the_path_in_its_bound(serve: Serve) -> None:
         for index in range(1_000):  # 7 MB of paths: past the memo's 4 MiB only if they are counted
             model = f"ai21.jamba-{index}-" + "m" * 7000
             client.post(f"/model/{model}/invoke", content=body, headers=SIGNED)
-    held = sum(len(key[1]) for key in core.admissions._entries)  # type: ignore[attr-defined]
-    assert core.admissions.weight <= ADMISSIONS  # type: ignore[attr-defined]
-    assert held <= ADMISSIONS
+    memo = core.admission.memo
+    held = sum(len(key.params.model or "") for key in memo._kept._entries)  # type: ignore[attr-defined]
+    assert memo.weight <= MEMO_WEIGHT
+    assert held <= MEMO_WEIGHT
 
 
 # 10. Unknown field names were echoed uncut into X-Emulator-Ignored-Fields.

@@ -17,16 +17,16 @@ from typing import Any
 
 import httpx
 import pytest
+from jamba_emulator.chat.request import ChatRequest, Message
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.errors import FixtureError, ScopeForgotten
+from jamba_emulator.script import conversation, rules, templates
+from jamba_emulator.script.conversation import REGEX_WINDOW, Conversation
+from jamba_emulator.script.fixtures import MAX_RULE_SIZE, rules_from
+from jamba_emulator.script.rules import MAX_RULES, MAX_SCOPE_RULES, Script, ScriptFull
+from jamba_emulator.testing import AttachedEmulator
 
-from emulator.chat.request import ChatRequest, Message
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.errors import FixtureError, ScopeForgotten
-from emulator.script import conversation, rules, templates
-from emulator.script.conversation import REGEX_WINDOW, Conversation
-from emulator.script.fixtures import MAX_RULE_SIZE, rules_from
-from emulator.script.rules import MAX_RULES, MAX_SCOPE_RULES, Script, ScriptFull
-from emulator.testing import AttachedEmulator
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH
 

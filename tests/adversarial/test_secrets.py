@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from jamba_emulator.script.credentials import CREDENTIAL_HEADERS, REDACTED, accepted
 
-from emulator.script.credentials import CREDENTIAL_HEADERS, REDACTED, accepted
 from tests.adversarial.conftest import Serve
 
 API = "/studio/v1/chat/completions"

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from jamba_emulator.chat.budget import Budget
+from jamba_emulator.chat.tokenizer import ApproximateTokenizer
+from jamba_emulator.config import Config
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.core import Core
+from jamba_emulator.errors import FixtureError, ValidationFailed
+from jamba_emulator.resources import FIXTURE_DIR
+from jamba_emulator.script.fixtures import rules_from
 
-from emulator.chat.budget import Budget
-from emulator.chat.tokenizer import ApproximateTokenizer
-from emulator.config import Config
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.core import Core
-from emulator.errors import FixtureError, ValidationFailed
-from emulator.resources import FIXTURE_DIR
-from emulator.script.fixtures import rules_from
 from tests.adversarial import bodies
 from tests.adversarial.conftest import COMMAND, Serve, start_cli
 from tests.support import AUTH

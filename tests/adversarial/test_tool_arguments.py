@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 
 import httpx
+from jamba_emulator.answer.structured import SIZE_LIMIT
+from jamba_emulator.chat.budget import ARGUMENT_VALUES, Budget
+from jamba_emulator.config import Config
+from jamba_emulator.core import Core
 
-from emulator.answer.structured import SIZE_LIMIT
-from emulator.chat.budget import ARGUMENT_VALUES, Budget
-from emulator.config import Config
-from emulator.core import Core
 from tests.adversarial import bodies
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH

@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-
-from emulator.server import BackgroundServer
-from emulator.testing import JambaEmulator
+from jamba_emulator.server import BackgroundServer
+from jamba_emulator.testing import JambaEmulator
 
 
 @pytest.fixture(scope="module")

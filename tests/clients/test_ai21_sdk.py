@@ -10,9 +10,8 @@ import pytest
 from ai21 import AI21Client, AsyncAI21Client
 from ai21.errors import Unauthorized, UnprocessableEntity
 from ai21.models.chat import ChatMessage
-
-from emulator.config import Config
-from emulator.server import BackgroundServer
+from jamba_emulator.config import Config
+from jamba_emulator.server import BackgroundServer
 
 MODEL = "jamba-instruct-preview"
 MESSAGES = [ChatMessage(role="user", content="Tell me something I don't know")]

@@ -13,9 +13,8 @@ import pytest
 from ai21 import AI21Client
 from ai21.errors import UnprocessableEntity
 from ai21.models.chat import ToolMessage, UserMessage
-
-from emulator.server import BackgroundServer
-from emulator.testing import JambaEmulator
+from jamba_emulator.server import BackgroundServer
+from jamba_emulator.testing import JambaEmulator
 
 pytestmark = pytest.mark.clients
 

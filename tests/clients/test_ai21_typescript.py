@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jamba_emulator.chat.tokenizer import ApproximateTokenizer
+from jamba_emulator.script.journal import Entry
+from jamba_emulator.server import BackgroundServer
 
-from emulator.chat.tokenizer import ApproximateTokenizer
-from emulator.script.journal import Entry
-from emulator.server import BackgroundServer
 from tests.clients import side_env
 
 pytestmark = pytest.mark.clients

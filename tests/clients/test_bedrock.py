@@ -19,10 +19,9 @@ import pytest
 from ai21 import AI21BedrockClient, AsyncAI21BedrockClient
 from ai21.errors import AI21APIError, BadRequest
 from ai21.models.chat import ChatMessage
-
-from emulator.config import Config
-from emulator.server import BackgroundServer
-from emulator.testing import JambaEmulator
+from jamba_emulator.config import Config
+from jamba_emulator.server import BackgroundServer
+from jamba_emulator.testing import JambaEmulator
 
 MODEL_ID = "ai21.jamba-1-5-mini-v1:0"
 ASKED = "Tell me something I don't know"

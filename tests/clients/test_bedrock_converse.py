@@ -12,9 +12,8 @@ import boto3
 import botocore.config
 import httpx
 import pytest
-
-from emulator.server import BackgroundServer
-from emulator.testing import JambaEmulator
+from jamba_emulator.server import BackgroundServer
+from jamba_emulator.testing import JambaEmulator
 
 MODEL_ID = "ai21.jamba-1-5-large-v1:0"
 ASKED = [{"role": "user", "content": [{"text": "Tell me something I don't know"}]}]

@@ -15,8 +15,7 @@ import jsonschema
 import pytest
 from ai21 import AI21Client
 from ai21.models.chat import ChatMessage, ToolMessage, UserMessage
-
-from emulator.server import BackgroundServer
+from jamba_emulator.server import BackgroundServer
 
 pytestmark = pytest.mark.clients
 MODEL = "jamba-mini"

@@ -17,9 +17,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from jamba_emulator.script.journal import Entry
+from jamba_emulator.server import BackgroundServer
 
-from emulator.script.journal import Entry
-from emulator.server import BackgroundServer
 from tests.clients import side_env
 from tests.support import asked_again
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from jamba_emulator.server import BackgroundServer
 
-from emulator.server import BackgroundServer
 from tests.clients import side_env
 
 pytestmark = pytest.mark.clients

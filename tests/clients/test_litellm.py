@@ -17,8 +17,8 @@ import pytest
 # no network at run time.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import litellm
+from jamba_emulator.server import BackgroundServer
 
-from emulator.server import BackgroundServer
 from tests.support import asked_again
 
 pytestmark = [

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 import jsonschema
 import openai
 import pytest
+from jamba_emulator.server import BackgroundServer
 from openai import OpenAI
-
-from emulator.server import BackgroundServer
 
 MODEL = "jamba-instruct-preview"
 MESSAGES = [{"role": "user", "content": "Tell me something I don't know"}]

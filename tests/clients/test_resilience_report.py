@@ -13,13 +13,12 @@ import httpx
 import pytest
 from ai21 import AI21Client
 from ai21.models.chat import ChatMessage
+from jamba_emulator.cli import main as cli
+from jamba_emulator.http.surfaces.studio import CHAT_PATH
+from jamba_emulator.script.resilience import report as resilience
+from jamba_emulator.server import BackgroundServer
+from jamba_emulator.testing import JambaEmulator
 from openai import OpenAI
-
-from emulator.cli import main as cli
-from emulator.http.surfaces.studio import CHAT_PATH
-from emulator.script.resilience import report as resilience
-from emulator.server import BackgroundServer
-from emulator.testing import JambaEmulator
 
 pytestmark = pytest.mark.clients
 

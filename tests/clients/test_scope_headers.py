@@ -14,11 +14,10 @@ import httpx
 import pytest
 from ai21 import AI21Client
 from ai21.models.chat import ChatMessage
+from jamba_emulator.script.scope import SCOPE_HEADER
+from jamba_emulator.server import BackgroundServer
+from jamba_emulator.testing import JambaEmulator
 from openai import OpenAI
-
-from emulator.script.scope import SCOPE_HEADER
-from emulator.server import BackgroundServer
-from emulator.testing import JambaEmulator
 
 pytestmark = [pytest.mark.clients, pytest.mark.usefixtures("fake_aws")]
 

@@ -12,9 +12,8 @@ import pytest
 from ai21 import AI21AzureClient, AI21VertexClient
 from ai21.errors import AI21APIError
 from ai21.models.chat import ChatMessage
-
-from emulator.config import Config
-from emulator.server import BackgroundServer
+from jamba_emulator.config import Config
+from jamba_emulator.server import BackgroundServer
 
 ASKED = "Tell me something I don't know"
 MESSAGES = [ChatMessage(role="user", content=ASKED)]

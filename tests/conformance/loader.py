@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+
 from tests.support import AUTH
 
 HERE = Path(__file__).parent

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from jamba_emulator.chat.budget import MAX_ERRORS, Budget
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.errors import ValidationFailed
 from jsonschema import Draft7Validator
 
-from emulator.chat.budget import MAX_ERRORS, Budget
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.errors import ValidationFailed
 from tests.conformance.loader import CASE_FILES, CASE_SCHEMA, Case, load_cases
 from tests.strategies import TYPE_ERRORS
 

@@ -13,11 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emulator.config import Config
-from emulator.contract.admission import tool_call_problems
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.server import BackgroundServer
+from jamba_emulator.config import Config
+from jamba_emulator.contract.admission import tool_call_problems
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.server import BackgroundServer
+
 from tests.conformance.schemathesis_hooks import map_body
 
 KEY = "schemathesis-key"

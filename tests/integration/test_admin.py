@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jamba_emulator.http.admin import TOKEN_HEADER
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+from jamba_emulator.script.journal import REDACTED
 
-from emulator.http.admin import TOKEN_HEADER
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
-from emulator.script.journal import REDACTED
 from tests.support import AUTH, chat, post, sse_payloads
 
 

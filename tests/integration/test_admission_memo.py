@@ -1,4 +1,4 @@
-"""A short body's admission is kept (http/completions.admit): a repeat is answered exactly as the
+"""A short body's admission is kept (contract/memo.py): a repeat is answered exactly as the
 first time, on every surface, with the same budget spent; long bodies are not kept; the kept
 outcomes stay under their weight limit, and a kept 422 raised again does not grow."""
 
@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aiohttp.test_utils import make_mocked_request
+from jamba_emulator.chat.budget import Budget
+from jamba_emulator.config import Config
+from jamba_emulator.contract.dialects import NO_PARAMS
+from jamba_emulator.contract.dialects import STUDIO as STUDIO_DIALECT
+from jamba_emulator.contract.memo import MEMO_BODY, MEMO_WEIGHT
+from jamba_emulator.core import Core
+from jamba_emulator.errors import ValidationFailed
+from jamba_emulator.http.surfaces.studio import CHAT_PATH
 
-from emulator.chat.budget import Budget
-from emulator.config import Config
-from emulator.core import ADMISSIONS, Core
-from emulator.errors import ValidationFailed
-from emulator.http.completions import MEMO_BODY, admit
-from emulator.http.surfaces.studio import CHAT_PATH, STUDIO
 from tests.support import AUTH
 
 INVALID = {"model": "jamba-instruct-preview", "messages": [], "temperature": 5, "top_p": 0, "max_tokens": -1}
@@ -39,9 +40,8 @@ async def test_a_repeated_body_is_answered_afresh_with_the_same_content(client: 
 
 
 def _admit(core: Core, raw: bytes, budget: Budget) -> Any:
-    request = make_mocked_request("POST", CHAT_PATH)
     try:
-        return admit(core, STUDIO, request, raw, budget)
+        return core.admission.admit_bytes(STUDIO_DIALECT, NO_PARAMS, raw, budget)
     except ValidationFailed as error:
         return error
 
@@ -60,7 +60,7 @@ def test_a_kept_outcome_spends_the_budget_the_first_did() -> None:
             assert repeated is outcome
         spent = [(budget.errors, budget.tokens, budget.prompt_tokens) for budget in (first, again)]
         assert spent[0] == spent[1]
-    assert len(core.admissions) == 2
+    assert len(core.admission.memo) == 2
 
 
 def test_a_kept_422_raised_again_does_not_grow_its_traceback() -> None:
@@ -78,13 +78,13 @@ def test_long_bodies_are_not_kept_and_the_kept_stay_under_their_limit() -> None:
     core = Core.build(Config())
     long = {"model": "jamba-instruct-preview", "messages": [{"role": "user", "content": "x" * MEMO_BODY}]}
     _admit(core, json.dumps(long).encode(), Budget())
-    assert len(core.admissions) == 0
+    assert len(core.admission.memo) == 0
     for index in range(3000):  # each just under the limit: about 8 KiB weighed each
         content = f"{index} " + "y" * (MEMO_BODY - 100)
         body = {"model": "jamba-instruct-preview", "messages": [{"role": "user", "content": content}]}
         _admit(core, json.dumps(body).encode(), Budget())
-    assert 0 < core.admissions.weight <= ADMISSIONS
-    assert len(core.admissions) < 3000
+    assert 0 < core.admission.memo.weight <= MEMO_WEIGHT
+    assert len(core.admission.memo) < 3000
 
 
 SIGNED = {

@@ -8,12 +8,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from emulator.chat.request import ChatRequest
-from emulator.config import Config
-from emulator.http.surfaces.studio import CHAT_PATH
-from emulator.server import BackgroundServer
-from emulator.testing import AttachedEmulator, JambaEmulator
+from jamba_emulator.chat.request import ChatRequest
+from jamba_emulator.config import Config
+from jamba_emulator.http.surfaces.studio import CHAT_PATH
+from jamba_emulator.server import BackgroundServer
+from jamba_emulator.testing import AttachedEmulator, JambaEmulator
 
 AUTH = {"Authorization": "Bearer any-key"}
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jamba_emulator.cli import main
+from jamba_emulator.config import Config
 
-from emulator.cli import main
-from emulator.config import Config
 from tests.support import AUTH, chat
 
-COMMAND = [sys.executable, "-m", "emulator"]
+COMMAND = [sys.executable, "-m", "jamba_emulator"]
 
 
 @contextmanager

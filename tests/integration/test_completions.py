@@ -7,10 +7,11 @@ import json
 import re
 from typing import Any
 
-from emulator.chat.tokenizer import ApproximateTokenizer
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+from jamba_emulator.chat.tokenizer import ApproximateTokenizer
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+
 from tests.support import AUTH, SEED_EXAMPLE, chat, post, sse_payloads
 
 CONTRACT = Contract(load_catalog_document())
@@ -194,7 +195,26 @@ async def test_openapi_document_bundles_every_schema(client: Any) -> None:
     assert {"ChatRequest", "ChatResponse", "ChatChunk", "ErrorBody"} <= set(document["components"]["schemas"])
 
 
+SIGNED = {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/bedrock/aws4_request, "
+    "SignedHeaders=content-type;host;x-amz-date, Signature=" + "a" * 64,
+    "X-Amz-Date": "20261201T120000Z",
+}
+CONVERSE = {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}
+ROUTED = {"messages": [{"role": "user", "content": "hi"}]}
+EVERY_SURFACE = [  # (path, headers, a valid body, a body its contract refuses)
+    (API_PATH, AUTH, chat(), chat(max_tokens="x")),
+    ("/model/ai21.jamba-1-5-mini-v1:0/invoke", SIGNED, ROUTED, {**ROUTED, "top_p": 5}),
+    ("/model/ai21.jamba-1-5-mini-v1:0/converse", SIGNED, CONVERSE, {**CONVERSE, "messages": [1]}),
+    ("/model/ai21.jamba-1-5-mini-v1:0/converse-stream", SIGNED, CONVERSE, {"inferenceConfig": {}}),
+    ("/v1/projects/p/locations/r/publishers/ai21/models/jamba-1.5-mini:rawPredict", AUTH, ROUTED, {}),
+    ("/v1/chat/completions", AUTH, {**chat(), "model": "AI21-Jamba-1.5-Mini"}, chat(n=0)),
+]
+
+
 async def test_no_validator_is_compiled_per_request(client: Any, monkeypatch: Any) -> None:
+    """On every surface: each contract, the surfaces' own schemas included, compiled at start-up."""
+
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a JSON Schema validator was compiled while answering a request")
 
@@ -203,3 +223,6 @@ async def test_no_validator_is_compiled_per_request(client: Any, monkeypatch: An
     for body in (chat(), chat(max_tokens="x"), chat(stream=True)):
         response = await client.post(API_PATH, json=body, headers=AUTH)
         assert response.status in (200, 422)
+    for path, headers, valid, refused in EVERY_SURFACE:
+        answers = [await client.post(path, json=body, headers=headers) for body in (valid, refused)]
+        assert [answer.status for answer in answers] in ([200, 422], [200, 400]), (path, answers)

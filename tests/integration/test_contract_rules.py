@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from tests.support import AUTH, MODEL, chat
 
 USER = {"role": "user", "content": "hello"}

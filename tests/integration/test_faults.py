@@ -16,10 +16,10 @@ import aiohttp
 import aiohttp.web
 import httpx
 import pytest
+from jamba_emulator.config import Config
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+from jamba_emulator.server import BackgroundServer
 
-from emulator.config import Config
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
-from emulator.server import BackgroundServer
 from tests.support import AUTH, chat, post, sse_payloads
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.errors import DOCUMENTED_DETAILS
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+from jamba_emulator.http.surfaces.studio import MODELS_PATH, RETIRED_APIS
 
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.errors import DOCUMENTED_DETAILS
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
-from emulator.http.surfaces.studio import MODELS_PATH, RETIRED_APIS
 from tests.support import AUTH, chat, post, sse_payloads
 
 CONTRACT = Contract(load_catalog_document())

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 from aiohttp import web
-
-from emulator.config import Config
-from emulator.http.exchange import Exchange
-from emulator.server import BackgroundServer
+from jamba_emulator.config import Config
+from jamba_emulator.http.exchange import Exchange
+from jamba_emulator.server import BackgroundServer
 
 API_PATH = "/studio/v1/chat/completions"
 VALID = {"model": "jamba-instruct-preview", "messages": [{"role": "user", "content": "Hello"}]}

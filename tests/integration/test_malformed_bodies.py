@@ -10,10 +10,10 @@ import urllib.request
 from typing import Any
 
 import pytest
+from jamba_emulator.http.completions import CORE
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+from jamba_emulator.server import BackgroundServer
 
-from emulator.http.completions import CORE
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
-from emulator.server import BackgroundServer
 from tests.support import AUTH, chat, post
 
 MALFORMED = {

@@ -7,9 +7,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+from jamba_emulator.resources import FIXTURE_DIR
 
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
-from emulator.resources import FIXTURE_DIR
 from tests.support import AUTH, chat, post
 
 SCENARIOS = FIXTURE_DIR / "scenarios"

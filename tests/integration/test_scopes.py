@@ -11,11 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-
-from emulator.config import Config
-from emulator.http.surfaces.studio import CHAT_PATH
-from emulator.script.scope import MAX_LENGTH, SCOPE_HEADER
-from emulator.server import BackgroundServer
+from jamba_emulator.config import Config
+from jamba_emulator.http.surfaces.studio import CHAT_PATH
+from jamba_emulator.script.scope import MAX_LENGTH, SCOPE_HEADER
+from jamba_emulator.server import BackgroundServer
 
 AUTH = {"Authorization": "Bearer any-key"}
 FIXTURE = {"rules": [{"name": "once per test", "times": 1, "reply": {"content": "global, once"}}]}

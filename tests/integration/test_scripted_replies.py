@@ -11,9 +11,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from jamba_emulator.errors import FixtureError
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 
-from emulator.errors import FixtureError
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from tests.support import AUTH, chat, post, sse_payloads
 
 ANSWER = "Your order 1234 ships tomorrow. Anything else I can help with?"

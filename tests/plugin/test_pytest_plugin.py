@@ -8,9 +8,8 @@ import gc
 import warnings
 
 import pytest
-
-from emulator.config import Config
-from emulator.server import BackgroundServer
+from jamba_emulator.config import Config
+from jamba_emulator.server import BackgroundServer
 
 SDK_TEST = """
 from ai21 import AI21Client
@@ -84,7 +83,7 @@ def test_scripting_replies_errors_faults_and_sequences(pytester: pytest.Pytester
         """
 import pytest
 from ai21.errors import AI21ServerError, ServiceUnavailable, TooManyRequestsError
-from emulator.errors import FixtureError
+from jamba_emulator.errors import FixtureError
 
 def test_api(jamba_emulator):
     jamba_emulator.reply("About refunds.", match={"last_user": {"contains": "refund"}})
@@ -416,3 +415,24 @@ def test_quiet(jamba_emulator):
     gated = run(pytester, source, "--jamba-emulator-fail-on", "retry_after_ignored")
     gated.assert_outcomes(passed=1, failed=1)
     gated.stdout.fnmatch_lines(["*the client failed retry_after_ignored*"])
+
+
+def test_the_plugin_loads_in_a_project_with_its_own_emulator_package(pytester: pytest.Pytester) -> None:
+    """A user's project with a package called `emulator` (the name this package once imported as):
+    the plugin still loads from the entry point, and the user's package is the one imported."""
+    pytester.mkpydir("emulator")
+    pytester.path.joinpath("emulator", "__init__.py").write_text("WHOSE = 'the user'\n")
+    result = run(
+        pytester,
+        """
+import emulator
+
+def test_both(jamba_emulator):
+    assert emulator.WHOSE == "the user"
+    assert ask("Tell me something")
+""",
+        "--rootdir",
+        str(pytester.path),
+        subprocess=True,
+    )
+    result.assert_outcomes(passed=1)

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
+from jamba_emulator.server import BackgroundServer
 
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
-from emulator.server import BackgroundServer
 from tests.support import AUTH
 
 

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.decoding import decode_body, decode_body_reference
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.errors import ErrorItem, ValidationFailed
+from jamba_emulator.http.streaming import encode_json
 
-from emulator.contract.admission import decode_body, decode_body_reference
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.errors import ErrorItem, ValidationFailed
-from emulator.http.streaming import encode_json
 from tests.strategies import (
     CONTRACT,
     MUTATIONS,

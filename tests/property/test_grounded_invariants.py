@@ -8,11 +8,10 @@ import json
 
 from hypothesis import given
 from hypothesis import strategies as st
-
-from emulator.answer.generator import Generator
-from emulator.answer.wordpool import load
-from emulator.chat.request import ChatRequest, Message, ToolResult
-from emulator.chat.tokenizer import ApproximateTokenizer
+from jamba_emulator.answer.generator import Generator
+from jamba_emulator.answer.wordpool import load
+from jamba_emulator.chat.request import ChatRequest, Message, ToolResult
+from jamba_emulator.chat.tokenizer import ApproximateTokenizer
 
 TOKENIZER = ApproximateTokenizer()
 GENERATOR = Generator(load(), TOKENIZER, server_seed=2104)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from jamba_emulator.errors import ValidationFailed
 
-from emulator.errors import ValidationFailed
 from tests.property.conftest import Api
 from tests.strategies import CONTRACT, MUTATIONS, Broken, broken_requests, json_values, request_like
 

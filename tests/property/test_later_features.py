@@ -11,10 +11,10 @@ from typing import Any
 import jsonschema
 from hypothesis import given
 from hypothesis import strategies as st
+from jamba_emulator.answer.structured import arguments, asked_keys, instance, json_answer
+from jamba_emulator.answer.wordpool import load
+from jamba_emulator.chat.toolschema import encode_canonical
 
-from emulator.answer.structured import arguments, asked_keys, instance, json_answer
-from emulator.answer.wordpool import load
-from emulator.chat.toolschema import encode_canonical
 from tests.strategies import names, scalar_schemas, tool_parameters
 
 POOL = load()

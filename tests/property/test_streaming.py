@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from hypothesis import example, given
 from hypothesis import strategies as st
+from jamba_emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 
-from emulator.http.surfaces.studio import CHAT_PATH as API_PATH
 from tests.property.conftest import Api
 from tests.strategies import CONTRACT, valid_requests
 from tests.support import AUTH, MODEL, sse_payloads

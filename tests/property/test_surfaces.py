@@ -13,9 +13,8 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from emulator.config import Config
-from emulator.server import BackgroundServer
+from jamba_emulator.config import Config
+from jamba_emulator.server import BackgroundServer
 
 CATALOG_NAME, BEDROCK_ID, VERTEX_NAME = "jamba-1.5-mini", "ai21.jamba-1-5-mini-v1:0", "jamba-1.5-mini"
 VERTEX_PATH = f"/v1/projects/p/locations/r/publishers/ai21/models/{VERTEX_NAME}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from jamba_emulator.chat.tokenizer import ApproximateTokenizer
 
-from emulator.chat.tokenizer import ApproximateTokenizer
 from tests.strategies import unicode_text
 
 TOKENIZER = ApproximateTokenizer()

@@ -10,8 +10,8 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from jamba_emulator.chat.tokenizer import ApproximateTokenizer
 
-from emulator.chat.tokenizer import ApproximateTokenizer
 from tests.property.conftest import Api
 from tests.strategies import CONTRACT, json_values, unknown_names, valid_requests, without_cuts
 

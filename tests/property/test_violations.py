@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from jamba_emulator.contract import violations
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.errors import ErrorItem
 
-from emulator.contract import violations
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.errors import ErrorItem
 from tests.strategies import CONTRACT, LATER_MODELS
 
 STRICT = Contract(load_catalog_document(), strict=True)

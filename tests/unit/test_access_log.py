@@ -13,9 +13,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from aiohttp.web_log import AccessLogger
-
-from emulator.http import accesslog
-from emulator.logs import FORMAT
+from jamba_emulator.http import accesslog
+from jamba_emulator.logs import FORMAT
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
 

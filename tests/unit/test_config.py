@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pytest
-
-from emulator.cli import FLAGS, build_parser, config_from, flag_of
-from emulator.config import (
+from jamba_emulator.cli import FLAGS, build_parser, config_from, flag_of
+from jamba_emulator.config import (
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_SEED,
     PARSERS,

@@ -8,14 +8,14 @@ from typing import Any
 
 import jsonschema
 import pytest
+from jamba_emulator.chat.toolschema import _compiled_cached, compiled_schema, encode_canonical
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.openapi import bundle, load_document, published_schemas
+from jamba_emulator.contract.schema import SCHEMA_FILES, Contract
+from jamba_emulator.errors import ErrorItem, SchemaFileError, ValidationFailed
+from jamba_emulator.http.surfaces.studio import error_body
+from jamba_emulator.resources import SCHEMA_DIR
 
-from emulator.chat.toolschema import _compiled_cached, compiled_schema, encode_canonical
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.openapi import bundle, load_document, published_schemas
-from emulator.contract.schema import SCHEMA_FILES, Contract
-from emulator.errors import ErrorItem, SchemaFileError, ValidationFailed
-from emulator.http.surfaces.studio import error_body
-from emulator.resources import SCHEMA_DIR
 from tests.support import SEED_EXAMPLE
 
 CONTRACT = Contract(load_catalog_document())

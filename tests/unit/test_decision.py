@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.chat.request import ChatRequest, Message
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.errors import ScriptedError, Unmatched
-from emulator.script.decision import GENERATE, decide
-from emulator.script.faults import Fault, FaultPlan
-from emulator.script.fixtures import rules_from
-from emulator.script.rules import Script
+from jamba_emulator.chat.request import ChatRequest, Message
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.errors import ScriptedError, Unmatched
+from jamba_emulator.script.decision import GENERATE, decide
+from jamba_emulator.script.faults import Fault, FaultPlan
+from jamba_emulator.script.fixtures import rules_from
+from jamba_emulator.script.rules import Script
 
 CONTRACT = Contract(load_catalog_document())
 REQUEST = ChatRequest(

@@ -11,9 +11,8 @@ import botocore
 from botocore.eventstream import EventStreamBuffer
 from hypothesis import given
 from hypothesis import strategies as st
-
-from emulator.http import eventstream
-from emulator.http.surfaces.bedrock import ERROR_TYPES
+from jamba_emulator.http import eventstream
+from jamba_emulator.http.surfaces.bedrock import ERROR_TYPES
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40).filter(
     lambda name: len(name.encode()) <= 255

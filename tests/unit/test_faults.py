@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from emulator.http.surfaces.studio import STUDIO
-from emulator.resources import SCHEMA_DIR, load_json
-from emulator.script.faults import EFFECTS, Fault, FaultPlan, parse_choice
-from emulator.script.ratelimit import RateLimiter, describe
+from jamba_emulator.http.surfaces.studio import STUDIO
+from jamba_emulator.resources import SCHEMA_DIR, load_json
+from jamba_emulator.script.faults import EFFECTS, Fault, FaultPlan, parse_choice
+from jamba_emulator.script.ratelimit import RateLimiter, describe
 
 
 @pytest.mark.parametrize(

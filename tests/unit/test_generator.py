@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emulator.answer.generator import Generator, seed_for
-from emulator.answer.sentences import SentenceBank
-from emulator.answer.wordpool import load
-from emulator.chat.request import ChatRequest, Message, Tool
-from emulator.chat.tokenizer import ApproximateTokenizer
+from jamba_emulator.answer.generator import Generator, seed_for
+from jamba_emulator.answer.sentences import SentenceBank
+from jamba_emulator.answer.wordpool import load
+from jamba_emulator.chat.request import ChatRequest, Message, Tool
+from jamba_emulator.chat.tokenizer import ApproximateTokenizer
 
 TOKENIZER = ApproximateTokenizer()
 GENERATOR = Generator(load(), TOKENIZER, server_seed=2104)
@@ -65,8 +65,9 @@ def test_seed_and_text_are_pinned_across_processes_and_releases() -> None:
 
 def test_answers_are_the_same_in_another_process_with_another_hash_seed() -> None:
     script = (
-        "from emulator.answer.generator import Generator; from emulator.answer.wordpool import load; "
-        "from emulator.chat.tokenizer import ApproximateTokenizer; import sys; "
+        "from jamba_emulator.answer.generator import Generator; "
+        "from jamba_emulator.answer.wordpool import load; "
+        "from jamba_emulator.chat.tokenizer import ApproximateTokenizer; import sys; "
         "sys.path.insert(0, 'tests/unit'); from test_generator import request; "
         "print(Generator(load(), ApproximateTokenizer(), 2104).answer(request('elsewhere')))"
     )

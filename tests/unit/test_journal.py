@@ -7,8 +7,7 @@ import json
 from typing import Any
 
 import pytest
-
-from emulator.script.journal import BODY_LIMIT, REDACTED, Journal
+from jamba_emulator.script.journal import BODY_LIMIT, REDACTED, Journal
 
 
 def record(journal: Journal, **fields: Any) -> None:

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import pytest
 from faker.providers.lorem.en_US import Provider as Lorem
-
-from emulator.answer.wordpool import build, load
-from emulator.resources import SCHEMA_DIR, load_json
+from jamba_emulator.answer.wordpool import build, load
+from jamba_emulator.resources import SCHEMA_DIR, load_json
 
 PACKAGE = Path(__file__).resolve().parents[2] / "emulator"
+IMPORT_NAME = "jamba_emulator"
+"""What the folder `emulator/` imports as (pyproject.toml maps it)."""
 SHARED = {"errors", "resources"}
 WINGS: dict[str, set[str]] = {
     "chat": set(),
@@ -68,7 +69,7 @@ def modules() -> dict[str, Path]:
 
 def imported(name: str, source: str) -> set[str]:
     """The names module `name` imports, as absolute dotted names (lazy imports included)."""
-    package = ["emulator", *name.split(".")[:-1]]
+    package = [IMPORT_NAME, *name.split(".")[:-1]]
     names: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -94,9 +95,9 @@ def internal_targets(name: str, source: str) -> set[str]:
     known = modules()
     targets = set()
     for dotted in imported(name, source):
-        if dotted == "emulator" or not dotted.startswith("emulator."):
+        if dotted == IMPORT_NAME or not dotted.startswith(IMPORT_NAME + "."):
             continue
-        inner = dotted.removeprefix("emulator.")
+        inner = dotted.removeprefix(IMPORT_NAME + ".")
         while inner and inner not in known and inner.split(".")[0] not in WINGS:
             inner = inner.rpartition(".")[0]
         if inner:
@@ -118,7 +119,7 @@ def test_the_api_prefix_is_written_once() -> None:
 
 
 def test_every_surface_is_served() -> None:
-    from emulator.http.surfaces import SURFACES  # noqa: PLC0415
+    from jamba_emulator.http.surfaces import SURFACES  # noqa: PLC0415
 
     defined = sorted(
         name for name in modules() if name.startswith("http.surfaces.") and "__init__" not in name
@@ -142,14 +143,37 @@ def test_only_the_http_wing_and_the_server_import_aiohttp(name: str) -> None:
     names = imported(name, modules()[name].read_text())
     uses = {dotted for dotted in names if dotted == "aiohttp" or dotted.startswith("aiohttp.")}
     if name.split(".", maxsplit=1)[0] not in AIOHTTP_ALLOWED:
-        assert not uses, f"emulator.{name} imports aiohttp ({sorted(uses)})"
+        assert not uses, f"{IMPORT_NAME}.{name} imports aiohttp ({sorted(uses)})"
+
+
+VALIDATING = (
+    "jsonschema",
+    "jsonschema_rs",
+    f"{IMPORT_NAME}.contract.violations",
+    f"{IMPORT_NAME}.contract.schema",
+)
+"""What validates a body: the validators, and the contract's compiled schemas and searcher."""
+
+
+@pytest.mark.parametrize("name", [name for name in modules() if name.startswith("http.")])
+def test_no_http_module_validates_a_body_itself(name: str) -> None:
+    """Every surface's contract lives in contract/ (contract/dialects.py), compiled at start-up:
+    a surface hands over the body's bytes and its route's parameters, and validates nothing."""
+    names = imported(name, modules()[name].read_text())
+    uses = {
+        dotted
+        for dotted in names
+        for module in VALIDATING
+        if dotted.split(".")[: len(module.split("."))] == module.split(".")
+    }
+    assert not uses, f"{IMPORT_NAME}.{name} imports {sorted(uses)}: a contract belongs in contract/"
 
 
 @pytest.mark.parametrize("name", [name for name in modules() if name.split(".")[0] in PURE])
 def test_a_pure_module_loads_neither_aiohttp_nor_config(name: str) -> None:
     """At run time too: nothing it imports, however indirectly, pulls them in."""
-    module = f"emulator.{name}".removesuffix(".__init__")
-    code = f"import sys, {module}; print('aiohttp' in sys.modules, 'emulator.config' in sys.modules)"
+    module = f"{IMPORT_NAME}.{name}".removesuffix(".__init__")
+    code = f"import sys, {module}; print('aiohttp' in sys.modules, 'jamba_emulator.config' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -177,9 +201,9 @@ def test_every_package_ships_in_the_wheel() -> None:
         tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     )
     found = {
-        "emulator." + ".".join(path.parent.relative_to(PACKAGE).parts)
+        f"{IMPORT_NAME}." + ".".join(path.parent.relative_to(PACKAGE).parts)
         if path.parent != PACKAGE
-        else "emulator"
+        else IMPORT_NAME
         for path in PACKAGE.rglob("__init__.py")
     }
     assert found <= listed, (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.script.resilience import VERDICTS, report
-from emulator.testing import Recorded
+from jamba_emulator.script.resilience import VERDICTS, report
+from jamba_emulator.testing import Recorded
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 

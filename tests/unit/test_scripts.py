@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from emulator.chat.request import ChatRequest, Message, Tool
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.errors import FixtureError
-from emulator.script.conversation import Conversation
-from emulator.script.fixtures import rules_from
-from emulator.script.rules import Script
+from jamba_emulator.chat.request import ChatRequest, Message, Tool
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.errors import FixtureError
+from jamba_emulator.script.conversation import Conversation
+from jamba_emulator.script.fixtures import rules_from
+from jamba_emulator.script.rules import Script
 
 CONTRACT = Contract(load_catalog_document())
 REQUEST = ChatRequest(

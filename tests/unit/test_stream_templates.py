@@ -4,11 +4,10 @@ must be, byte for byte, the events written directly with the answer's own id, to
 from __future__ import annotations
 
 import pytest
-
-from emulator.chat.completion import ToolCall
-from emulator.config import Config
-from emulator.core import Core
-from emulator.http.surfaces.studio import STUDIO, chunk_bodies, frames
+from jamba_emulator.chat.completion import ToolCall
+from jamba_emulator.config import Config
+from jamba_emulator.core import Core
+from jamba_emulator.http.surfaces.studio import STUDIO, chunk_bodies, frames
 
 CORE = Core.build(Config())
 

@@ -4,10 +4,9 @@ refused at load, output capped, everything else kept as written."""
 from __future__ import annotations
 
 import pytest
-
-from emulator.chat.request import ChatRequest, Message, Tool
-from emulator.errors import FixtureError
-from emulator.script.templates import FIELDS, MAX_OUTPUT, MAX_VALUE, compile_template
+from jamba_emulator.chat.request import ChatRequest, Message, Tool
+from jamba_emulator.errors import FixtureError
+from jamba_emulator.script.templates import FIELDS, MAX_OUTPUT, MAX_VALUE, compile_template
 
 REQUEST = ChatRequest(
     "jamba-large",

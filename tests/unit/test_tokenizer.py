@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from jamba_emulator.chat.request import Message
+from jamba_emulator.chat.tokenizer import ApproximateTokenizer, ChatTemplate
 
-from emulator.chat.request import Message
-from emulator.chat.tokenizer import ApproximateTokenizer, ChatTemplate
 from tests.support import SEED_EXAMPLE, SEED_PROMPT
 
 TOKENIZER = ApproximateTokenizer()

@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from emulator.contract import violations
-from emulator.contract.catalog import load_catalog_document
-from emulator.contract.schema import Contract
-from emulator.errors import ValidationFailed
+from jamba_emulator.contract import violations
+from jamba_emulator.contract.catalog import load_catalog_document
+from jamba_emulator.contract.schema import Contract
+from jamba_emulator.errors import ValidationFailed
 
 CONTAINER_KEYWORDS = {
     "items", "additionalItems", "contains", "minItems", "maxItems", "uniqueItems", "properties",

@@ -1,14 +1,15 @@
 """API surfaces: the wire shapes in which the one chat contract is served.
 
 A surface owns what differs between APIs that carry the same chat completions: its routes, how
-a request says who it is (the API key), how its body becomes the canonical chat body that the
-contract admits (schemas/chat-request.schema.json), how a completion becomes its response body
+a request says who it is (the API key), what its route says that the body does not (a model id
+in the path: `RouteParams`), which dialect of contract/dialects.py turns its body into the
+canonical chat body, how a completion becomes its response body
 and its stream, and how an error becomes its body. Everything else (validation, generation,
 scripted replies, faults, the journal) is shared: http/completions.py runs one request through
 it all and asks the surface only these questions.
 
-Adding a surface: one module here implementing `Surface`, its schemas in schemas/, and its
-entry in SURFACES.
+Adding a surface: one module here implementing `Surface`, its dialect in contract/ (with its
+schema in schemas/, if its body is not the chat body), and its entry in SURFACES.
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
-from ...contract.admission import Decoded, decode
-from ...errors import UnsupportedModel
+from ...contract.dialects import Dialect, RouteParams
 
 if TYPE_CHECKING:
     from ...chat.completion import Completion
-    from ...contract.catalog import Catalog
     from ...core import Core
     from ...errors import EmulatorError
 
@@ -56,10 +55,14 @@ class Surface(Protocol):
         """The caller's key, or errors.Unauthorized."""
         ...
 
-    def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
-        """The request as the canonical chat body (the route's parts, such as a model id in the
-        path, written in as the catalog names it), or the contract's error for a body that is
-        not JSON."""
+    @property
+    def dialect(self) -> Dialect:
+        """How the contract reads this surface's body (contract/dialects.py)."""
+        ...
+
+    def route_params(self, request: web.Request) -> RouteParams:
+        """What the route says that the body does not (the only thing read from the request
+        for admission: the dialect gets these and the body's bytes)."""
         ...
 
     def response_body(self, completion: Completion, completion_id: str) -> bytes:
@@ -92,25 +95,6 @@ def json_error(error: EmulatorError, body: bytes, status: int | None = None) -> 
     if error.close_connection:
         response.force_close()
     return response
-
-
-def platform_model(catalog: Catalog, platform: str, name: str) -> str:
-    """The catalog's name for the model `platform`'s users call `name`, else UnsupportedModel."""
-    spec = catalog.on_platform(platform, name)
-    if spec is None:
-        raise UnsupportedModel(name)
-    return spec.name
-
-
-def routed_body(raw: bytes, catalog: Catalog, platform: str, name: str, *, stream: bool) -> Decoded:
-    """The chat body of a route that names the model and says whether it streams (Bedrock's
-    InvokeModel, Vertex's rawPredict), the body holding neither: the catalog's model and
-    `stream` written in, the route winning."""
-    model = platform_model(catalog, platform, name)
-    decoded = decode(raw)
-    if not isinstance(decoded.body, dict):
-        return decoded  # the contract answers it
-    return Decoded({**decoded.body, "model": model, "stream": stream}, decoded.readable)
 
 
 from .azure import AZURE  # noqa: E402  (after what the surfaces import from here)

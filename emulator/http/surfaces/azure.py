@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ...contract.admission import Decoded, decode
-from ...contract.catalog import Catalog
+from ...contract.dialects import AZURE as AZURE_DIALECT
 from ...errors import Unauthorized
 from ...script.credentials import accepted as is_accepted
 from . import Handler, Route
@@ -26,13 +25,13 @@ from .studio import Studio
 if TYPE_CHECKING:
     from ...core import Core
 
-PLATFORM = "azure"
 CHAT_PATH = "/v1/chat/completions"
 API_KEY_HEADER = "api-key"
 
 
 class Azure(Studio):
     name = "azure"
+    dialect = AZURE_DIALECT
 
     def routes(self, core: Core, chat: Handler) -> list[Route]:
         return [("POST", CHAT_PATH, chat)]
@@ -46,15 +45,6 @@ class Azure(Studio):
         if not key or (accepted and not is_accepted(key, accepted)):
             raise Unauthorized
         return key
-
-    def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
-        decoded = decode(raw)
-        body = decoded.body
-        if isinstance(body, dict) and isinstance(body.get("model"), str):
-            spec = catalog.on_platform(PLATFORM, body["model"])
-            if spec is not None:
-                return Decoded({**body, "model": spec.name}, decoded.readable)
-        return decoded
 
 
 AZURE = Azure()

@@ -27,19 +27,18 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import hdrs, web
 
 from ...chat.completion import Completion
-from ...contract.admission import Decoded
-from ...contract.catalog import Catalog
+from ...contract.dialects import BEDROCK as BEDROCK_DIALECT
+from ...contract.dialects import RouteParams
 from ...errors import BadCredentials, EmulatorError, UnsupportedModel, ValidationFailed
 from ...script.credentials import accepted as is_accepted
 from .. import eventstream
 from ..streaming import encode_json
-from . import Handler, Route, json_error, routed_body
+from . import Handler, Route, json_error
 from .studio import chunk_bodies, response_body
 
 if TYPE_CHECKING:
     from ...core import Core
 
-PLATFORM = "bedrock"
 MODEL_PATH = "/model/{model_id}"
 ERROR_TYPES = {
     400: "ValidationException",
@@ -59,6 +58,7 @@ _CREDENTIAL = re.compile(r"([A-Za-z0-9]{1,128})/([0-9]{8})/([a-z0-9-]{1,32})/([a
 
 class Bedrock:
     name = "bedrock"
+    dialect = BEDROCK_DIALECT
     joins_events = False
     stream_headers: Mapping[str, str] = MappingProxyType(
         {
@@ -76,9 +76,8 @@ class Bedrock:
     def api_key(self, request: web.Request, accepted: Collection[str]) -> str:
         return signer(request, accepted)
 
-    def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
-        stream = request.path.endswith("-stream")
-        return routed_body(raw, catalog, PLATFORM, request.match_info["model_id"], stream=stream)
+    def route_params(self, request: web.Request) -> RouteParams:
+        return RouteParams(request.match_info["model_id"], request.path.endswith("-stream"))
 
     def response_body(self, completion: Completion, completion_id: str) -> bytes:
         return encode_json({**response_body(completion, completion_id), "id": bedrock_id(completion_id)})

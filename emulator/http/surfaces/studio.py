@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs, web
 
-from ...answer.cache import LockedCache
+from ...chat.cache import LockedCache
 from ...chat.completion import Choice, Completion, FinishReason, call_id
-from ...contract.admission import Decoded, decode
-from ...contract.catalog import Catalog
+from ...contract.dialects import NO_PARAMS, Dialect, RouteParams
+from ...contract.dialects import STUDIO as STUDIO_DIALECT
 from ...contract.openapi import bundle, load_document, published_schemas
 from ...errors import EmulatorError, Retired, Unauthorized
 from ...script.credentials import accepted as is_accepted
@@ -49,6 +49,7 @@ DONE = b"data: [DONE]\n\n"
 
 class Studio:
     name = "studio"
+    dialect: Dialect = STUDIO_DIALECT
     joins_events = True
     stream_headers: Mapping[str, str] = MappingProxyType(
         {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -73,8 +74,8 @@ class Studio:
             raise Unauthorized
         return key
 
-    def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
-        return decode(raw)
+    def route_params(self, request: web.Request) -> RouteParams:
+        return NO_PARAMS  # the body says everything
 
     def interrupted(self, error: EmulatorError) -> bytes | None:
         return None  # an SSE stream has no error event: the connection closes

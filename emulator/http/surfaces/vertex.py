@@ -16,27 +16,26 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ...contract.admission import Decoded
-from ...contract.catalog import Catalog
-from . import Handler, Route, routed_body
+from ...contract.dialects import VERTEX as VERTEX_DIALECT
+from ...contract.dialects import RouteParams
+from . import Handler, Route
 from .studio import Studio
 
 if TYPE_CHECKING:
     from ...core import Core
 
-PLATFORM = "vertex"
 MODEL_PATH = "/v1/projects/{project}/locations/{region}/publishers/ai21/models/{model:[^/:]+}"
 
 
 class Vertex(Studio):
     name = "vertex"
+    dialect = VERTEX_DIALECT
 
     def routes(self, core: Core, chat: Handler) -> list[Route]:
         return [("POST", f"{MODEL_PATH}:rawPredict", chat), ("POST", f"{MODEL_PATH}:streamRawPredict", chat)]
 
-    def chat_body(self, request: web.Request, raw: bytes, catalog: Catalog) -> Decoded:
-        stream = request.path.endswith(":streamRawPredict")
-        return routed_body(raw, catalog, PLATFORM, request.match_info["model"], stream=stream)
+    def route_params(self, request: web.Request) -> RouteParams:
+        return RouteParams(request.match_info["model"], request.path.endswith(":streamRawPredict"))
 
 
 VERTEX = Vertex()
