@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .admin_client import AdminClient, AdminRefused
@@ -29,7 +28,7 @@ from .config import Config
 from .core import Core
 from .errors import FixtureError, ScriptedError
 from .script.fixtures import rules_from
-from .script.journal import Entry, body_key
+from .script.journal import Entry
 from .script.replies import GENERATED, Reply
 from .script.resilience import WINDOW, Report
 from .script.resilience import report as resilience
@@ -311,42 +310,6 @@ class JambaEmulator(Scripting):
         self.core.reset(self.scope)
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """A journal entry as the admin API lists it (the attributes of `script.journal.Entry`)."""
-
-    sequence: int
-    method: str
-    path: str
-    headers: tuple[tuple[str, str], ...]
-    body: Any
-    body_size: int
-    status: int | None
-    rule: str | None
-    fault: str | None
-    received_at: float
-    duration_ms: float
-    surface: str | None = None
-    scope: str | None = None
-    unmatched: bool = False
-    retry_after: str | None = None
-    body_key: str = ""
-    """The body's digest (script/journal.Entry.body_key): given by the brief view, else computed."""
-
-    def __post_init__(self) -> None:
-        if not self.body_key:
-            object.__setattr__(self, "body_key", body_key(self.body))
-
-    @classmethod
-    def from_json(cls, entry: Mapping[str, Any]) -> Recorded:
-        fields: dict[str, Any] = {name: entry.get(name) for name in cls.__dataclass_fields__}
-        fields["headers"] = tuple(dict(entry.get("headers") or {}).items())
-        fields["unmatched"] = bool(entry.get("unmatched"))
-        if not isinstance(fields["body_key"], str):
-            fields["body_key"] = body_key(entry.get("body"), truncated=bool(entry.get("body_truncated")))
-        return cls(**fields)
-
-
 class AttachedEmulator(Scripting):
     """An emulator already running (another process, a container), driven through its admin API;
     everything it adds and reads is in its test scope (the pytest plugin's: the test's node id)."""
@@ -364,7 +327,7 @@ class AttachedEmulator(Scripting):
         self.admin_token = admin_token
 
     @property
-    def requests(self) -> list[Recorded]:
+    def requests(self) -> list[Entry]:
         return self._recorded("/journal")
 
     @property
@@ -391,13 +354,13 @@ class AttachedEmulator(Scripting):
         """The scope's journal entries, rules and counts gone (the global scope: everything)."""
         self._admin("POST", "/reset")
 
-    def _recorded(self, path: str) -> list[Recorded]:
+    def _recorded(self, path: str) -> list[Entry]:
         entries = self._listed(path, "entries")
         if not all(isinstance(entry, dict) for entry in entries):
             raise RuntimeError(
                 f"{self.url} is not an emulator: GET {path} listed entries that are not objects"
             )
-        return [Recorded.from_json(entry) for entry in entries]
+        return [Entry.from_json(entry) for entry in entries]
 
     def _listed(self, path: str, field: str) -> list[Any]:
         answer = self._admin("GET", path)

@@ -20,7 +20,7 @@ import orjson
 
 from ..chat.budget import Budget
 from ..chat.cache import SizedCache
-from ..chat.completion import Choice, Completion, FinishReason, ToolCall
+from ..chat.completion import Asked, Choice, Completion, FinishReason, ToolCall
 from ..chat.request import ChatRequest, Message, Tool
 from ..chat.tokenizer import Tokenizer
 from .grounding import Facts, facts_of, grounded, prompt_schema, quote, results_answer, tool_words
@@ -98,6 +98,14 @@ class Generator:
     def answer(self, request: ChatRequest, index: int = 0) -> str:
         """The full, uncut answer for choice `index`."""
         return self._written(self._seed_of(request, index))[0]
+
+    def write(self, request: ChatRequest, asked: Asked, budget: Budget | None = None) -> Completion:
+        """The completion the plan asks for: its content, its tool calls, or the generated answer."""
+        if asked.content is not None:
+            return self.scripted(request, asked.content, asked.finish_reason)
+        if asked.tool_calls:
+            return self.called(request, asked.tool_calls, budget)
+        return self.complete(request, budget)
 
     def complete(self, request: ChatRequest, budget: Budget | None = None) -> Completion:
         """The answer to `request`; tool-call arguments are written within `budget`."""

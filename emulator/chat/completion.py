@@ -24,6 +24,20 @@ class ToolCall(NamedTuple):
     """JSON text that validates against the tool's parameters schema."""
 
 
+class Asked(NamedTuple):
+    """What the answer is to say, as decided before it is written (script/decision.py): a scripted
+    content, scripted tool calls (arguments as JSON text, or None: written for the tool's schema),
+    or neither: the generated answer."""
+
+    content: str | None = None
+    finish_reason: FinishReason | None = None
+    """Replaces `stop` for a scripted content that neither max_tokens nor a stop sequence cut."""
+    tool_calls: tuple[tuple[str, str | None], ...] = ()
+
+
+GENERATED = Asked()
+
+
 def call_id(completion_id: str, index: int, position: int) -> str:
     """A tool call's id: new with every answer, as the completion id it is taken from."""
     return f"call_{completion_id.removeprefix('chatcmpl-')[:20]}{index:02d}{position:02d}"

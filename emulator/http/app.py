@@ -11,9 +11,9 @@ from aiohttp import hdrs, web
 
 from ..config import Config
 from ..core import Core
-from ..errors import EmulatorError, HttpStatusError, InternalError
-from ..script.journal import Journal
-from ..script.scope import SCOPE_HEADER, is_scope
+from ..errors import BadTestId, EmulatorError, HttpStatusError, InternalError
+from ..script.journal import Journal, Received
+from ..script.scope import SCOPE_HEADER, scope_of
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import ROUTES as ADMIN_ROUTES
 from .admin import body_limit as admin_body_limit
@@ -77,18 +77,14 @@ def journaled(
     name = surface.name if named else None
 
     async def journaled_handler(request: web.Request) -> web.StreamResponse:
-        exchange = request[EXCHANGE] = Exchange(
-            request.method,
-            request.path,
-            request.raw_headers,
-            journal,
-            time.time(),
-            time.perf_counter(),
-            surface=name,
-            scope=_journaled_scope(request.headers.get(SCOPE_HEADER)),
-        )
+        scope, bad_scope = _scope(request)
+        received = Received(request.method, request.path, request.raw_headers, time.time(), name, scope)
+        exchange = request[EXCHANGE] = Exchange(received, journal, time.perf_counter())
         try:
-            response = await answered(request, handler, surface)
+            if bad_scope is not None:
+                response: web.StreamResponse = surface.error_response(bad_scope)
+            else:
+                response = await answered(request, handler, surface)
         except asyncio.CancelledError:  # the client left, and this server cancels handlers when they do
             exchange.record(None)
             raise
@@ -102,10 +98,13 @@ def journaled(
     return journaled_handler
 
 
-def _journaled_scope(value: str | None) -> str | None:
-    """The test scope a request is journaled under (one that cannot be a scope: none; the chat
-    handler answers it 400)."""
-    return value if is_scope(value) else None
+def _scope(request: web.Request) -> tuple[str | None, BadTestId | None]:
+    """The test scope the request names, read once (handlers read it from the exchange), or the
+    400 a test id that cannot be a scope gets (journaled in the global scope)."""
+    try:
+        return scope_of(request.headers.get(SCOPE_HEADER)), None
+    except BadTestId as error:
+        return None, error
 
 
 def add_routes(

@@ -5,24 +5,19 @@ the body's shape, and how the answer and its errors are written.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 
 from aiohttp import web
 
 from ..chat.budget import Budget
-from ..chat.completion import Completion
-from ..chat.request import ChatRequest
 from ..contract.admission import Admitted
 from ..core import Core
 from ..errors import RateLimited
-from ..script.decision import decide, scripted_error
+from ..script.decision import decide
 from ..script.ratelimit import describe as describe_limits
-from ..script.replies import Reply
-from ..script.scope import SCOPE_HEADER, scope_of
 from .body import read_body
-from .delivery import faulty_json, stream
+from .delivery import answer, refuse, stream
 from .exchange import EXCHANGE
 from .surfaces import Handler, Surface
 
@@ -40,57 +35,40 @@ def chat_handler(surface: Surface) -> Handler:
 
     async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         core = request.app[CORE]
+        exchange = request[EXCHANGE]
         key = surface.api_key(request, core.config.api_keys)
-        scope = scope_of(request.headers.get(SCOPE_HEADER))
         if core.limiter and (retry_after := core.limiter.admit(key)) is not None:
             raise RateLimited(retry_after, describe_limits(core.limiter.limits))
         budget = Budget(errors_listed=core.config.max_errors)
-        raw = request[EXCHANGE].raw_body = await read_body(
+        raw = exchange.raw_body = await read_body(
             request, core.config.max_body_size, core.config.request_timeout
         )
         admitted = core.admission.admit_bytes(surface.dialect, surface.route_params(request), raw, budget)
         headers = notice_headers(admitted)
         chat = admitted.request
-        script, faults, unmatched = core.script, core.faults, core.config.unmatched
         plan = decide(
-            chat, _lowered(request, core), script, faults, unmatched, surface=surface.name, scope=scope
+            chat,
+            _lowered(request, core),
+            core.script,
+            core.faults,
+            core.config.unmatched,
+            surface=surface.name,
+            scope=exchange.received.scope,
         )
-        exchange = request[EXCHANGE]
-        exchange.rule, exchange.fault, exchange.unmatched = plan.rule, plan.fault, plan.unmatched
-        reply = plan.reply
-        if reply.pacing.delay_ms:
-            await asyncio.sleep(reply.pacing.delay_ms / 1000)
+        exchange.labels = plan.labels
         if plan.error is not None:
-            raise plan.error
-        if reply.call is not None:  # test code makes this request's reply (testing.py)
-            reply = reply.call(chat)
-            exchange.fault = reply.fault.kind if reply.fault is not None else None
-            if reply.pacing.delay_ms:
-                await asyncio.sleep(reply.pacing.delay_ms / 1000)
-            if (error := scripted_error(reply)) is not None:
-                raise error
-        completion = generate(core, chat, reply, budget)
+            return await refuse(plan, plan.error, surface)
+        completion = core.generator.write(chat, plan.asked, budget)
         completion_id = core.ids.next_id()
         if chat.stream:
             events = surface.stream_events(completion, completion_id)
             headers = {**surface.stream_headers, **headers}
-            return await stream(request, events, headers, reply, record=exchange.record, surface=surface)
-        body = surface.response_body(completion, completion_id)
-        if reply.fault is not None:
-            return await faulty_json(request, body, headers, reply.fault, exchange.record)
-        return web.Response(body=body, content_type="application/json", headers=headers or None)
+            return await stream(request, events, headers, plan, record=exchange.record, surface=surface)
+        return await answer(
+            request, surface.response_body(completion, completion_id), headers, plan, exchange.record
+        )
 
     return create_chat_completion
-
-
-def generate(core: Core, chat: ChatRequest, reply: Reply, budget: Budget) -> Completion:
-    """The completion the reply asks for: its content, its tool calls, or the generated answer."""
-    content = reply.content_for(chat)
-    if content is not None:
-        return core.generator.scripted(chat, content, reply.finish_reason)
-    if reply.tool_calls:
-        return core.generator.called(chat, reply.tool_calls, budget)
-    return core.generator.complete(chat, budget)
 
 
 def _lowered(request: web.Request, core: Core) -> Mapping[str, str]:

@@ -1,6 +1,7 @@
-"""Writing an answer onto the connection: a stream of events (paced when a rule asks), and the
-transport faults of script/faults.py carried out as their `Effect` says: the connection closed
-before or in the middle of an answer, a part sent broken, a stall.
+"""Writing a plan's answer onto the connection (script/decision.py): every wait is here, the
+plan's delay before any answer, an error's included; a stream of events (paced when a rule asks);
+and the transport faults of script/faults.py carried out as their `Effect` says: the connection
+closed before or in the middle of an answer, a part sent broken, a stall.
 
 Whoever calls passes `record(status)`, which puts the request in the journal: delivery calls it
 just before the client can see the answer end (its last part, or the connection closing), so a
@@ -16,9 +17,10 @@ from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
-from ..errors import HttpStatusError, Stopped
+from ..errors import EmulatorError, HttpStatusError, Stopped
+from ..script.decision import Plan
 from ..script.faults import Fault
-from ..script.replies import NO_PACING, Reply
+from ..script.replies import NO_PACING
 from .streaming import send
 from .surfaces import Surface
 
@@ -31,21 +33,43 @@ Record = Callable[[int | None], None]
 log = logging.getLogger("jamba_emulator")
 
 
+async def refuse(plan: Plan, error: EmulatorError, surface: Surface) -> web.Response:
+    """The plan's error as the surface's answer, after the plan's delay."""
+    await delayed(plan)
+    return surface.error_response(error)
+
+
+async def answer(
+    request: web.Request, body: bytes, headers: Mapping[str, str], plan: Plan, record: Record
+) -> web.StreamResponse:
+    """A JSON answer, after the plan's delay, broken by the plan's fault if it has one."""
+    await delayed(plan)
+    if plan.fault is not None:
+        return await faulty_json(request, body, headers, plan.fault, record)
+    return web.Response(body=body, content_type="application/json", headers=headers or None)
+
+
+async def delayed(plan: Plan) -> None:
+    if plan.pacing.delay_ms:
+        await asyncio.sleep(plan.pacing.delay_ms / 1000)
+
+
 async def stream(
     request: web.Request,
     events: list[bytes],
     headers: Mapping[str, str],
-    reply: Reply,
+    plan: Plan,
     *,
     record: Record,
     surface: Surface,
 ) -> web.StreamResponse:
-    """`events` as a streamed answer, with the reply's pacing and fault (the surface says how an
-    event is sent broken)."""
+    """`events` as a streamed answer, after the plan's delay, with its pacing and fault (the
+    surface says how an event is sent broken)."""
+    await delayed(plan)
     response = web.StreamResponse(headers=headers)
-    pause = None if reply.pacing is NO_PACING else reply.pacing.before_event
+    pause = None if plan.pacing is NO_PACING else plan.pacing.before_event
     parts = list(events)
-    fault = reply.fault
+    fault = plan.fault
     at = 0 if fault is None else fault.cut(len(parts))
     if fault is not None and fault.effect.breaks:
         parts[at] = surface.broken_event(parts[at])

@@ -1,9 +1,12 @@
-"""Which reply answers an admitted request: the one decision between admission and generation.
+"""Which answer an admitted request gets: the one decision between admission and generation.
 
-In order: the first fitting scripted rule that is not used up; else, with `--unmatched error`,
-a 404 naming the closest rules; else a draw of `--fault-rate`'s seeded plan (an error status,
-sent with its Retry-After, or a transport fault); else the generated answer. Pure: the
-request's headers come as a mapping looked up by lower-case name (aiohttp's headers are one).
+In order: the first fitting scripted rule that is not used up (a test's callable reply called
+here, its exception carried as the plan's error); else, with `--unmatched error`, a 404 naming the
+closest rules; else a draw of `--fault-rate`'s seeded plan (an error status, sent with its
+Retry-After, or a transport fault); else the generated answer. The plan is complete: what to
+write, the error to answer instead, the pacing and the transport fault, and the journal's labels.
+Nothing after it decides anything. Pure: the request's headers come as a mapping looked up by
+lower-case name (aiohttp's headers are one).
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..chat.completion import GENERATED, Asked
 from ..chat.request import ChatRequest
 from ..errors import EmulatorError, ScriptedError, Unmatched
 from .conversation import Conversation
 from .faults import RETRY_AFTER, Fault, FaultPlan
-from .replies import GENERATED, Reply
+from .journal import NO_LABELS, Labels
+from .replies import NO_PACING, Pacing, Reply
 from .rules import Script
 
 
@@ -23,16 +28,15 @@ from .rules import Script
 class Plan:
     """How one request is answered, decided before anything is generated or sent."""
 
-    reply: Reply = GENERATED
-    """The content or tool calls to send (none: generate them), with pacing and fault."""
+    asked: Asked = GENERATED
+    """What the answer says: a content, tool calls, or the generated answer."""
     error: EmulatorError | None = None
-    """Answer with this error instead (after the reply's pacing delay)."""
-    rule: str | None = None
-    """The journal's label: the scripted rule that answered."""
-    fault: str | None = None
-    """The journal's label: the fault kind met, or the status a --fault-rate draw answered."""
-    unmatched: bool = False
-    """The journal's label: no rule answered, and --unmatched error made that a 404."""
+    """Answer with this error instead (after the pacing's delay)."""
+    pacing: Pacing = NO_PACING
+    fault: Fault | None = None
+    """The transport fault the answer meets (delivery carries it out)."""
+    labels: Labels = NO_LABELS
+    """What the journal says of the answer."""
 
 
 GENERATE = Plan()
@@ -55,33 +59,37 @@ def decide(
         scripted = script.answer(conversation, scope=scope)
         if scripted is not None:
             rule, reply = scripted
-            return _scripted(rule.name, reply)
+            return _scripted(rule.name, reply, request)
         if unmatched == "error":
             closest = script.closest(conversation, scope=scope)
-            return Plan(error=Unmatched([(rule.name, reasons) for rule, reasons in closest]), unmatched=True)
+            return Plan(
+                error=Unmatched([(rule.name, reasons) for rule, reasons in closest]),
+                labels=Labels(unmatched=True),
+            )
     elif unmatched == "error":
-        return Plan(error=Unmatched([]), unmatched=True)
+        return Plan(error=Unmatched([]), labels=Labels(unmatched=True))
     if faults and (drawn := faults.draw()) is not None:
         return _drawn(drawn)
     return GENERATE
 
 
-def scripted_error(reply: Reply) -> ScriptedError | None:
-    """The error a reply answers with (None: it answers 200)."""
-    if reply.error is None:
-        return None
-    return ScriptedError(reply.error.status, reply.error.detail, dict(reply.error.headers))
-
-
-def _scripted(name: str, reply: Reply) -> Plan:
-    if (error := scripted_error(reply)) is not None:
-        return Plan(reply=reply, error=error, rule=name)
-    return Plan(reply=reply, rule=name, fault=reply.fault.kind if reply.fault is not None else None)
+def _scripted(name: str, reply: Reply, request: ChatRequest) -> Plan:
+    if reply.call is not None:  # test code makes this request's reply (testing.py)
+        try:
+            reply = reply.call(request)
+        except EmulatorError as failed:  # the callable's failure, as the testing API words it
+            return Plan(error=failed, labels=Labels(rule=name))
+    if reply.error is not None:
+        scripted = ScriptedError(reply.error.status, reply.error.detail, dict(reply.error.headers))
+        return Plan(error=scripted, pacing=reply.pacing, labels=Labels(rule=name))
+    asked = Asked(reply.content_for(request), reply.finish_reason, reply.tool_calls)
+    kind = reply.fault.kind if reply.fault is not None else None
+    return Plan(asked, pacing=reply.pacing, fault=reply.fault, labels=Labels(rule=name, fault=kind))
 
 
 def _drawn(drawn: int | Fault) -> Plan:
     if isinstance(drawn, Fault):
-        return Plan(reply=Reply(fault=drawn), fault=drawn.kind)
+        return Plan(fault=drawn, labels=Labels(fault=drawn.kind))
     retry_after = RETRY_AFTER.get(drawn)
     error = ScriptedError(drawn, None, {"Retry-After": retry_after} if retry_after else {})
-    return Plan(error=error, fault=str(drawn))
+    return Plan(error=error, labels=Labels(fault=str(drawn)))

@@ -25,9 +25,12 @@ __all__ = [
     "ENTRY_SIZE",
     "HEADERS_LIMIT",
     "MAX_ENTRIES",
+    "NO_LABELS",
     "REDACTED",
     "Entry",
     "Journal",
+    "Labels",
+    "Received",
     "redact",
 ]
 
@@ -45,30 +48,62 @@ ENTRY_SIZE = BODY_LIMIT + HEADERS_LIMIT + 8 * 1024 + 2 * 1024
 8 KiB) and short fields."""
 
 
+class Received(NamedTuple):
+    """What a request said, read once when it arrives (http/app.py): the first part of its entry."""
+
+    method: str
+    path: str
+    received_headers: tuple[tuple[str | bytes, str | bytes], ...]
+    """As received (raw bytes from the server); an entry's `headers` hides the secrets."""
+    received_at: float
+    surface: str | None
+    """The API surface whose route it came to ("studio", "bedrock", "converse", "vertex",
+    "azure"); None for a path no surface serves."""
+    scope: str | None
+    """The test scope the request named (X-Emulator-Test-Id; scope.py); None: the global scope."""
+
+
+class Labels(NamedTuple):
+    """How the request was answered, as the reply decision labels it (decision.py)."""
+
+    rule: str | None = None
+    """The scripted rule that answered."""
+    fault: str | None = None
+    """The fault the answer met (a fault kind, or the status a --fault-rate draw answered)."""
+    unmatched: bool = False
+    """No rule answered it, and --unmatched error answered 404."""
+
+
+NO_LABELS = Labels()
+
+
 class Entry(NamedTuple):  # a named tuple: made in C, on every request
+    """One request in the journal: what it said (Received's fields), its body, the answer's status,
+    the labels (Labels' fields), its timing. The one type of an entry: the in-process API lists
+    these, and the admin API's JSON reads back into them (`from_json`: the attached plugin, the
+    resilience report)."""
+
     sequence: int
     method: str
     path: str
     received_headers: tuple[tuple[str | bytes, str | bytes], ...]
-    """As received (raw bytes from the server); read `headers`, which hides the secrets."""
+    received_at: float
+    surface: str | None
+    scope: str | None
     raw_body: bytes
+    """Up to BODY_LIMIT bytes of it."""
     body_size: int
+    body_truncated: bool
     status: int | None
     """The status answered; None when the connection was dropped before any answer."""
     rule: str | None
     fault: str | None
-    """The fault the answer met (a fault kind, or the status a --fault-rate draw answered)."""
-    received_at: float
+    unmatched: bool
     duration_ms: float
-    surface: str | None = None
-    """The API surface that answered ("studio", "bedrock", "converse", "vertex", "azure"); None
-    for a path no surface serves."""
-    scope: str | None = None
-    """The test scope the request named (X-Emulator-Test-Id; scope.py); None: the global scope."""
-    unmatched: bool = False
-    """No rule answered it, and --unmatched error answered 404."""
-    retry_after: str | None = None
+    retry_after: str | None
     """The answer's Retry-After header, if it had one (a 429's, a 503's)."""
+    digest: str | None = None
+    """The body's `body_key` when it is known without the body (read from the brief view)."""
 
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
@@ -79,7 +114,7 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
     def body_key(self) -> str:
         """A digest of the body as parsed JSON (key order and spacing aside): the same for two
         requests a server would read alike, for comparing them without keeping the bodies."""
-        return body_key(self.body, truncated=self.body_size > len(self.raw_body))
+        return self.digest or body_key(self.body, truncated=self.body_truncated)
 
     @property
     def body(self) -> Any:
@@ -87,32 +122,21 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
         if not self.raw_body:
             return None
         text = self.raw_body.decode("utf-8", "replace")
-        if self.body_size > len(self.raw_body):
-            return text  # truncated: not JSON any more
+        if self.body_truncated:
+            return text  # not JSON any more
         try:
             return json.loads(text)
         except (ValueError, RecursionError):
             return text
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "sequence": self.sequence,
-            "method": self.method,
-            "path": self.path,
-            "headers": _first_of_each(self.headers),
-            "body": self.body,
-            "body_size": self.body_size,
-            "body_truncated": self.body_size > len(self.raw_body),
-            "status": self.status,
-            "rule": self.rule,
-            "fault": self.fault,
-            "received_at": self.received_at,
-            "duration_ms": round(self.duration_ms, 3),
-            "surface": self.surface,
-            "scope": self.scope,
-            "unmatched": self.unmatched,
-            "retry_after": self.retry_after,
-        }
+        """As the admin API lists it: headers by name (redacted), the body parsed."""
+        shown = self._asdict()
+        del shown["received_headers"], shown["raw_body"], shown["digest"]
+        shown["headers"] = _first_of_each(self.headers)
+        shown["body"] = self.body
+        shown["duration_ms"] = round(self.duration_ms, 3)
+        return shown
 
     def brief(self) -> dict[str, Any]:
         """`to_json` without the headers and the body, the body's `body_key` instead: what the
@@ -121,6 +145,32 @@ class Entry(NamedTuple):  # a named tuple: made in C, on every request
         del summary["headers"], summary["body"]
         summary["body_key"] = self.body_key
         return summary
+
+    @classmethod
+    def from_json(cls, shown: Mapping[str, Any]) -> Entry:
+        """An entry as `to_json` or `brief` showed it (a field it lacks reads as empty)."""
+        fields: dict[str, Any] = {name: shown.get(name) for name in cls._fields}
+        body, truncated = shown.get("body"), bool(shown.get("body_truncated"))
+        if body is None:
+            raw = b""
+        elif truncated:
+            raw = str(body).encode("utf-8", "surrogatepass")
+        else:
+            raw = json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        headers = shown.get("headers")
+        digest = shown.get("body_key")
+        fields.update(
+            received_headers=tuple(headers.items()) if isinstance(headers, Mapping) else (),
+            raw_body=raw,
+            body_size=shown.get("body_size") or len(raw),
+            body_truncated=truncated,
+            unmatched=bool(shown.get("unmatched")),
+            duration_ms=float(shown.get("duration_ms") or 0.0),
+            received_at=float(shown.get("received_at") or 0.0),
+            digest=digest if isinstance(digest, str) else body_key(body, truncated=truncated),
+        )
+        return cls(**fields)
+
 
 
 def body_key(body: Any, *, truncated: bool = False) -> str:
@@ -176,43 +226,37 @@ class Journal:
 
     def record(
         self,
-        *,
-        method: str,
-        path: str,
-        headers: Iterable[tuple[str | bytes, str | bytes]],
+        received: Received,
         body: bytes,
         status: int | None,
-        rule: str | None,
-        received_at: float,
-        fault: str | None = None,
+        labels: Labels,
         duration_ms: float,
-        surface: str | None = None,
-        scope: str | None = None,
-        unmatched: bool = False,
+        *,
         retry_after: str | None = None,
     ) -> None:
+        """One more entry (Entry's fields: Received's, the body's, the status, Labels', timing)."""
         with self._lock:
             self._sequence += 1
             if len(self._entries) == self.limit:
                 self.dropped += 1
             if self.limit:
+                method, path, headers, received_at, surface, scope = received
                 self._entries.append(
                     Entry(
-                        sequence=self._sequence,
-                        method=method,
-                        path=path,
-                        received_headers=_kept_headers(headers),  # redacted when read: cheap to record
-                        raw_body=bytes(body[:BODY_LIMIT]),
-                        body_size=len(body),
-                        status=status,
-                        rule=rule,
-                        fault=fault,
-                        received_at=received_at,
-                        duration_ms=duration_ms,
-                        surface=surface,
-                        scope=scope,
-                        unmatched=unmatched,
-                        retry_after=retry_after[:SHORT_LIMIT] if retry_after else retry_after,
+                        self._sequence,
+                        method,
+                        path,
+                        _kept_headers(headers),  # redacted when read: cheap to record
+                        received_at,
+                        surface,
+                        scope,
+                        bytes(body[:BODY_LIMIT]),
+                        len(body),
+                        len(body) > BODY_LIMIT,
+                        status,
+                        *labels,
+                        duration_ms,
+                        retry_after[:SHORT_LIMIT] if retry_after else retry_after,
                     )
                 )
 

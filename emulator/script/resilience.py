@@ -19,8 +19,8 @@ journal holds nothing that puts it to the test):
   retried within the window;
 - `duplicate_request`: the same request sent twice within DUPLICATE seconds (a millisecond).
 
-Pure: entries are anything with the journal entry's attributes (script/journal.Entry, or
-testing.Recorded read from the admin API).
+Pure: entries are the journal's (script/journal.Entry: in process, or read back from the admin
+API's brief view).
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any, Protocol
+from typing import Any
+
+from .journal import Entry
 
 WINDOW = 60.0
 TOLERANCE = 0.05
@@ -50,31 +52,6 @@ DESCRIPTIONS = {
     "broken_stream_abandoned": "met an answer cut short and did not retry the same request",
     "duplicate_request": "sent the same request twice within a millisecond",
 }
-
-
-class Recorded(Protocol):
-    @property
-    def sequence(self) -> int: ...
-    @property
-    def method(self) -> str: ...
-    @property
-    def path(self) -> str: ...
-    @property
-    def body_key(self) -> str: ...
-    @property
-    def status(self) -> int | None: ...
-    @property
-    def fault(self) -> str | None: ...
-    @property
-    def received_at(self) -> float: ...
-    @property
-    def duration_ms(self) -> float: ...
-    @property
-    def scope(self) -> str | None: ...
-    @property
-    def surface(self) -> str | None: ...
-    @property
-    def retry_after(self) -> str | None: ...
 
 
 @dataclass
@@ -133,12 +110,12 @@ class Report:
 EVIDENCE_SHOWN = 10
 
 
-def report(entries: Sequence[Recorded], window: float = WINDOW, duplicate: float = DUPLICATE) -> Report:
+def report(entries: Sequence[Entry], window: float = WINDOW, duplicate: float = DUPLICATE) -> Report:
     """The verdicts on `entries` (a journal, oldest first); `duplicate`: how close in seconds two
     identical requests make a duplicate."""
     verdicts = {name: Verdict(name) for name in VERDICTS}
     chat = [entry for entry in entries if entry.surface is not None]
-    groups: dict[tuple[Any, ...], list[Recorded]] = defaultdict(list)
+    groups: dict[tuple[Any, ...], list[Entry]] = defaultdict(list)
     for entry in sorted(chat, key=lambda entry: entry.received_at):
         groups[_key(entry)].append(entry)
     for same in groups.values():
@@ -148,23 +125,23 @@ def report(entries: Sequence[Recorded], window: float = WINDOW, duplicate: float
     return Report(len(chat), sum(1 for entry in chat if _failed(entry)), verdicts)
 
 
-def _key(entry: Recorded) -> tuple[Any, ...]:
+def _key(entry: Entry) -> tuple[Any, ...]:
     return entry.scope, entry.method, entry.path, entry.body_key
 
 
-def _failed(entry: Recorded) -> bool:
+def _failed(entry: Entry) -> bool:
     return entry.status is None or entry.status >= 400 or entry.fault is not None
 
 
-def _answered_at(entry: Recorded) -> float:
+def _answered_at(entry: Entry) -> float:
     return entry.received_at + entry.duration_ms / 1000
 
 
-def _chains(same: list[Recorded], window: float) -> list[list[Recorded]]:
+def _chains(same: list[Entry], window: float) -> list[list[Entry]]:
     """Each failure with the retries that followed it (the same request, each within the window
     of the previous attempt's answer, while attempts keep failing)."""
-    chains: list[list[Recorded]] = []
-    chain: list[Recorded] = []
+    chains: list[list[Entry]] = []
+    chain: list[Entry] = []
     for entry in same:
         if chain and _failed(chain[-1]) and entry.received_at - _answered_at(chain[-1]) <= window:
             chain.append(entry)
@@ -177,7 +154,7 @@ def _chains(same: list[Recorded], window: float) -> list[list[Recorded]]:
     return [chain for chain in chains if _failed(chain[0])]
 
 
-def _judge(chain: list[Recorded], verdicts: dict[str, Verdict], window: float) -> None:
+def _judge(chain: list[Entry], verdicts: dict[str, Verdict], window: float) -> None:
     """Each attempt of a chain against the verdicts that look at an attempt and its retry."""
     unretryable, retry_after, abandoned = (
         verdicts["unretryable_retried"],
@@ -217,12 +194,12 @@ def _judge(chain: list[Recorded], verdicts: dict[str, Verdict], window: float) -
             verdicts["no_backoff"].evidence.append(f"requests {numbers}: waited {waits} s")
 
 
-def _cut_short(entry: Recorded) -> bool:
+def _cut_short(entry: Entry) -> bool:
     """An answer cut short: a CUT_SHORT fault, or no answer at all (and no other fault)."""
     return entry.fault in CUT_SHORT or (entry.status is None and entry.fault is None)
 
 
-def _duplicates(same: list[Recorded], verdict: Verdict, apart: float) -> None:
+def _duplicates(same: list[Entry], verdict: Verdict, apart: float) -> None:
     for earlier, later in pairwise(same):
         if later.received_at - earlier.received_at < apart:
             verdict.evidence.append(

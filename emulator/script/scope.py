@@ -31,13 +31,6 @@ def scope_of(value: str | None) -> str | None:
     return value
 
 
-def is_scope(value: str | None) -> bool:
-    """Whether `value` names a test scope (scope_of would accept it)."""
-    if not value:
-        return False
-    return len(value) <= MAX_LENGTH and (value.isascii() or _utf8(value))
-
-
 def _utf8(value: str) -> bool:
     try:
         value.encode("utf-8")

@@ -25,7 +25,15 @@ from jamba_emulator.config import Config
 from jamba_emulator.contract.memo import MEMO_WEIGHT
 from jamba_emulator.core import Core
 from jamba_emulator.errors import ConfigError, ValidationFailed
-from jamba_emulator.script.journal import BODY_LIMIT, ENTRY_SIZE, HEADERS_CUT, HEADERS_LIMIT, Journal
+from jamba_emulator.script.journal import (
+    BODY_LIMIT,
+    ENTRY_SIZE,
+    HEADERS_CUT,
+    HEADERS_LIMIT,
+    Journal,
+    Labels,
+    Received,
+)
 from jamba_emulator.testing import AttachedEmulator
 
 from tests.adversarial.conftest import COMMAND, Serve, connect, read_all, start_cli
@@ -72,10 +80,8 @@ def test_a_full_journal_of_the_largest_entries_stays_within_its_stated_size() ->
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for index in range(120):
-        journal.record(
-            method="POST", path="/" + "p" * 8000, headers=headers, body=b"b" * (1 << 20), status=200,
-            rule="r" * 256, received_at=float(index), duration_ms=1.0, retry_after="9" * 10_000,
-        )  # fmt: skip
+        received = Received("POST", "/" + "p" * 8000, headers, float(index), "studio", "s" * 256)
+        journal.record(received, b"b" * (1 << 20), 200, Labels("r" * 256), 1.0, retry_after="9" * 10_000)
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert grown <= 50 * ENTRY_SIZE * 1.5, grown  # Python's own overhead aside

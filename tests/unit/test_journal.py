@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from jamba_emulator.script.journal import BODY_LIMIT, REDACTED, Journal
+from jamba_emulator.script.journal import BODY_LIMIT, REDACTED, Journal, Labels, Received
 
 
 def record(journal: Journal, **fields: Any) -> None:
@@ -21,7 +21,11 @@ def record(journal: Journal, **fields: Any) -> None:
         "received_at": 1.0,
         "duration_ms": 2.0,
     }
-    journal.record(**{**entry, **fields})
+    given = {**entry, **fields}
+    headers = tuple(given["headers"])
+    received = Received(given["method"], given["path"], headers, given["received_at"], None, None)
+    labels = Labels(given["rule"])
+    journal.record(received, given["body"], given["status"], labels, given["duration_ms"])
 
 
 def test_the_oldest_entries_go_first_and_are_counted() -> None:

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from jamba_emulator.script.journal import Entry
 from jamba_emulator.script.resilience import VERDICTS, report
-from jamba_emulator.testing import Recorded
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def entry(sequence: int, at: float, status: int | None = 200, **fields: Any) -> Recorded:
+def entry(sequence: int, at: float, status: int | None = 200, **fields: Any) -> Entry:
     values: dict[str, Any] = {
-        "sequence": sequence, "method": "POST", "path": "/studio/v1/chat/completions", "headers": (),
+        "sequence": sequence, "method": "POST", "path": "/studio/v1/chat/completions", "headers": {},
         "body": BODY, "body_size": 10, "status": status, "rule": None, "fault": None, "received_at": at,
         "duration_ms": 10.0, "surface": "studio", "scope": None,
     }  # fmt: skip
-    return Recorded(**{**values, **fields})
+    return Entry.from_json({**values, **fields})  # as the admin API lists it
 
 
-def outcomes(*entries: Recorded, **options: Any) -> dict[str, str]:
+def outcomes(*entries: Entry, **options: Any) -> dict[str, str]:
     return {name: verdict.outcome for name, verdict in report(list(entries), **options).verdicts.items()}
 
 
