@@ -7,13 +7,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 from . import __version__
-from .config import DEFAULT_SEED, LOG_LEVELS, PARSERS, UNMATCHED_MODES, Config, parse_fields, parse_models
-from .contract.catalog import load_catalog_document
-from .contract.schema import Contract
+from .config import SETTINGS, Config, flag_of
 from .errors import ConfigError, FixtureError
 from .http.surfaces.studio import CHAT_PATH, PREFIX
 from .logs import configure as configure_logging
@@ -33,124 +31,8 @@ Report how a client behaved under the faults it met, from a running server's jou
   jamba-emulator report [--url URL] [--scope TEST-ID] [--fail-on all]"""
 
 
-@dataclass(frozen=True, slots=True)
-class Flag:
-    """How one of Config's fields is set on the command line (its value is read by config.PARSERS,
-    as the environment's is)."""
-
-    help: str
-    flag: str | None = None
-    """Default: the field's name, dashed (`max_body_size`: --max-body-size)."""
-    metavar: str | None = None
-    choices: tuple[str, ...] | None = None
-    repeat: Callable[[str, str], tuple[str, ...]] | None = None
-    """Repeatable: each use read by this; the uses joined in order (duplicates kept once when
-    `unique`). Unused: the default from the environment."""
-    unique: bool = False
-
-
-def _one(text: str, source: str) -> tuple[str, ...]:
-    return (text,)
-
-
-FLAGS: dict[str, Flag] = {
-    "host": Flag("address to listen on (default: %(default)s; only loopback unless you say otherwise)"),
-    "port": Flag("port to listen on; 0 picks a free one (default: %(default)s)"),
-    "seed": Flag(
-        "seed for the generated text and, when given, for completion ids "
-        f"(default: text seed {DEFAULT_SEED}, random ids)"
-    ),
-    "max_body_size": Flag(
-        "largest request body accepted, e.g. 8M or 1048576 (default: %(default)s bytes)", metavar="SIZE"
-    ),
-    "api_keys": Flag(
-        "accept only this API key (repeat for several; default: any non-empty key)",
-        flag="--api-key",
-        metavar="KEY",
-        repeat=_one,
-    ),
-    "models": Flag(
-        "accept this model (repeat for several, or NAME,NAME; default: every model in the "
-        "catalog, see the README's model table); others get the unsupported-model 422",
-        flag="--model",
-        metavar="NAME",
-        repeat=parse_models,
-        unique=True,
-    ),
-    "strict": Flag("reject unknown fields and enforce user/assistant alternation (default: ignore and warn)"),
-    "strict_allow": Flag(
-        "fields --strict accepts although the real service ignored them, e.g. stop_sequences,seed "
-        "(repeatable; still named in X-Emulator-Ignored-Fields; default: none)",
-        metavar="FIELD,...",
-        repeat=parse_fields,
-        unique=True,
-    ),
-    "fixtures": Flag(
-        "scripted replies: a fixture file, or a folder of them (repeatable; default: none, so "
-        "every answer is generated). Check files first with: jamba-emulator check PATH",
-        metavar="PATH",
-        repeat=_one,
-    ),
-    "reload": Flag("reload the fixture files when they change (default: on)"),
-    "unmatched": Flag(
-        "what a request no fixture rule matches gets: the generated answer, or a 404 that names "
-        "the closest rules and why each did not match (default: %(default)s)",
-        choices=UNMATCHED_MODES,
-    ),
-    "fault_rate": Flag(
-        "share of the valid requests no rule answers that meet a fault from --faults, drawn from --seed "
-        "so runs repeat; 0.1 is one in ten (default: %(default)s, no faults)",
-        metavar="RATE",
-    ),
-    "faults": Flag(
-        "what --fault-rate draws from: error statuses and fault kinds, comma-separated, e.g. "
-        f"429,500,503,drop_mid_stream (kinds: {', '.join(FAULT_KINDS)}; "
-        f"default: {','.join(DEFAULT_GLOBAL_FAULTS)})",
-        metavar="LIST",
-    ),
-    "rate_limit": Flag(
-        "emulated rate limit per API key, e.g. 10/s,200/min (the current models' documented "
-        "limits; the Jamba Instruct era's: 2/s,60/min): 429 with Retry-After beyond it (default: off)",
-        metavar="WINDOWS",
-    ),
-    "journal_size": Flag(
-        "requests the journal keeps, oldest dropped first; 0 keeps none (default: %(default)s)", metavar="N"
-    ),
-    "admin_token": Flag(
-        "token the admin API under /_emulator requires (header X-Emulator-Admin-Token); "
-        "needed to use the admin API when --host is not loopback (default: none)",
-        metavar="TOKEN",
-    ),
-    "workers": Flag(
-        "serve from N processes sharing the port, for load tests on several cores; each keeps "
-        "its own journal and rules (default: %(default)s)",
-        metavar="N",
-    ),
-    "max_errors": Flag(
-        "validation errors a 422 lists at most; a last item counts the rest (default: %(default)s)",
-        metavar="N",
-    ),
-    "keepalive_timeout": Flag(
-        "close a keep-alive connection idle this long (default: %(default)g)", metavar="SECONDS"
-    ),
-    "request_timeout": Flag(
-        "time a request's head may take once begun, and its body once the head is in; past it "
-        "408 and the connection closes (default: %(default)g)",
-        metavar="SECONDS",
-    ),
-    "max_connections": Flag(
-        "open connections at most; at the cap the connection that has waited longest for a "
-        "request head is closed, so slow clients cannot shut out others (default: %(default)s)",
-        metavar="N",
-    ),
-    "shutdown_timeout": Flag(
-        "on Ctrl+C or SIGTERM, time given to answers in progress; paced and stalled streams end "
-        "at once (default: %(default)g)",
-        metavar="SECONDS",
-    ),
-    "log_level": Flag("(default: %(default)s)", choices=LOG_LEVELS),
-}
-"""One entry per field of Config, in --help's order (a test holds the two to the same names)."""
+HELP_FACTS = {"fault_kinds": ", ".join(FAULT_KINDS), "default_faults": ",".join(DEFAULT_GLOBAL_FAULTS)}
+"""What the settings' texts name that config (which imports no wing) cannot know."""
 
 
 def _arg(parse: Callable[[str, str], Any], flag: str) -> Callable[[str], Any]:
@@ -163,12 +45,8 @@ def _arg(parse: Callable[[str, str], Any], flag: str) -> Callable[[str], Any]:
     return convert
 
 
-def flag_of(name: str) -> str:
-    return FLAGS[name].flag or "--" + name.replace("_", "-")
-
-
 def build_parser(defaults: Config) -> argparse.ArgumentParser:
-    """--version, then one option per Config field (FLAGS), each defaulting to `defaults`."""
+    """--version, then one option per setting (config.SETTINGS), each defaulting to `defaults`."""
     parser = argparse.ArgumentParser(
         prog="jamba-emulator",
         description=DESCRIPTION,
@@ -176,9 +54,9 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     types = {field.name: field.type for field in fields(Config)}
-    for name, spec in FLAGS.items():
+    for name, spec in SETTINGS.items():
         flag = flag_of(name)
-        options: dict[str, Any] = {"dest": name, "help": spec.help}
+        options: dict[str, Any] = {"dest": name, "help": spec.help.format(**HELP_FACTS)}
         if spec.metavar:
             options["metavar"] = spec.metavar
         if spec.repeat is not None:
@@ -186,7 +64,7 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
         elif types[name] == "bool":
             options.update(action=argparse.BooleanOptionalAction, default=getattr(defaults, name))
         else:
-            options.update(type=_arg(PARSERS[name], flag), default=getattr(defaults, name))
+            options.update(type=_arg(spec.parse, flag), default=getattr(defaults, name))
             if spec.choices:
                 options["choices"] = spec.choices
         parser.add_argument(flag, **options)
@@ -196,7 +74,7 @@ def build_parser(defaults: Config) -> argparse.ArgumentParser:
 def config_from(args: argparse.Namespace, defaults: Config) -> Config:
     """The Config the parsed flags ask for: each flag given wins over `defaults`."""
     values: dict[str, Any] = {}
-    for name, spec in FLAGS.items():
+    for name, spec in SETTINGS.items():
         value = getattr(args, name)
         if spec.repeat is not None:
             joined = [item for given in value or () for item in given]
@@ -220,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(config.log_level)
     try:
         return serve(config, on_ready=_announce)
+    except ConfigError as error:  # a setting a wing checks (Core.build): fault kinds, models
+        sys.stderr.write(f"jamba-emulator: {error}\n")
+        return 2
     except FixtureError as error:
         sys.stderr.write(f"jamba-emulator: --fixtures: {error}\n")
         return 2
@@ -242,7 +123,6 @@ def check(argv: Sequence[str]) -> int:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a fixture file, or a folder of them")
     args = parser.parse_args(argv)
-    contract = Contract(load_catalog_document())
     try:
         files = fixture_files(args.paths)
     except FixtureError as error:
@@ -254,7 +134,7 @@ def check(argv: Sequence[str]) -> int:
     failed = 0
     for path in files:
         try:
-            rules = load_file(path, contract)
+            rules = load_file(path)
         except FixtureError as error:
             failed += 1
             sys.stderr.write(f"{error}\n")
@@ -265,7 +145,7 @@ def check(argv: Sequence[str]) -> int:
 
 def report(argv: Sequence[str]) -> int:
     """`jamba-emulator report`: the resilience report of a running server's journal."""
-    from .script.resilience import VERDICTS, WINDOW  # noqa: PLC0415  (only this command needs them)
+    from .script.resilience import VERDICTS, WINDOW, verdicts_named  # noqa: PLC0415  (only this command needs them)
     from .testing import AttachedEmulator  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(
@@ -301,12 +181,10 @@ def report(argv: Sequence[str]) -> int:
         "--admin-token", default=os.environ.get("JAMBA_EMULATOR_ADMIN_TOKEN"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
-    checks = list(VERDICTS) if args.fail_on == "all" else [name for name in args.fail_on.split(",") if name]
-    unknown = [name for name in checks if name not in VERDICTS]
-    if unknown:
-        parser.error(
-            f"--fail-on: no verdict {', '.join(unknown)}; the verdicts are {', '.join(VERDICTS)}, or all"
-        )
+    try:
+        checks = verdicts_named(args.fail_on)
+    except ValueError as error:
+        parser.error(f"--fail-on: {error}")
     try:
         found = AttachedEmulator(args.url, args.scope, admin_token=args.admin_token).report(args.window)
     except RuntimeError as error:

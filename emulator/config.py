@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from .errors import ConfigError
-from .script.faults import DEFAULT_GLOBAL_FAULTS, parse_choice
-from .script.journal import ENTRY_SIZE, MAX_ENTRIES
 
 DEFAULT_SEED = 2104
 DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
@@ -54,14 +52,16 @@ class Config:
     naming the closest rules and why each did not match)."""
     fault_rate: float = 0.0
     """Share of the valid requests no rule answers that meet a fault drawn from `faults` (seeded)."""
-    faults: tuple[str, ...] = DEFAULT_GLOBAL_FAULTS
-    """Error statuses and fault kinds (faults.FAULT_KINDS) that --fault-rate draws from."""
+    faults: tuple[str, ...] = ()
+    """Error statuses and fault kinds (script/faults.FAULT_KINDS) that --fault-rate draws from;
+    empty: the fault plan's default (faults.DEFAULT_GLOBAL_FAULTS). Checked by Core.build."""
     workers: int = 1
     """Processes serving the port (SO_REUSEPORT); each keeps its own journal and rules."""
     rate_limit: tuple[tuple[int, float], ...] = ()
     """Emulated rate limit per API key: (requests, per seconds) windows; none by default."""
     models: tuple[str, ...] = ()
-    """The catalog's models the server accepts (others get the unsupported-model 422); empty: all."""
+    """The catalog's models the server accepts (others get the unsupported-model 422); empty: all.
+    Checked against the catalog by Core.build."""
     max_errors: int = 1000
     """The most validation errors a 422 lists; one more item counts the rest."""
     keepalive_timeout: float = 75.0
@@ -89,9 +89,9 @@ class Config:
         environ = os.environ if environ is None else environ
         changes: dict[str, Any] = {}
         for field in fields(cls):
-            name = ENV_PREFIX + field.name.upper()
+            name = variable_of(field.name)
             if environ.get(name, "").strip():
-                changes[field.name] = PARSERS[field.name](environ[name], name)
+                changes[field.name] = SETTINGS[field.name].parse(environ[name], name)
         return cls(**changes)
 
     @classmethod
@@ -106,7 +106,7 @@ class Config:
                 raise ConfigError(f"{source}: no setting {name!r}; the settings are {known}")
             value = given
             if isinstance(given, str) and name not in ("host", "admin_token"):
-                value = PARSERS[name](given, f"{source}: {name}")
+                value = SETTINGS[name].parse(given, f"{source}: {name}")
             changes[name] = tuple(value) if isinstance(value, list) else value
         return cls(**changes)
 
@@ -160,27 +160,18 @@ def parse_log_level(text: str, source: str = "--log-level") -> str:
 
 
 def parse_journal_size(text: str, source: str = "--journal-size") -> int:
+    """Entries, 0 or more (the journal's own bound is checked where it is built: Core.build)."""
     size = _parse_int(text, source)
-    if not 0 <= size <= MAX_ENTRIES:
-        raise ConfigError(
-            f"{source} must be between 0 (keep nothing) and {MAX_ENTRIES:,} entries (each up to "
-            f"{ENTRY_SIZE // 1024} KiB), got {text!r}"
-        )
+    if size < 0:
+        raise ConfigError(f"{source} must be 0 (keep nothing) or more entries, got {text!r}")
     return size
 
 
 def parse_models(text: str, source: str = "JAMBA_EMULATOR_MODELS") -> tuple[str, ...]:
-    """Comma-separated model names, each one of the catalog's (schemas/catalog.json)."""
-    from .contract.catalog import Catalog, load_catalog_document  # noqa: PLC0415  (config stays import-light)
-
-    catalog = Catalog.from_document(load_catalog_document())
+    """Comma-separated model names (each checked against the catalog by Core.build)."""
     names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
     if not names:
-        raise ConfigError(f"{source}: no model named; the catalog has: {', '.join(catalog.names)}")
-    try:
-        catalog.only(names)  # the one check of the names (Contract makes it too, for Config(models=...))
-    except ValueError as error:
-        raise ConfigError(f"{source}: {error}") from None
+        raise ConfigError(f"{source}: no model named; see the README's model table (schemas/catalog.json)")
     return names
 
 
@@ -238,15 +229,11 @@ def parse_rate(text: str, source: str = "--fault-rate") -> float:
 
 
 def parse_faults(text: str, source: str = "--faults") -> tuple[str, ...]:
-    """Comma-separated error statuses and fault kinds: `429,500,503,drop_mid_stream`."""
+    """Comma-separated error statuses and fault kinds: `429,500,503,drop_mid_stream` (each checked
+    by Core.build, where the fault plan is made)."""
     choices = tuple(part.strip() for part in text.split(",") if part.strip())
     if not choices:
         raise ConfigError(f"{source} needs at least one error status or fault kind, got {text!r}")
-    for choice in choices:
-        try:
-            parse_choice(choice)
-        except ValueError as error:
-            raise ConfigError(f"{source}: {error}") from None
     return choices
 
 
@@ -281,28 +268,248 @@ def _parse_int(text: str, source: str) -> int:
         raise ConfigError(f"{source} must be an integer, got {text!r}") from None
 
 
-PARSERS = {
-    "host": lambda text, source: text.strip(),
-    "port": parse_port,
-    "seed": parse_seed,
-    "max_body_size": parse_size,
-    "api_keys": parse_keys,
-    "strict": parse_bool,
-    "strict_allow": parse_fields,
-    "log_level": parse_log_level,
-    "journal_size": parse_journal_size,
-    "fixtures": parse_paths,
-    "admin_token": parse_token,
-    "reload": parse_bool,
-    "unmatched": parse_unmatched,
-    "fault_rate": parse_rate,
-    "faults": parse_faults,
-    "rate_limit": parse_rate_limit,
-    "workers": parse_workers,
-    "models": parse_models,
-    "max_errors": parse_max_errors,
-    "keepalive_timeout": parse_seconds,
-    "request_timeout": parse_seconds,
-    "max_connections": parse_max_connections,
-    "shutdown_timeout": parse_seconds,
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One of Config's fields as people set it: read from text by `parse` (a flag's value, an
+    environment variable's, a string in `from_settings`), shown by `help` in --help and by
+    `summary` in the README's configuration table (settings_table; a test compares the two).
+    Its flag is --NAME (dashed) unless `flag` says otherwise; its variable JAMBA_EMULATOR_NAME.
+
+    `help`, `summary` and `default` may name {fault_kinds} and {default_faults}, which the CLI
+    fills in (the fault kinds are script/faults.py's: config imports no wing)."""
+
+    parse: Callable[[str, str], Any]
+    help: str
+    summary: str
+    default: str
+    """The default as the README shows it."""
+    flag: str | None = None
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    repeat: Callable[[str, str], tuple[str, ...]] | None = None
+    """Repeatable on the command line: each use read by this, the uses joined in order
+    (duplicates kept once when `unique`); the variable holds them `joined`."""
+    unique: bool = False
+    joined: str = ""
+    """How the variable separates several values ("comma-separated"), when it takes several."""
+
+
+def _one(text: str, source: str) -> tuple[str, ...]:
+    return (text,)
+
+
+def _host(text: str, source: str) -> str:
+    return text.strip()
+
+
+SETTINGS: dict[str, Setting] = {
+    "host": Setting(
+        _host,
+        "address to listen on (default: %(default)s; only loopback unless you say otherwise)",
+        "address to listen on",
+        "`127.0.0.1`",
+    ),
+    "port": Setting(
+        parse_port,
+        "port to listen on; 0 picks a free one (default: %(default)s)",
+        "port; `0` picks a free one",
+        "`8021`",
+    ),
+    "seed": Setting(
+        parse_seed,
+        "seed for the generated text and, when given, for completion ids "
+        f"(default: text seed {DEFAULT_SEED}, random ids)",
+        "seed for the text and, when given, the ids",
+        "fixed text seed, random ids",
+    ),
+    "max_body_size": Setting(
+        parse_size,
+        "largest request body accepted, e.g. 8M or 1048576 (default: %(default)s bytes)",
+        "largest body accepted (bytes, or `512K`, `8M`)",
+        "`8M`",
+        metavar="SIZE",
+    ),
+    "api_keys": Setting(
+        parse_keys,
+        "accept only this API key (repeat for several; default: any non-empty key)",
+        "the keys accepted",
+        "any non-empty key",
+        flag="--api-key",
+        metavar="KEY",
+        repeat=_one,
+        joined="comma-separated",
+    ),
+    "models": Setting(
+        parse_models,
+        "accept this model (repeat for several, or NAME,NAME; default: every model in the catalog, see the "
+        "README's model table); others get the unsupported-model 422",
+        "the models accepted; others get the unsupported-model 422",
+        "every model in the catalog",
+        flag="--model",
+        metavar="NAME",
+        repeat=parse_models,
+        unique=True,
+        joined="comma-separated",
+    ),
+    "strict": Setting(
+        parse_bool,
+        "reject unknown fields and enforce user/assistant alternation (default: ignore and warn)",
+        "reject unknown fields, enforce role alternation",
+        "off",
+    ),
+    "strict_allow": Setting(
+        parse_fields,
+        "fields --strict accepts although the real service ignored them, e.g. stop_sequences,seed "
+        "(repeatable; still named in X-Emulator-Ignored-Fields; default: none)",
+        "fields `--strict` accepts although the real service ignored them",
+        "none",
+        metavar="FIELD,...",
+        repeat=parse_fields,
+        unique=True,
+        joined="comma-separated",
+    ),
+    "fixtures": Setting(
+        parse_paths,
+        "scripted replies: a fixture file, or a folder of them (repeatable; default: none, so every answer "
+        "is generated). Check files first with: jamba-emulator check PATH",
+        "fixture files or folders of scripted replies",
+        "none",
+        metavar="PATH",
+        repeat=_one,
+        joined="`:`-separated",
+    ),
+    "reload": Setting(
+        parse_bool,
+        "reload the fixture files when they change (default: on)",
+        "reload fixture files when they change",
+        "on",
+    ),
+    "unmatched": Setting(
+        parse_unmatched,
+        "what a request no fixture rule matches gets: the generated answer, or a 404 that names the closest "
+        "rules and why each did not match (default: %(default)s)",
+        "`error`: a request no rule answers gets a 404 naming the closest rules",
+        "`generate`",
+        choices=UNMATCHED_MODES,
+    ),
+    "fault_rate": Setting(
+        parse_rate,
+        "share of the valid requests no rule answers that meet a fault from --faults, drawn from --seed so "
+        "runs repeat; 0.1 is one in ten (default: %(default)s, no faults)",
+        "share of unscripted requests that meet a fault from `--faults` (seeded)",
+        "`0`",
+        metavar="RATE",
+    ),
+    "faults": Setting(
+        parse_faults,
+        "what --fault-rate draws from: error statuses and fault kinds, comma-separated, e.g. "
+        "429,500,503,drop_mid_stream (kinds: {fault_kinds}; default: {default_faults})",
+        "error statuses and fault kinds `--fault-rate` draws from",
+        "`{default_faults}`",
+        metavar="LIST",
+    ),
+    "rate_limit": Setting(
+        parse_rate_limit,
+        "emulated rate limit per API key, e.g. 10/s,200/min (the current models' documented limits; the "
+        "Jamba Instruct era's: 2/s,60/min): 429 with Retry-After beyond it (default: off)",
+        "per-key windows such as `10/s,200/min`; beyond them 429 with `Retry-After`",
+        "off",
+        metavar="WINDOWS",
+    ),
+    "journal_size": Setting(
+        parse_journal_size,
+        "requests the journal keeps, oldest dropped first; 0 keeps none (default: %(default)s)",
+        "requests the journal keeps; `0` keeps none",
+        "`1000`",
+        metavar="N",
+    ),
+    "admin_token": Setting(
+        parse_token,
+        "token the admin API under /_emulator requires (header X-Emulator-Admin-Token); needed to use the "
+        "admin API when --host is not loopback (default: none)",
+        "token the admin API requires (needed off loopback)",
+        "none",
+        metavar="TOKEN",
+    ),
+    "workers": Setting(
+        parse_workers,
+        "serve from N processes sharing the port, for load tests on several cores; each keeps its own "
+        "journal and rules (default: %(default)s)",
+        "processes serving the port (for load on several cores; each has its own journal and rules)",
+        "`1`",
+        metavar="N",
+    ),
+    "max_errors": Setting(
+        parse_max_errors,
+        "validation errors a 422 lists at most; a last item counts the rest (default: %(default)s)",
+        "validation errors a 422 lists; a last item counts the rest",
+        "`1000`",
+        metavar="N",
+    ),
+    "keepalive_timeout": Setting(
+        parse_seconds,
+        "close a keep-alive connection idle this long (default: %(default)g)",
+        "seconds an idle keep-alive connection stays open",
+        "`75`",
+        metavar="SECONDS",
+    ),
+    "request_timeout": Setting(
+        parse_seconds,
+        "time a request's head may take once begun, and its body once the head is in; past it 408 and the "
+        "connection closes (default: %(default)g)",
+        "seconds a request's head may take once begun, and its body once the head is in; past it 408 and "
+        "the connection closes",
+        "`15`",
+        metavar="SECONDS",
+    ),
+    "max_connections": Setting(
+        parse_max_connections,
+        "open connections at most; at the cap the connection that has waited longest for a request head is "
+        "closed, so slow clients cannot shut out others (default: %(default)s)",
+        "open connections at most; at the cap, the one that has waited longest for a request head is closed",
+        "`1000`",
+        metavar="N",
+    ),
+    "shutdown_timeout": Setting(
+        parse_seconds,
+        "on Ctrl+C or SIGTERM, time given to answers in progress; paced and stalled streams end at once "
+        "(default: %(default)g)",
+        "seconds answers in progress get on Ctrl+C or SIGTERM; paced and stalled streams end at once",
+        "`3`",
+        metavar="SECONDS",
+    ),
+    "log_level": Setting(
+        parse_log_level,
+        "(default: %(default)s)",
+        "`debug`, `info`, `warning`, `error`",
+        "`info`",
+        choices=LOG_LEVELS,
+    ),
 }
+"""Every setting, in --help's and the README's order: one entry per field of Config (a test holds
+the two to the same names)."""
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of setting `name` (`max_body_size`: --max-body-size)."""
+    return SETTINGS[name].flag or "--" + name.replace("_", "-")
+
+
+def variable_of(name: str) -> str:
+    """The environment variable of setting `name` (`max_body_size`: JAMBA_EMULATOR_MAX_BODY_SIZE)."""
+    return ENV_PREFIX + name.upper()
+
+
+def settings_table(facts: Mapping[str, str]) -> str:
+    """The README's configuration table, from SETTINGS (`facts` fill in their placeholders)."""
+    rows = ["| flag | variable | default | meaning |", "|---|---|---|---|"]
+    for name, setting in SETTINGS.items():
+        flag = f"`{flag_of(name)}{' ' + setting.metavar if setting.repeat and setting.metavar else ''}`"
+        if setting.parse is parse_bool:  # argparse's BooleanOptionalAction: --NAME and --no-NAME
+            flag += f" / `--no-{flag_of(name)[2:]}`"
+        if setting.repeat:
+            flag += " (repeatable)"
+        variable = f"`{variable_of(name)}`" + (f" ({setting.joined})" if setting.joined else "")
+        default, summary = setting.default.format(**facts), setting.summary.format(**facts)
+        rows.append(f"| {flag} | {variable} | {default} | {summary} |")
+    return "\n".join(rows)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .answer.generator import Generator
 from .answer.ids import IdSource, id_source
 from .answer.wordpool import load as load_wordpool
 from .chat.tokenizer import ApproximateTokenizer, Tokenizer
-from .config import Config
+from .config import Config, flag_of
 from .contract.admission import Admission
 from .contract.catalog import load_catalog_document
 from .contract.schema import Contract
-from .script.faults import FaultPlan, parse_choice
+from .errors import ConfigError
+from .script.faults import DEFAULT_GLOBAL_FAULTS, FaultPlan, parse_choice
 from .script.fixtures import fixture_files, load_file
 from .script.journal import Journal
 from .script.ratelimit import RateLimiter
 from .script.rules import Rule, Script
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +40,14 @@ class Core:
     @classmethod
     def build(cls, config: Config, *, worker: int = 0, restarts: int = 0) -> Core:
         """The core of worker `worker` (under --workers), started `restarts` times before."""
-        contract = Contract(
-            load_catalog_document(),
-            strict=config.strict,
-            models=config.models,
-            strict_allow=config.strict_allow,
+        contract = checked(
+            "models",
+            lambda: Contract(
+                load_catalog_document(),
+                strict=config.strict,
+                models=config.models,
+                strict_allow=config.strict_allow,
+            ),
         )
         tokenizer = ApproximateTokenizer()
         return cls(
@@ -49,11 +57,9 @@ class Core:
             generator=Generator(load_wordpool(), tokenizer, config.text_seed),
             ids=id_source(config.seed, worker, restarts),
             tokenizer=tokenizer,
-            journal=Journal(config.journal_size),
-            script=Script(load_fixtures(config, contract)),
-            faults=FaultPlan(
-                config.fault_rate, [parse_choice(choice) for choice in config.faults], config.text_seed
-            ),
+            journal=checked("journal_size", lambda: Journal(config.journal_size)),
+            script=Script(load_fixtures(config)),
+            faults=checked("faults", lambda: fault_plan(config)),
             limiter=RateLimiter(config.rate_limit),
         )
 
@@ -70,6 +76,20 @@ class Core:
         return self.journal.clear()
 
 
-def load_fixtures(config: Config, contract: Contract) -> list[Rule]:
+def checked(setting: str, make: Callable[[], T]) -> T:
+    """`make()`, a ValueError it raises a ConfigError naming the setting's flag: the settings a
+    wing checks (config checks syntax only)."""
+    try:
+        return make()
+    except ValueError as error:
+        raise ConfigError(f"{flag_of(setting)}: {error}") from None
+
+
+def fault_plan(config: Config) -> FaultPlan:
+    choices = [parse_choice(choice) for choice in config.faults or DEFAULT_GLOBAL_FAULTS]
+    return FaultPlan(config.fault_rate, choices, config.text_seed)
+
+
+def load_fixtures(config: Config) -> list[Rule]:
     """Every rule of the fixture files `config` names, in order; FixtureError at the first bad one."""
-    return [rule for path in fixture_files(config.fixtures) for rule in load_file(path, contract)]
+    return [rule for path in fixture_files(config.fixtures) for rule in load_file(path)]

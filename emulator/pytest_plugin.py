@@ -106,17 +106,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def _resilience(item: pytest.Item, emulator: Scripting) -> None:
     """The test's resilience report: kept for the summary (--jamba-emulator-report), and the test
     failed on the verdicts --jamba-emulator-fail-on names."""
-    from .script.resilience import VERDICTS  # noqa: PLC0415
+    from .script.resilience import verdicts_named  # noqa: PLC0415
 
     shown, fail_on = item.config.getoption(REPORT_OPTION), item.config.getoption(FAIL_ON_OPTION)
     if not shown and not fail_on:
         return
-    checks = list(VERDICTS) if fail_on == "all" else [name for name in fail_on.split(",") if name]
-    unknown = [name for name in checks if name not in VERDICTS]
-    if unknown:
-        raise pytest.UsageError(
-            f"{FAIL_ON_OPTION}: no verdict {', '.join(unknown)}; the verdicts are {', '.join(VERDICTS)}"
-        )
+    try:
+        checks = verdicts_named(fail_on or "")
+    except ValueError as error:
+        raise pytest.UsageError(f"{FAIL_ON_OPTION}: {error}") from None
     found = emulator.report()
     if shown and any(verdict.met or verdict.failed for verdict in found.verdicts.values()):
         item.config.stash.setdefault(_REPORTS, []).append((item.nodeid, found.text()))

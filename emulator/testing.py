@@ -259,7 +259,7 @@ class JambaEmulator(Scripting):
         return [rule.name for rule in self._added(rules)]
 
     def _added(self, rules: list[dict[str, Any]], replies: tuple[Reply, ...] | None = None) -> list[Rule]:
-        added = rules_from({"rules": rules}, "jamba_emulator", self.core.contract)
+        added = rules_from({"rules": rules}, "jamba_emulator")
         if replies is not None:
             for rule in added:
                 rule.replies = replies
@@ -298,7 +298,7 @@ class JambaEmulator(Scripting):
         if isinstance(made, str):
             return Reply(content=made)
         if isinstance(made, Mapping):
-            (rule,) = rules_from({"rules": [{"reply": dict(made)}]}, "a reply callable", self.core.contract)
+            (rule,) = rules_from({"rules": [{"reply": dict(made)}]}, "a reply callable")
             return rule.replies[0]
         raise TypeError(
             f"a reply callable returns a str, a fixture reply (a dict) or None, not {type(made).__name__}"

@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from ..chat.readable import needs_reading
 from ..errors import ErrorItem, ValidationFailed
-from .readable import needs_reading
 
 _JSONDECODE = "value_error.jsondecode"
 

@@ -20,12 +20,12 @@ if TYPE_CHECKING:
     from .decoding import Decoded
 
 from ..chat.budget import Budget
+from ..chat.readable import needs_reading
+from ..chat.readable import readable as validator_readable
 from ..errors import ErrorItem, SchemaFileError, ValidationFailed
 from ..resources import SCHEMA_DIR, load_json
 from .catalog import Catalog
 from .clauses import request_schema_for
-from .readable import needs_reading
-from .readable import readable as validator_readable
 from .violations import Searcher, reference_items
 
 SCHEMA_FILES = (
@@ -71,7 +71,6 @@ class Contract:
         self._searcher = Searcher(self._fast, self.request_schema)
         self._validators: dict[str, Draft7Validator] = {}
         self._surface_checks = {name: _compiled(self.schemas[name]) for name in SURFACE_SCHEMAS}
-        self._fast_validators: dict[str, Any] = {}
         properties = self.request_schema["properties"]
         self.request_fields = tuple(properties)
         self.message_fields = tuple(self.request_schema["definitions"]["ChatMessage"]["properties"])
@@ -134,27 +133,6 @@ class Contract:
         from jsonschema import Draft7Validator  # noqa: PLC0415  (see __init__)
 
         return Draft7Validator(self.request_schema, registry=self._registry)
-
-    def fast_validator(self, schema_file: str, definition: str | None = None) -> Any:
-        """One of SCHEMA_FILES (or one of its `definitions`) compiled by jsonschema-rs: linear
-        time with a small constant, for documents as large as a fixture file. It resolves
-        references to the other schema files only, and never fetches anything."""
-        key = f"{schema_file}#{definition or ''}"
-        if key not in self._fast_validators:
-            schema = self.schemas[schema_file]
-            if definition is not None:
-                schema = {"$ref": f"{schema['$id']}#/definitions/{definition}"}
-            self._fast_validators[key] = jsonschema_rs.Draft7Validator(
-                schema, validate_formats=False, registry=self._fast_registry, retriever=_refuse
-            )
-        return self._fast_validators[key]
-
-    @cached_property
-    def _fast_registry(self) -> Any:
-        return jsonschema_rs.Registry(
-            [(schema["$id"], schema) for schema in self.schemas.values() if "$id" in schema],
-            retriever=_refuse,
-        )
 
     def validator(self, schema_file: str) -> Draft7Validator:
         """A compiled validator for one of SCHEMA_FILES (responses, chunks, errors)."""

@@ -191,7 +191,7 @@ async def add_rules(request: web.Request) -> web.Response:
     scope = _scope(request)
     try:
         document = orjson.loads(raw)
-        checked = (document, "admin API", core.contract, core.config.max_errors)
+        checked = (document, "admin API", core.config.max_errors)
         rules = await asyncio.to_thread(rules_from, *checked) if len(raw) > INLINE else rules_from(*checked)
         core.script.add(rules, scope)
     except orjson.JSONDecodeError as error:

@@ -42,7 +42,7 @@ def reload_if_changed(core: Core, seen: Snapshot | str) -> Snapshot | str:
     if now == seen:
         return seen
     try:
-        rules = load_fixtures(core.config, core.contract)
+        rules = load_fixtures(core.config)
         core.script.reload(rules)
     except FixtureError as error:
         log.warning("fixture files changed but were not reloaded (the previous rules stay): %s", error)

@@ -20,10 +20,10 @@ from typing import Any
 import orjson
 
 from ..chat.budget import MAX_ERRORS
-from ..contract.readable import readable
-from ..contract.schema import Contract
+from ..chat.readable import readable
 from ..errors import FixtureError, PatternError
 from .faults import Fault
+from .fixture_schema import fixture_schema
 from .match import Match, TextMatch, ToolResultMatch
 from .patterns import MEMORY, Pattern
 from .replies import ErrorReply, Pacing, Reply, ScriptedCall
@@ -54,7 +54,7 @@ def fixture_files(paths: Sequence[str]) -> list[Path]:
     return files
 
 
-def load_file(path: Path, contract: Contract) -> list[Rule]:
+def load_file(path: Path) -> list[Rule]:
     try:
         document = json.loads(read_document(path))
     except UnicodeDecodeError as error:
@@ -65,7 +65,7 @@ def load_file(path: Path, contract: Contract) -> list[Rule]:
         ) from None
     except RecursionError:
         raise FixtureError(f"{path}: nested too deeply to be a fixture document") from None
-    return rules_from(document, str(path), contract)
+    return rules_from(document, str(path))
 
 
 def read_document(path: Path) -> str:
@@ -95,36 +95,36 @@ def _limit() -> str:
     return f"{MAX_DOCUMENT >> 20} MiB ({MAX_DOCUMENT:,} bytes)"
 
 
-def rules_from(document: Any, source: str, contract: Contract, max_errors: int = MAX_ERRORS) -> list[Rule]:
+def rules_from(document: Any, source: str, max_errors: int = MAX_ERRORS) -> list[Rule]:
     """Rules from a fixture document (a file's contents, or a body sent to the admin API); a
     FixtureError listing at most `max_errors` problems if it is not one."""
     try:
-        if not contract.fast_validator("fixtures.schema.json").is_valid(readable(document)):
-            _refuse(document, source, contract, max_errors)  # (jsonschema-rs reads no lone surrogate)
+        if not fixture_schema().document.is_valid(readable(document)):
+            _refuse(document, source, max_errors)  # (jsonschema-rs reads no lone surrogate)
         _check_size(document["rules"], source)
         return [_rule(entry, source, index) for index, entry in enumerate(document["rules"])]
     except RecursionError:
         raise FixtureError(f"{source}: nested too deeply to be a fixture document") from None
 
 
-def _refuse(document: Any, source: str, contract: Contract, listed: int) -> None:
+def _refuse(document: Any, source: str, listed: int) -> None:
     """FixtureError listing what is wrong with `document`, `listed` problems at most: its own
     fields, then each rule's (a rule past MAX_RULE_SIZE is not checked further)."""
     rules = document.get("rules") if isinstance(document, dict) else None
     if not isinstance(rules, list):
-        problems = [_describe(source, error) for error in _python(contract).iter_errors(document)]
+        problems = [_describe(source, error) for error in fixture_schema().worded.iter_errors(document)]
         raise FixtureError("\n".join(sorted(set(problems))[:listed]))
     _check_size(rules, source)
-    problems = [_describe(source, e) for e in _python(contract).iter_errors({**document, "rules": []})]
+    problems = [_describe(source, e) for e in fixture_schema().worded.iter_errors({**document, "rules": []})]
     failed = 0
-    rule_schema = contract.fast_validator("fixtures.schema.json", "Rule")
+    rule_schema = fixture_schema().rule
     for index, entry in enumerate(rules):
         too_large = _too_large(entry, source, index)
         if too_large is None and rule_schema.is_valid(readable(entry)):
             continue
         failed += 1
         if failed <= MAX_PROBLEMS and len(problems) < listed:
-            errors = _python(contract).iter_errors({"rules": [entry]}) if too_large is None else ()
+            errors = fixture_schema().worded.iter_errors({"rules": [entry]}) if too_large is None else ()
             problems += (
                 [too_large] if too_large else sorted({_describe(source, e, entry, index) for e in errors})
             )
@@ -161,10 +161,6 @@ def _check_size(rules: list[Any], source: str) -> None:
             f"{source}: {patterns:,} regexes; rules in force weigh at most {MAX_WEIGHT >> 20} MiB, "
             f"each regex {MEMORY // 1024} KiB, so at most {MAX_WEIGHT // MEMORY:,} regexes"
         )
-
-
-def _python(contract: Contract) -> Any:
-    return contract.validator("fixtures.schema.json")
 
 
 def _describe(source: str, error: Any, rule: Any = None, index: int = 0) -> str:

@@ -217,7 +217,10 @@ class Journal:
 
     def __init__(self, limit: int = 1000) -> None:
         if not 0 <= limit <= MAX_ENTRIES:
-            raise ValueError(f"Journal: limit must be between 0 and {MAX_ENTRIES:,}, got {limit}")
+            raise ValueError(
+                f"must be between 0 (keep nothing) and {MAX_ENTRIES:,} entries (each up to "
+                f"{ENTRY_SIZE // 1024} KiB), got {limit}"
+            )
         self.limit = limit
         self._entries: deque[Entry] = deque(maxlen=limit)
         self._lock = threading.Lock()

@@ -45,6 +45,22 @@ VERDICTS = (
     "broken_stream_abandoned",
     "duplicate_request",
 )
+
+
+def verdicts_named(text: str) -> list[str]:
+    """The verdicts a --fail-on value names (comma-separated, or "all"; empty: none), or
+    ValueError naming the unknown ones."""
+    names = (
+        list(VERDICTS)
+        if text.strip() == "all"
+        else [name.strip() for name in text.split(",") if name.strip()]
+    )
+    unknown = [name for name in names if name not in VERDICTS]
+    if unknown:
+        raise ValueError(f"no verdict {', '.join(unknown)}; the verdicts are {', '.join(VERDICTS)}, or all")
+    return names
+
+
 DESCRIPTIONS = {
     "unretryable_retried": "retried a status that must not be retried (400, 401, 403, 404, 405, 413, 422)",
     "retry_after_ignored": "retried sooner than the answer's Retry-After",

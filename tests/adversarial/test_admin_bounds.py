@@ -186,10 +186,10 @@ def test_reload_runs_off_the_loop_and_survives_what_would_have_stopped_it(
     seen = reload.snapshot(core.config.fixtures)
     original = reload.load_fixtures
 
-    def load(config: Config, contract: Any) -> Any:
+    def load(config: Config) -> Any:
         if (tmp_path / "boom").exists():
             raise MemoryError
-        return original(config, contract)
+        return original(config)
 
     monkeypatch.setattr(reload, "load_fixtures", load)
 
@@ -268,5 +268,5 @@ def test_an_oversized_invalid_rule_is_named_for_its_size_not_checked_field_by_fi
     rule = {"match": {"tools": [1] * 40_000}, "reply": {"content": "x"}}
     started = time.process_time()
     with pytest.raises(FixtureError, match=r"rule 1: [\d,]+ bytes as JSON; a rule takes at most 64 KiB"):
-        rules_from({"rules": [rule]}, "big.json", CONTRACT)
+        rules_from({"rules": [rule]}, "big.json")
     assert time.process_time() - started < 1

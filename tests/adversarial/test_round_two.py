@@ -210,9 +210,9 @@ def test_a_journal_size_past_its_bound_is_a_clear_error() -> None:
         [COMMAND, "--journal-size", "9" * 20], capture_output=True, text=True, check=False, timeout=30
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "--journal-size must be between 0 (keep nothing) and 100,000 entries" in result.stderr
+    assert "--journal-size: must be between 0 (keep nothing) and 100,000 entries" in result.stderr
     with pytest.raises(ConfigError):
-        Config.from_environ({"JAMBA_EMULATOR_JOURNAL_SIZE": "9" * 20})
+        Core.build(Config.from_environ({"JAMBA_EMULATOR_JOURNAL_SIZE": "9" * 20}))
 
 
 # 24. With --workers and --seed, a restarted worker replayed its ids.

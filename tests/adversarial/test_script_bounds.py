@@ -35,7 +35,7 @@ API = "/studio/v1/chat/completions"
 
 
 def loaded(*entries: dict[str, Any]) -> list[rules.Rule]:
-    return rules_from({"rules": list(entries)}, "test.json", CONTRACT)
+    return rules_from({"rules": list(entries)}, "test.json")
 
 
 def request(*messages: Message, stop: tuple[str, ...] = ()) -> ChatRequest:

@@ -64,7 +64,7 @@ def test_a_pattern_re2_cannot_run_is_refused_with_its_construct_named(
         "rules": [{"name": "r", "match": {"last_user": {"regex": pattern}}, "reply": {"content": "x"}}]
     }
     with pytest.raises(FixtureError, match=f"rule 1 \\('r'\\): regex: /.*/ uses {construct}"):
-        rules_from(document, "rules.json", CONTRACT)
+        rules_from(document, "rules.json")
     server = serve()
     answer = httpx.post(server.url + "/_emulator/rules", json=document)
     assert answer.status_code == 400 and construct in answer.json()["detail"]
@@ -89,7 +89,7 @@ def test_check_names_the_construct(tmp_path: Path) -> None:
 
 def test_the_shipped_scenarios_load() -> None:
     for path in sorted((FIXTURE_DIR / "scenarios").glob("*.json")):
-        assert rules_from(json.loads(path.read_text()), str(path), CONTRACT)
+        assert rules_from(json.loads(path.read_text()), str(path))
 
 
 def test_counting_an_8_mib_prompt_stops_at_the_window() -> None:

@@ -5,17 +5,21 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pytest
-from jamba_emulator.cli import FLAGS, build_parser, config_from, flag_of
+from jamba_emulator.cli import HELP_FACTS, build_parser, config_from
 from jamba_emulator.config import (
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_SEED,
-    PARSERS,
+    SETTINGS,
     Config,
     ConfigError,
+    flag_of,
     parse_fields,
     parse_rate_limit,
     parse_size,
+    settings_table,
 )
+from jamba_emulator.core import Core
+from jamba_emulator.resources import SCHEMA_DIR
 
 
 def test_defaults() -> None:
@@ -84,33 +88,59 @@ def test_every_option_from_the_environment() -> None:
         ("JAMBA_EMULATOR_MAX_BODY_SIZE", "big", "such as 8388608, 512K or 8M, got 'big'"),
         ("JAMBA_EMULATOR_STRICT", "maybe", "true or false"),
         ("JAMBA_EMULATOR_LOG_LEVEL", "loud", "one of debug, info, warning, error"),
-        (
-            "JAMBA_EMULATOR_JOURNAL_SIZE",
-            "-1",
-            "between 0 \\(keep nothing\\) and 100,000 entries .*, got '-1'",
-        ),
+        ("JAMBA_EMULATOR_JOURNAL_SIZE", "-1", "must be 0 \\(keep nothing\\) or more entries, got '-1'"),
         ("JAMBA_EMULATOR_UNMATCHED", "ignore", "one of generate, error"),
         ("JAMBA_EMULATOR_FAULT_RATE", "1.5", "between 0 and 1"),
         ("JAMBA_EMULATOR_FAULT_RATE", "often", "between 0 and 1"),
-        (
-            "JAMBA_EMULATOR_FAULTS",
-            "200",
-            "'200' is neither an error status \\(400-599\\) nor one of drop_before",
-        ),
-        ("JAMBA_EMULATOR_FAULTS", "explode", "nor one of drop_before_response, drop_mid_stream"),
+        ("JAMBA_EMULATOR_FAULTS", " , ", "needs at least one error status or fault kind"),
         ("JAMBA_EMULATOR_RATE_LIMIT", "2 per second", "windows such as 2/s,60/min"),
         ("JAMBA_EMULATOR_RATE_LIMIT", "0/s", "windows such as"),
         (
             "JAMBA_EMULATOR_MODELS",
-            "jamba-mini,jamba-huge",
-            "JAMBA_EMULATOR_MODELS: unknown model 'jamba-huge'; the catalog has: jamba-instruct-preview, ",
+            " , ",
+            "JAMBA_EMULATOR_MODELS: no model named; see the README's model table",
         ),
-        ("JAMBA_EMULATOR_MODELS", " , ", "no model named; the catalog has: jamba-instruct-preview"),
     ],
 )
 def test_bad_values_name_the_variable_and_the_value(variable: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Config.from_environ({variable: value})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "JAMBA_EMULATOR_FAULTS",
+            "200",
+            "--faults: '200' is neither an error status \\(400-599\\) nor one of drop_before",
+        ),
+        ("JAMBA_EMULATOR_FAULTS", "explode", "--faults: .* nor one of drop_before_response, drop_mid_stream"),
+        (
+            "JAMBA_EMULATOR_MODELS",
+            "jamba-mini,jamba-huge",
+            "--model: unknown model 'jamba-huge'; the catalog has: jamba-instruct-preview, ",
+        ),
+        (
+            "JAMBA_EMULATOR_JOURNAL_SIZE",
+            "100001",
+            "--journal-size: must be between 0 \\(keep nothing\\) and 100,000 entries",
+        ),
+    ],
+)
+def test_values_a_wing_checks_are_refused_at_start_naming_the_flag(
+    variable: str, value: str, message: str
+) -> None:
+    """Config checks syntax; the fault kinds, the catalog's models and the journal's bound are
+    checked where they are used, when the server is built, with the flag named."""
+    config = Config.from_environ({variable: value})
+    with pytest.raises(ConfigError, match=message):
+        Core.build(config)
+
+
+def test_the_readme_configuration_table_is_the_settings_table() -> None:
+    readme = (SCHEMA_DIR.parent / "README.md").read_text(encoding="utf-8")
+    assert settings_table(HELP_FACTS) in readme, "README's table differs from config.SETTINGS: regenerate it"
 
 
 @pytest.mark.parametrize(
@@ -162,8 +192,7 @@ def test_every_setting_has_one_flag_and_a_parser_and_nothing_else_does() -> None
     """Config's fields are the settings; the CLI's table and the parsers must name the same ones,
     so a new field without a flag (or a flag for a field that is gone) fails here."""
     names = [field.name for field in fields(Config)]
-    assert sorted(FLAGS) == sorted(names)
-    assert sorted(PARSERS) == sorted(names)
+    assert list(SETTINGS) and sorted(SETTINGS) == sorted(names)
 
 
 def test_the_parser_built_from_the_table_gives_config_each_flag() -> None:

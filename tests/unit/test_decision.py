@@ -26,7 +26,7 @@ NO_FAULTS = FaultPlan(0.0, (), 1)
 
 
 def script(*rules: dict[str, Any]) -> Script:
-    return Script(rules_from({"rules": list(rules)}, "test.json", CONTRACT))
+    return Script(rules_from({"rules": list(rules)}, "test.json"))
 
 
 def test_no_rules_and_no_faults_generate() -> None:
@@ -115,7 +115,7 @@ def test_a_rule_answers_before_the_fault_plan_is_drawn() -> None:
 
 
 def test_a_callable_reply_is_called_by_the_decision_and_its_answer_planned() -> None:
-    (rule,) = rules_from({"rules": [{"name": "made", "reply": {}}]}, "test.json", CONTRACT)
+    (rule,) = rules_from({"rules": [{"name": "made", "reply": {}}]}, "test.json")
     rule.replies = (Reply(call=lambda request: Reply(content=request.messages[-1].content[:5])),)
     plan = decide(REQUEST, {}, Script([rule]), NO_FAULTS, "generate")
     assert (plan.asked, plan.labels, plan.error) == (Asked("Where"), Labels("made"), None)
@@ -125,7 +125,7 @@ def test_a_callable_that_fails_is_the_plans_error_not_an_exception() -> None:
     def broken(request: ChatRequest) -> Reply:
         raise ScriptedError(500, "the test's reply callable raised ValueError: no")
 
-    (rule,) = rules_from({"rules": [{"name": "broken", "reply": {}}]}, "test.json", CONTRACT)
+    (rule,) = rules_from({"rules": [{"name": "broken", "reply": {}}]}, "test.json")
     rule.replies = (Reply(call=broken),)
     plan = decide(REQUEST, {}, Script([rule]), NO_FAULTS, "generate")
     assert isinstance(plan.error, ScriptedError) and plan.error.status == 500

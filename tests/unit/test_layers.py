@@ -6,9 +6,10 @@ The wings, lowest first (README, "Layout"):
     chat      the canonical request and completion, tokens, budget   imports no wing
     answer    what the model says                                      chat
     contract  may this request be answered?                            chat
-    script    what the test asked for, and what was seen               chat, contract
+    script    what the test asked for, and what was seen               chat
     http      the aiohttp application and its surfaces                 every wing, config, core
-    top level cli, config, core, server, ... (TOP below)               anything
+    top level cli, core, server, ... (TOP below)                       anything
+    config    the settings: values and their syntax                    no wing (SHARED only)
 
 `errors` and `resources` are the top level's two modules every wing may import.
 """
@@ -34,7 +35,7 @@ WINGS: dict[str, set[str]] = {
     "chat": set(),
     "answer": {"chat"},
     "contract": {"chat"},
-    "script": {"chat", "contract"},
+    "script": {"chat"},
     "http": {"chat", "answer", "contract", "script", "config", "core"},
 }
 """Each wing, and what it may import besides itself and SHARED."""
@@ -144,6 +145,15 @@ def test_only_the_http_wing_and_the_server_import_aiohttp(name: str) -> None:
     uses = {dotted for dotted in names if dotted == "aiohttp" or dotted.startswith("aiohttp.")}
     if name.split(".", maxsplit=1)[0] not in AIOHTTP_ALLOWED:
         assert not uses, f"{IMPORT_NAME}.{name} imports aiohttp ({sorted(uses)})"
+
+
+def test_config_imports_no_wing() -> None:
+    """Config holds values and checks their syntax; what a wing knows (fault kinds, the catalog's
+    models, the journal's bound) is checked where it is used (Core.build)."""
+    wrong = internal_targets("config", modules()["config"].read_text()) - {
+        f"top:{module}" for module in SHARED
+    }
+    assert not wrong, f"config imports {sorted(wrong)}; it may import only {sorted(SHARED)}"
 
 
 VALIDATING = (

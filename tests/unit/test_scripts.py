@@ -23,7 +23,7 @@ REQUEST = ChatRequest(
 
 
 def script(*rules: dict[str, Any]) -> Script:
-    return Script(rules_from({"rules": list(rules)}, "test.json", CONTRACT))
+    return Script(rules_from({"rules": list(rules)}, "test.json"))
 
 
 def reply_to(s: Script, request: ChatRequest = REQUEST, headers: dict[str, str] | None = None) -> Any:
@@ -94,7 +94,7 @@ BAD_FIXTURES = [
 @pytest.mark.parametrize(("document", "message"), BAD_FIXTURES)
 def test_a_bad_fixture_names_the_file_the_rule_and_the_field(document: Any, message: str) -> None:
     with pytest.raises(FixtureError) as caught:
-        rules_from(document, "test.json", CONTRACT)
+        rules_from(document, "test.json")
     assert message in str(caught.value)
 
 
@@ -315,9 +315,9 @@ def test_the_closest_rules_come_first_and_used_up_rules_say_so() -> None:
 
 def test_reload_replaces_the_loaded_rules_and_keeps_the_added_ones() -> None:
     s = script({"name": "old", "reply": {"content": "old"}, "times": 1})
-    s.add(rules_from({"rules": [{"name": "added", "reply": {"content": "added"}}]}, "admin API", CONTRACT))
+    s.add(rules_from({"rules": [{"name": "added", "reply": {"content": "added"}}]}, "admin API"))
     assert reply_to(s) == "old"
-    s.reload(rules_from({"rules": [{"name": "new", "reply": {"content": "new"}}]}, "test.json", CONTRACT))
+    s.reload(rules_from({"rules": [{"name": "new", "reply": {"content": "new"}}]}, "test.json"))
     assert [rule.name for rule in s.rules()] == ["new", "added"]
     assert reply_to(s) == "new"
     s.reset()
@@ -374,7 +374,7 @@ def test_scopes_past_the_limit_forget_the_least_recently_used(monkeypatch: pytes
 
 def test_a_rule_added_in_a_scope_is_only_that_scopes() -> None:
     s = script()
-    s.add(rules_from({"rules": [{"reply": {"content": "mine"}}]}, "t", CONTRACT), scope="a")
+    s.add(rules_from({"rules": [{"reply": {"content": "mine"}}]}, "t"), scope="a")
     assert reply_to_in(s, "a") == "mine"
     assert reply_to_in(s, "b") is None and reply_to_in(s, None) is None
     assert [rule["scope"] for rule in s.described("a")] == ["a"]
