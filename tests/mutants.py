@@ -5,6 +5,8 @@ project, run the whole suite against the copy, and report which tests caught it.
     .venv/bin/python -m tests.mutants --first    # each run stops at its first failing test (faster)
     .venv/bin/python -m tests.mutants --list     # what each mutant breaks
     .venv/bin/python -m tests.mutants --check    # each still applies (seconds; .ci/run does it)
+    .venv/bin/python -m tests.mutants --sample 3 # 3 mutants drawn by the commit, each to its first
+                                                 # failing test (.ci/run does it: each must be caught)
     .venv/bin/python -m tests.mutants stop-kept  # only the named ones
 
 Exit status 0 only when the unmutated copy passes and every mutant is caught. Each mutant is a
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -327,7 +330,7 @@ def stale_mutants() -> list[str]:
     return stale
 
 
-def run_suite(copy: Path, first: bool = False) -> tuple[int, list[str]]:
+def run_suite(copy: Path, first: bool = False, workers: int = 0) -> tuple[int, list[str]]:
     env = {**os.environ, "PYTHONPATH": str(copy), "HYPOTHESIS_PROFILE": "ci"}
     probe = subprocess.run(
         [sys.executable, "-c", "import jamba_emulator; print(jamba_emulator.__file__)"],
@@ -341,18 +344,20 @@ def run_suite(copy: Path, first: bool = False) -> tuple[int, list[str]]:
     command += ["--deselect", META_TEST]
     if first:
         command.append("-x")
+    if workers:
+        command += ["-n", str(workers)]
     result = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, check=False)
     failed = re.findall(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", result.stdout, flags=re.MULTILINE)
     return result.returncode, failed
 
 
-def check(mutant: Mutant | None, first: bool = False) -> Outcome:
+def check(mutant: Mutant | None, first: bool = False, workers: int = 0) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="jamba-mutant-") as workdir:
         copy = make_copy(Path(workdir))
         if mutant is not None:
             apply(copy, mutant)
         started = time.monotonic()
-        code, failed = run_suite(copy, first)
+        code, failed = run_suite(copy, first, workers)
     baseline = Mutant("(none)", "the unmutated project", "", "", "")
     return Outcome(mutant or baseline, failed, time.monotonic() - started, code)
 
@@ -380,7 +385,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="stop each mutant's run at its first failing test (the table then counts one)",
     )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="N mutants drawn by the checkout's commit (so each commit tries others), each run to its "
+        "first failing test on 2 workers, no baseline run (the suite has just passed): CI's check that "
+        "the proofs still catch",
+    )
     args = parser.parse_args(argv)
+    if args.sample:
+        return sample(args.sample)
     if args.list:
         for mutant in MUTANTS:
             print(f"{mutant.name:28} {mutant.bug} ({mutant.path})")
@@ -409,6 +424,29 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report(outcomes))
     return 0 if all(outcome.exit_code != 0 for outcome in outcomes) else 1
+
+
+def sample(count: int) -> int:
+    """`count` mutants drawn by the commit's hash, each to its first failing test: 0 if every one
+    is caught."""
+    stale = stale_mutants()
+    if stale:
+        print("\n".join(stale))
+        return 1
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    chosen = random.Random(head.stdout.strip() or "no commit").sample(MUTANTS, min(count, len(MUTANTS)))
+    missed = []
+    for mutant in chosen:
+        outcome = check(mutant, first=True, workers=2)
+        caught = outcome.exit_code not in (0, 5)  # 5: no test ran, which catches nothing
+        first_failure = f"caught by {outcome.failed[0]}" if outcome.failed else "caught"
+        verdict = first_failure if caught else "NOT CAUGHT"
+        print(f"{mutant.name}: {verdict} ({outcome.seconds:.0f} s)", flush=True)
+        if not caught:
+            missed.append(mutant.name)
+    if missed:
+        print(f"not caught: {', '.join(missed)}: the suite no longer proves what these mutants break")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

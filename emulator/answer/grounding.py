@@ -26,7 +26,7 @@ SCHEMA_CANDIDATES, SCHEMA_SIZE = 16, 16 * 1024
 _ID = re.compile(r"\b[A-Za-z]+[_-]?\d[\w-]*\b|(?<![\w-])\d{5,}(?![\w-])")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w-])")
 _PLACE_AFTER = re.compile(r"\b(?:in|at|near|for|from|to|around)\s+((?:[A-Z][a-z]+)(?:[ -][A-Z][a-z]+)*)")
-_PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)*)")
+PROPER_NOUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)*)")
 _NUMBER = re.compile(r"(?<![\w.:-])-?\d{1,18}(?:\.\d{1,18})?(?![\w.:-])")
 _WORD = re.compile(r"[a-z0-9]+")
 _QUOTED = re.compile(r"[\"'\u2018\u201c]([^\"'\u2019\u201d\n]{1,100})[\"'\u2019\u201d]")
@@ -38,6 +38,8 @@ _NOT_PLACES = frozenset(
         "Saturday", "Sunday", "Today", "Tomorrow", "Please", "Thanks",
     }
 )  # fmt: skip
+# Property and parameter names whose value is a place, a text of the prompt (grounding and
+# structured.py's tool arguments read the same lists).
 PLACE_NAMES = frozenset({"city", "location", "place", "town", "region", "country", "destination", "where"})
 NAME_WORDS = frozenset({"name", "title", "label", "subject"})
 TEXT_NAMES = frozenset({"query", "q", "question", "text", "prompt", "input", "message"})
@@ -114,7 +116,7 @@ def facts_of(request: ChatRequest) -> Facts:
         dates += found_dates
         ids += [token for token in _ID.findall(text) if not any(token in date for date in found_dates)]
         places += [p for p in _PLACE_AFTER.findall(text) if p not in _NOT_PLACES]
-        places += [p for p in _PROPER.findall(text) if p not in _NOT_PLACES]
+        places += [p for p in PROPER_NOUN.findall(text) if p not in _NOT_PLACES]
         without_dates = _DATE.sub(" ", text)
         numbers += [_number(token) for token in _NUMBER.findall(without_dates)]
         for name, written in _CALL.findall(text):

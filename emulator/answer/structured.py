@@ -23,7 +23,7 @@ from typing import Any
 from ..chat.budget import Budget
 from ..chat.toolschema import compiled_schema
 from ..errors import TooLarge
-from .grounding import Facts
+from .grounding import PLACE_NAMES, PROPER_NOUN, READ, TEXT_NAMES, Facts
 from .wordpool import WordPool
 
 _MAX_DEPTH = 6
@@ -33,11 +33,10 @@ SIZE_LIMIT = 65_536
 _QUOTED = re.compile(r"""["'`]([A-Za-z_][A-Za-z0-9_ ]{0,30})["'`]""")
 _KEYS_LISTED = re.compile(r"\b(?:keys|fields|properties)\b\s*:?\s*([A-Za-z_][\w ,]*)", re.IGNORECASE)
 _NUMERIC = ("age", "count", "year", "price", "number", "total", "amount", "quantity", "score", "id")
-_PROPER_NOUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)*)")
 MAX_KEYS = 64
 """The most keys a JSON-mode answer takes from its prompt."""
-PROMPT_READ = 64 * 1024
-"""Characters of the prompt that arguments are taken from."""
+PROMPT_READ = READ
+"""Characters of the prompt that arguments are taken from (as grounding reads each message)."""
 
 
 def asked_keys(prompt: str) -> tuple[str, ...]:
@@ -120,11 +119,11 @@ def _value_for(key: str, rng: random.Random, pool: WordPool, prompt: str) -> Any
 
 
 def _phrase(name: str, rng: random.Random, pool: WordPool, prompt: str) -> str:
-    if name in ("query", "q", "question", "text", "prompt", "input"):
+    if name in TEXT_NAMES:
         return prompt[:200]
     if name in ("name", "person"):
         return rng.choice(pool.names)
-    if name in ("city", "location", "place", "town"):
+    if name in PLACE_NAMES:
         return _first_name(prompt) or rng.choice(pool.cities)
     if name in ("company", "organization", "organisation"):
         return rng.choice(pool.companies)
@@ -135,7 +134,7 @@ def _phrase(name: str, rng: random.Random, pool: WordPool, prompt: str) -> str:
 def _first_name(prompt: str) -> str | None:
     """The first capitalised name in the prompt (a city, say), looked for once per prompt: a
     schema may ask for thousands of cities. The cache holds at most 64 prompts of PROMPT_READ."""
-    named = _PROPER_NOUN.search(prompt)
+    named = PROPER_NOUN.search(prompt)
     return named.group(1) if named else None
 
 

@@ -33,7 +33,7 @@ ARGUMENT_VALUES = 1 << 17
 class Budget:
     errors_listed: int = MAX_ERRORS
     errors_found: int = ERRORS_FOUND
-    prompt_tokens: int | None = None
+    prompt_window: int | None = None
     """Counting stops once the prompt has more tokens than this (None: count them all)."""
     schema_characters: int = SCHEMA_CHARACTERS
     argument_values: int = ARGUMENT_VALUES

@@ -5,9 +5,11 @@ wire shape (http/surfaces/). Named tuples where they can be (made and hashed in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, TypedDict
+from typing import NamedTuple, TypedDict
 
-FinishReason = Literal["stop", "length", "tool_calls"]
+FinishReason = str
+"""One of schemas/chat-response.schema.json's `FinishReason` enum (the schema is the list; the
+response tests validate every answer against it)."""
 
 
 class UsageBody(TypedDict):

@@ -80,7 +80,7 @@ class Admission:
         model = self._contract.catalog.get(body["model"])
         if model is None:
             raise UnsupportedModel(body["model"])
-        window = budget.prompt_tokens = model.context_window
+        window = budget.prompt_window = model.context_window
         sent = body["messages"]
         counted = tuple(  # an assistant message may have neither content nor calls: it counts as ""
             Message(

@@ -43,11 +43,11 @@ class Outcome:
     unsupported: str | None
     """An UnsupportedModel's model."""
     spent: tuple[int, int, int | None, int]
-    """The budget's errors, tokens, prompt_tokens and schema after admission."""
+    """The budget's errors, tokens, prompt_window and schema after admission."""
 
     def replayed(self, budget: Budget) -> Admitted:
         """The admitted request again, or its error raised afresh; the budget spent as it was."""
-        budget.errors, budget.tokens, budget.prompt_tokens, budget.schema = self.spent
+        budget.errors, budget.tokens, budget.prompt_window, budget.schema = self.spent
         if self.admitted is not None:
             return self.admitted
         if self.items is not None:
@@ -88,4 +88,4 @@ class Memo:
 
 
 def _spent(budget: Budget) -> tuple[int, int, int | None, int]:
-    return budget.errors, budget.tokens, budget.prompt_tokens, budget.schema
+    return budget.errors, budget.tokens, budget.prompt_window, budget.schema

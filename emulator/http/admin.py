@@ -39,7 +39,7 @@ OPEN_PATHS = frozenset({f"{PREFIX}/health"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def token_guarded(handler: Handler) -> Handler:
+def require_token(handler: Handler) -> Handler:
     """The handler behind the admin API's checks (all but OPEN_PATHS): where the request comes
     from (Host, Origin), what it sends (a JSON body), and the admin token."""
 

@@ -17,7 +17,7 @@ from ..script.scope import SCOPE_HEADER, scope_of
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import ROUTES as ADMIN_ROUTES
 from .admin import body_limit as admin_body_limit
-from .admin import token_guarded
+from .admin import require_token
 from .body import ExpectHandler, continue_within, never_continue, unread_body
 from .completions import CORE, chat_handler
 from .delivery import STOPPING
@@ -44,11 +44,11 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
         routes = surface.routes(core, chat_handler(surface))
         add_routes(app.router, routes, _journaling(core, surface), continue_within(_chat_body_limit))
     admin = web.Application()
-    add_routes(admin.router, ADMIN_ROUTES, guarded, continue_within(admin_body_limit))
-    admin.router.add_route("*", "/{anything:.*}", guarded(not_found), expect_handler=never_continue)
+    add_routes(admin.router, ADMIN_ROUTES, guard, continue_within(admin_body_limit))
+    admin.router.add_route("*", "/{anything:.*}", guard(not_found), expect_handler=never_continue)
     app.add_subapp(ADMIN_PREFIX, admin)
     # After the admin API's prefix: every other path.
-    unknown = journaled(not_found, core.journal, config.request_timeout, named=False)
+    unknown = journal_requests(not_found, core.journal, config.request_timeout, named=False)
     app.router.add_route("*", "/{anything:.*}", unknown, expect_handler=never_continue)
     return app
 
@@ -59,7 +59,7 @@ def _chat_body_limit(request: web.Request) -> int:
 
 def _journaling(core: Core, surface: Surface) -> Callable[[Handler], Handler]:
     def wrap(handler: Handler) -> Handler:
-        return journaled(handler, core.journal, core.config.request_timeout, surface)
+        return journal_requests(handler, core.journal, core.config.request_timeout, surface)
 
     return wrap
 
@@ -68,10 +68,10 @@ async def _stopping(app: web.Application) -> None:
     app[STOPPING].set()
 
 
-def journaled(
+def journal_requests(
     handler: Handler, journal: Journal, timeout: float, surface: Surface = DEFAULT, *, named: bool = True
 ) -> Handler:
-    """The handler, its errors answered as the surface's JSON (`answered`), and the request
+    """The handler, its errors answered as the surface's JSON (`respond`), and the request
     recorded in the journal with the status it was answered (see exchange.py), under the
     surface's name (`named`; the catch-all of unknown paths is no surface's)."""
     name = surface.name if named else None
@@ -84,7 +84,7 @@ def journaled(
             if bad_scope is not None:
                 response: web.StreamResponse = surface.error_response(bad_scope)
             else:
-                response = await answered(request, handler, surface)
+                response = await respond(request, handler, surface)
         except asyncio.CancelledError:  # the client left, and this server cancels handlers when they do
             exchange.record(None)
             raise
@@ -138,17 +138,17 @@ async def not_found(request: web.Request) -> web.StreamResponse:
     raise web.HTTPNotFound
 
 
-def guarded(handler: Handler) -> Handler:
+def guard(handler: Handler) -> Handler:
     """The admin API's wrapper: the handler behind the admin token, its errors answered as JSON."""
-    checked = token_guarded(handler)
+    checked = require_token(handler)
 
     async def guarded_handler(request: web.Request) -> web.StreamResponse:
-        return await answered(request, checked)
+        return await respond(request, checked)
 
     return guarded_handler
 
 
-async def answered(request: web.Request, handler: Handler, surface: Surface = DEFAULT) -> web.StreamResponse:
+async def respond(request: web.Request, handler: Handler, surface: Surface = DEFAULT) -> web.StreamResponse:
     """The handler's answer, every error as the surface's JSON body: no HTML page, no bare 500."""
     try:
         return await handler(request)

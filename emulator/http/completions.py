@@ -37,7 +37,7 @@ def chat_handler(surface: Surface) -> Handler:
         core = request.app[CORE]
         exchange = request[EXCHANGE]
         key = surface.api_key(request, core.config.api_keys)
-        if core.limiter and (retry_after := core.limiter.admit(key)) is not None:
+        if core.limiter and (retry_after := core.limiter.wait_for(key)) is not None:
             raise RateLimited(retry_after, describe_limits(core.limiter.limits))
         budget = Budget(errors_listed=core.config.max_errors)
         raw = exchange.raw_body = await read_body(

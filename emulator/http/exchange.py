@@ -1,7 +1,7 @@
 """One request while it is answered: what the journal will record of it, and the one call that
 records it.
 
-`app.journaled` makes one per request from what the request said (read once: `Received`) and
+`app.journal_requests` makes one per request from what the request said (read once: `Received`) and
 records it when the handler is done, unless delivery already did (through the `record` callback
 it is given, just before the answer's end goes out). The chat handler adds the body it read and
 the plan's labels; nothing else writes to it.

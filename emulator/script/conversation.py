@@ -80,13 +80,18 @@ class MatchBudget:
         return True
 
 
+DEFAULT_SURFACE = "studio"
+"""The surface a request is taken to come through when none is said (unit tests, the Python API):
+the AI21 Studio API's (http/surfaces/studio.py; a test holds the two names together)."""
+
+
 @dataclass(eq=False)
 class Conversation:
     """One request as the rules see it; each fact made when a rule first asks for it."""
 
     request: ChatRequest
     headers: Mapping[str, str]
-    surface: str = "studio"
+    surface: str = DEFAULT_SURFACE
     budget: MatchBudget = field(default_factory=MatchBudget)
     _texts: dict[str | None, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
     _joined: dict[str | None, str] = field(default_factory=dict, init=False, repr=False)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..chat.completion import GENERATED, Asked
 from ..chat.request import ChatRequest
 from ..errors import EmulatorError, ScriptedError, Unmatched
-from .conversation import Conversation
+from .conversation import DEFAULT_SURFACE, Conversation
 from .faults import RETRY_AFTER, Fault, FaultPlan
 from .journal import NO_LABELS, Labels
 from .replies import NO_PACING, Pacing, Reply
@@ -49,7 +49,7 @@ def decide(
     faults: FaultPlan,
     unmatched: str,
     *,
-    surface: str = "studio",
+    surface: str = DEFAULT_SURFACE,
     scope: str | None = None,
 ) -> Plan:
     """The plan for `request`, which came through `surface` in the test `scope` (None: the

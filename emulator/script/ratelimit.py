@@ -43,8 +43,9 @@ class RateLimiter:
     def __bool__(self) -> bool:
         return bool(self.limits)
 
-    def admit(self, key: str) -> int | None:
-        """None if `key` may make a request now (and it is counted); else the whole seconds to wait."""
+    def wait_for(self, key: str) -> int | None:
+        """Counts a request of `key` and returns None if the windows had room for it; else the
+        whole seconds to wait (and the request is not counted)."""
         now = self._clock()
         with self._lock:
             seen = self._seen.get(key)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..chat.request import ChatRequest
 from ..errors import FixtureError, ScopeForgotten
-from .conversation import Conversation
+from .conversation import DEFAULT_SURFACE, Conversation
 from .match import Match
 from .patterns import MEMORY
 from .replies import Reply
@@ -82,7 +82,7 @@ class Rule:
         self,
         request: ChatRequest | Conversation,
         headers: Mapping[str, str] | None = None,
-        surface: str = "studio",
+        surface: str = DEFAULT_SURFACE,
         calls: int | None = None,
     ) -> list[str]:
         """Why this rule did not answer the request (empty: it would)."""
@@ -136,7 +136,7 @@ class Script:
         self,
         request: ChatRequest | Conversation,
         headers: Mapping[str, str] | None = None,
-        surface: str = "studio",
+        surface: str = DEFAULT_SURFACE,
         scope: str | None = None,
     ) -> tuple[Rule, Reply] | None:
         """The first fitting rule that is not used up (in `scope`), and its reply for this call."""
@@ -158,7 +158,7 @@ class Script:
         request: ChatRequest | Conversation,
         headers: Mapping[str, str] | None = None,
         limit: int = 3,
-        surface: str = "studio",
+        surface: str = DEFAULT_SURFACE,
         scope: str | None = None,
     ) -> list[tuple[Rule, list[str]]]:
         """The rules that came nearest to answering (fewest reasons not to), with their reasons.

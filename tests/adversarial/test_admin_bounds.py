@@ -29,8 +29,6 @@ from typing import Any
 import httpx
 import pytest
 from jamba_emulator.config import Config
-from jamba_emulator.contract.catalog import load_catalog_document
-from jamba_emulator.contract.schema import Contract
 from jamba_emulator.core import Core
 from jamba_emulator.errors import FixtureError, PatternError
 from jamba_emulator.http import admin, reload
@@ -40,7 +38,6 @@ from jamba_emulator.script.patterns import Pattern
 from tests.adversarial.conftest import COMMAND, Serve, connect, read_all
 
 RULES_HEAD = b"POST /_emulator/rules HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-CONTRACT = Contract(load_catalog_document())
 DEEP_REGEX = "(" * 3000 + "a" + ")" * 3000
 DEEP_JSON = '{"description": ' + "[" * 5000 + "]" * 5000 + ', "rules": []}'
 

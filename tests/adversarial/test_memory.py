@@ -57,8 +57,8 @@ def test_a_sized_cache_drops_its_oldest_entries_past_its_limit() -> None:
 def test_the_rate_limiter_keeps_at_most_its_number_of_keys() -> None:
     limiter = RateLimiter([(2, 1.0), (60, 60.0)], clock=lambda: 0.0, max_keys=50)
     for index in range(1000):
-        assert limiter.admit(f"key-{index}") is None
+        assert limiter.wait_for(f"key-{index}") is None
     assert len(limiter) == 50
-    assert limiter.admit("key-999") is None and limiter.admit("key-999") is not None, (
+    assert limiter.wait_for("key-999") is None and limiter.wait_for("key-999") is not None, (
         "recent keys keep their windows"
     )

@@ -18,8 +18,6 @@ from typing import Any
 import httpx
 import pytest
 from jamba_emulator.chat.request import ChatRequest, Message
-from jamba_emulator.contract.catalog import load_catalog_document
-from jamba_emulator.contract.schema import Contract
 from jamba_emulator.errors import FixtureError, ScopeForgotten
 from jamba_emulator.script import conversation, rules, templates
 from jamba_emulator.script.conversation import REGEX_WINDOW, Conversation
@@ -30,7 +28,6 @@ from jamba_emulator.testing import AttachedEmulator
 from tests.adversarial.conftest import Serve
 from tests.support import AUTH
 
-CONTRACT = Contract(load_catalog_document())
 API = "/studio/v1/chat/completions"
 
 

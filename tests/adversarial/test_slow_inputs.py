@@ -17,8 +17,6 @@ import pytest
 from jamba_emulator.chat.budget import Budget
 from jamba_emulator.chat.tokenizer import ApproximateTokenizer
 from jamba_emulator.config import Config
-from jamba_emulator.contract.catalog import load_catalog_document
-from jamba_emulator.contract.schema import Contract
 from jamba_emulator.core import Core
 from jamba_emulator.errors import FixtureError, ValidationFailed
 from jamba_emulator.resources import FIXTURE_DIR
@@ -29,7 +27,6 @@ from tests.adversarial.conftest import COMMAND, Serve, start_cli
 from tests.support import AUTH
 
 API = "/studio/v1/chat/completions"
-CONTRACT = Contract(load_catalog_document())
 
 
 def test_a_nested_quantifier_rule_runs_in_linear_time(serve: Serve, tmp_path: Path) -> None:

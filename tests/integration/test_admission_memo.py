@@ -58,7 +58,7 @@ def test_a_kept_outcome_spends_the_budget_the_first_did() -> None:
             assert repeated is not outcome and repeated.items == outcome.items
         else:
             assert repeated is outcome
-        spent = [(budget.errors, budget.tokens, budget.prompt_tokens) for budget in (first, again)]
+        spent = [(budget.errors, budget.tokens, budget.prompt_window) for budget in (first, again)]
         assert spent[0] == spent[1]
     assert len(core.admission.memo) == 2
 

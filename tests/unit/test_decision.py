@@ -8,8 +8,6 @@ from typing import Any
 
 from jamba_emulator.chat.completion import GENERATED, Asked
 from jamba_emulator.chat.request import ChatRequest, Message
-from jamba_emulator.contract.catalog import load_catalog_document
-from jamba_emulator.contract.schema import Contract
 from jamba_emulator.errors import ScriptedError, Unmatched
 from jamba_emulator.script.decision import GENERATE, decide
 from jamba_emulator.script.faults import Fault, FaultPlan
@@ -18,7 +16,6 @@ from jamba_emulator.script.journal import Labels
 from jamba_emulator.script.replies import Reply
 from jamba_emulator.script.rules import Script
 
-CONTRACT = Contract(load_catalog_document())
 REQUEST = ChatRequest(
     "jamba-instruct-preview", (Message("user", "Where is my order 1234?"),), 4096, 1.0, 1.0, (), 1, False, 10
 )

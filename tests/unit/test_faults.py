@@ -80,30 +80,30 @@ class Clock:
 def test_windows_per_second_and_per_minute() -> None:
     clock = Clock()
     limiter = RateLimiter([(2, 1.0), (5, 60.0)], clock)
-    assert [limiter.admit("k"), limiter.admit("k")] == [None, None]
-    assert limiter.admit("k") == 1, "third in the same second"
-    assert limiter.admit("other") is None, "each key has its own windows"
+    assert [limiter.wait_for("k"), limiter.wait_for("k")] == [None, None]
+    assert limiter.wait_for("k") == 1, "third in the same second"
+    assert limiter.wait_for("other") is None, "each key has its own windows"
     clock.now += 1.0
-    assert [limiter.admit("k"), limiter.admit("k")] == [None, None]
+    assert [limiter.wait_for("k"), limiter.wait_for("k")] == [None, None]
     clock.now += 1.0
-    assert limiter.admit("k") is None
-    assert limiter.admit("k") == 58, "5 in the minute: wait until the first leaves it"
+    assert limiter.wait_for("k") is None
+    assert limiter.wait_for("k") == 58, "5 in the minute: wait until the first leaves it"
     clock.now += 57.5
-    assert limiter.admit("k") == 1, "rounded up to whole seconds"
+    assert limiter.wait_for("k") == 1, "rounded up to whole seconds"
     clock.now += 0.5
-    assert limiter.admit("k") is None
+    assert limiter.wait_for("k") is None
     limiter.reset()
-    assert [limiter.admit("k"), limiter.admit("k")] == [None, None]
+    assert [limiter.wait_for("k"), limiter.wait_for("k")] == [None, None]
 
 
 def test_refused_requests_do_not_count() -> None:
     clock = Clock()
     limiter = RateLimiter([(1, 1.0)], clock)
-    assert limiter.admit("k") is None
+    assert limiter.wait_for("k") is None
     for _ in range(10):
-        assert limiter.admit("k") == 1
+        assert limiter.wait_for("k") == 1
     clock.now += 1.0
-    assert limiter.admit("k") is None
+    assert limiter.wait_for("k") is None
 
 
 def test_limits_are_described_as_the_flag_spells_them() -> None:

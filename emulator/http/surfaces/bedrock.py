@@ -74,7 +74,7 @@ class Bedrock:
         ]
 
     def api_key(self, request: web.Request, accepted: Collection[str]) -> str:
-        return signer(request, accepted)
+        return verify_signature(request, accepted)
 
     def route_params(self, request: web.Request) -> RouteParams:
         return RouteParams(request.match_info["model_id"], request.path.endswith("-stream"))
@@ -107,7 +107,7 @@ class Bedrock:
 BEDROCK = Bedrock()
 
 
-def signer(request: web.Request, accepted: Collection[str]) -> str:
+def verify_signature(request: web.Request, accepted: Collection[str]) -> str:
     """The access key id of a well-formed SigV4 `Authorization` (and `X-Amz-Date`), or
     BadCredentials with the code AWS's common errors give the fault."""
     header = request.headers.get(hdrs.AUTHORIZATION)

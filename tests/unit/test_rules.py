@@ -7,14 +7,11 @@ from typing import Any
 
 import pytest
 from jamba_emulator.chat.request import ChatRequest, Message, Tool
-from jamba_emulator.contract.catalog import load_catalog_document
-from jamba_emulator.contract.schema import Contract
 from jamba_emulator.errors import FixtureError
 from jamba_emulator.script.conversation import Conversation
 from jamba_emulator.script.fixtures import rules_from
 from jamba_emulator.script.rules import Script
 
-CONTRACT = Contract(load_catalog_document())
 REQUEST = ChatRequest(
     "jamba-instruct-preview",
     (Message("system", "You are a support bot"), Message("user", "Where is my order 1234?")),
