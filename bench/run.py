@@ -180,9 +180,11 @@ class Server:
         *,
         log: bool = False,
         env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.name, self.command, self.port, self.health, self.cores = name, command, port, health, cores
         self.env = {**os.environ, **env} if env else None
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
         self.log = tempfile.TemporaryFile() if log else None  # noqa: SIM115  (closed in stop)
         """Where the server's stderr goes when it logs (its access log): a file, as a CI job's."""
@@ -198,6 +200,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=self.log or subprocess.DEVNULL,
             env=self.env,
+            cwd=self.cwd,
         )
         wait_ready(self.url + self.health, self.process)
         return time.perf_counter() - launched
