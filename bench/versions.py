@@ -51,10 +51,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default: 5)")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement (default: 3)")
     parser.add_argument("--connections", type=int, default=64, help="(default: 64)")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated, of bench/run.py's CASES")
+    parser.add_argument(
+        "--cases", default=";".join(CASES), help="semicolon-separated, of bench/run.py's CASES (default: all)"
+    )
     args = parser.parse_args()
     wrk = ensure_wrk()
-    cases = [case.strip() for case in args.cases.split(",")]
+    cases = [case.strip() for case in args.cases.split(";")]
     with tempfile.TemporaryDirectory(prefix="jamba-base-") as folder:
         before = server(exported(args.base, Path(folder)), "before")
         after = server(None, "after")
