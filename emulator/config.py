@@ -19,6 +19,9 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 ENV_PREFIX = "JAMBA_EMULATOR_"
 LOOPBACK_HOSTS = ("localhost", "::1")
 UNMATCHED_MODES = ("generate", "error")
+TOOL_CALL_PARSERS = ("jamba", "hermes")
+"""The vLLM tool-call parsers of Jamba's templates: jamba (1.5 to 1.7, Jamba2), hermes (Reasoning 3B)."""
+REASONING_PARSERS = ("deepseek_r1", "qwen3")
 RELOAD_INTERVAL = 0.5
 _RATE = re.compile(
     r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour)s?\s*$", re.IGNORECASE | re.ASCII
@@ -74,6 +77,19 @@ class Config:
     """Seconds the server waits for answers in progress (streams included) when it stops."""
     strict_allow: tuple[str, ...] = ()
     """Fields strict mode accepts although the real service ignored them (e.g. stop_sequences)."""
+    vllm_version: str | None = None
+    """The vLLM release the vllm surface answers as (its line's behaviour); None: the one AI21
+    recommends for --vllm-model, else 0.11.0. Checked by Core.build (contract/vllm.py)."""
+    vllm_model: str | None = None
+    """The one open-weights checkpoint the vllm surface serves (vLLM's --model); None: all."""
+    served_model_name: tuple[str, ...] = ()
+    """The names it is served by (vLLM's --served-model-name); empty: its id."""
+    max_model_len: int | None = None
+    """The context window the vllm surface checks and reports; None: the checkpoint's."""
+    enable_auto_tool_choice: bool = False
+    """vLLM's flag: without it (and a parser), tool_choice "auto" gets vLLM's 400."""
+    tool_call_parser: str | None = None
+    reasoning_parser: str | None = None
 
     @property
     def loopback(self) -> bool:
@@ -212,6 +228,47 @@ def parse_seconds(text: str, source: str) -> float:
     if not 0 < seconds < 86_400:
         raise ConfigError(f"{source} must be a number of seconds above 0 (e.g. 15 or 0.5), got {text!r}")
     return seconds
+
+
+def parse_vllm_version(text: str, source: str = "--vllm-version") -> str | None:
+    """A vLLM release such as 0.8.5.post1 or 0.11.0 (which ones are modelled: Core.build)."""
+    version = text.strip().removeprefix("v")
+    if not version:
+        return None
+    if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+(\.post[0-9]+)?", version):
+        raise ConfigError(f"{source} must be a vLLM release such as 0.8.5.post1 or 0.11.0, got {text!r}")
+    return version
+
+
+def parse_name(text: str, source: str) -> str | None:
+    return text.strip() or None
+
+
+def parse_names(text: str, source: str = "JAMBA_EMULATOR_SERVED_MODEL_NAME") -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+
+
+def parse_model_len(text: str, source: str = "--max-model-len") -> int | None:
+    """Tokens, or with k/K (1024s, as vLLM reads them: 32k is 32768); empty for the checkpoint's."""
+    value = text.strip().lower()
+    if not value:
+        return None
+    multiplier = 1024 if value.endswith("k") else 1
+    try:
+        tokens = int(value.removesuffix("k")) * multiplier
+    except ValueError:
+        tokens = 0
+    if tokens < 1:
+        raise ConfigError(f"{source} must be a number of tokens such as 32768 or 32k, got {text!r}")
+    return tokens
+
+
+def parse_tool_parser(text: str, source: str = "--tool-call-parser") -> str | None:
+    return _parse_one_of(text, source, TOOL_CALL_PARSERS) if text.strip() else None
+
+
+def parse_reasoning_parser(text: str, source: str = "--reasoning-parser") -> str | None:
+    return _parse_one_of(text, source, REASONING_PARSERS) if text.strip() else None
 
 
 def parse_unmatched(text: str, source: str = "--unmatched") -> str:
@@ -477,6 +534,62 @@ SETTINGS: dict[str, Setting] = {
         "seconds answers in progress get on Ctrl+C or SIGTERM; paced and stalled streams end at once",
         "`3`",
         metavar="SECONDS",
+    ),
+    "vllm_version": Setting(
+        parse_vllm_version,
+        "the vLLM release the vllm surface (/v1/chat/completions, /v1/models, ...) answers as: 0.8.x or "
+        "0.11.x, each with its line's errors and fields (default: the release AI21 recommends for "
+        "--vllm-model, else 0.11.0)",
+        "vLLM release the vllm surface answers as (`0.8.5.post1`, `0.11.0`)",
+        "AI21's for `--vllm-model`, else `0.11.0`",
+        metavar="RELEASE",
+    ),
+    "vllm_model": Setting(
+        parse_name,
+        "the one open-weights checkpoint the vllm surface serves, by Hugging Face id, as vLLM's --model "
+        "(default: every Jamba checkpoint the release runs)",
+        "the one checkpoint the vllm surface serves (vLLM's `--model`)",
+        "every Jamba checkpoint",
+        metavar="HF-ID",
+    ),
+    "served_model_name": Setting(
+        parse_names,
+        "the names --vllm-model is served by, as vLLM's flag (repeatable; default: its id)",
+        "names `--vllm-model` is served by",
+        "its id",
+        metavar="NAME",
+        repeat=parse_names,
+        unique=True,
+        joined="comma-separated",
+    ),
+    "max_model_len": Setting(
+        parse_model_len,
+        "the context window the vllm surface enforces and reports, as vLLM's flag, e.g. 32768 or 32k "
+        "(default: the checkpoint's, 262144)",
+        "context window the vllm surface enforces (`32768`, `32k`)",
+        "the checkpoint's",
+        metavar="TOKENS",
+    ),
+    "enable_auto_tool_choice": Setting(
+        parse_bool,
+        "vLLM's flag: answer tool_choice \"auto\" (with --tool-call-parser); without it such a request gets "
+        "vLLM's 400, as in production (default: off)",
+        "let `tool_choice: \"auto\"` through on the vllm surface (with `--tool-call-parser`)",
+        "off",
+    ),
+    "tool_call_parser": Setting(
+        parse_tool_parser,
+        "vLLM's flag: how tool calls are read from the model's output (default: none)",
+        "`jamba` or `hermes` (Reasoning 3B)",
+        "none",
+        choices=TOOL_CALL_PARSERS,
+    ),
+    "reasoning_parser": Setting(
+        parse_reasoning_parser,
+        "vLLM's flag: reasoning in its own field, for Jamba Reasoning 3B (default: none)",
+        "`deepseek_r1` or `qwen3`, for Reasoning 3B",
+        "none",
+        choices=REASONING_PARSERS,
     ),
     "log_level": Setting(
         parse_log_level,

@@ -14,6 +14,7 @@ from .config import Config, flag_of
 from .contract.admission import Admission
 from .contract.catalog import load_catalog_document
 from .contract.schema import Contract
+from .contract.vllm import Served
 from .errors import ConfigError
 from .script.faults import DEFAULT_GLOBAL_FAULTS, FaultPlan, parse_choice
 from .script.fixtures import fixture_files, load_file
@@ -50,10 +51,11 @@ class Core:
             ),
         )
         tokenizer = ApproximateTokenizer()
+        served = checked("vllm_version", lambda: served_by(config, contract))
         return cls(
             config=config,
             contract=contract,
-            admission=Admission(contract, tokenizer),
+            admission=Admission(contract, tokenizer, served=served),
             generator=Generator(load_wordpool(), tokenizer, config.text_seed),
             ids=id_source(config.seed, worker, restarts),
             tokenizer=tokenizer,
@@ -83,6 +85,20 @@ def checked(setting: str, make: Callable[[], T]) -> T:
         return make()
     except ValueError as error:
         raise ConfigError(f"{flag_of(setting)}: {error}") from None
+
+
+def served_by(config: Config, contract: Contract) -> Served:
+    """The vllm surface's server, as vLLM's flags describe it."""
+    return Served.build(
+        contract.document,
+        version=config.vllm_version,
+        model=config.vllm_model,
+        served_names=config.served_model_name,
+        max_model_len=config.max_model_len,
+        auto_tools=config.enable_auto_tool_choice,
+        tool_call_parser=config.tool_call_parser,
+        reasoning_parser=config.reasoning_parser,
+    )
 
 
 def fault_plan(config: Config) -> FaultPlan:

@@ -271,14 +271,13 @@ class Generator:
     ) -> Choice:
         """Apply `stop` then `max_tokens` to an answer, as a model generating token by token would
         (`tokens`: the whole text's, when known)."""
-        end = first_stop(text, request.stop)
+        end, stop = stopped_at(text, request.stop)
         if tokens is None or end < len(text):
             tokens = self._tokenizer.tokenize(text[:end])
         reason: FinishReason = "stop"
         if request.max_tokens == 0 or len(tokens) > request.max_tokens:
-            tokens, reason = tokens[: request.max_tokens], "length"
-        stopped = reason == "stop" and end < len(text)
-        return Choice(index=index, tokens=tuple(tokens), finish_reason=reason, stop_sequence=stopped)
+            tokens, reason, stop = tokens[: request.max_tokens], "length", None
+        return Choice(index=index, tokens=tuple(tokens), finish_reason=reason, stop_sequence=stop)
 
 
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -346,8 +345,17 @@ def _last_user_text(request: ChatRequest) -> str:
 
 def first_stop(text: str, stops: tuple[str, ...]) -> int:
     """Where the first stop sequence in `text` starts (len(text): none is there)."""
-    positions = [at for stop in stops if stop and (at := text.find(stop)) >= 0]
-    return min(positions, default=len(text))
+    return stopped_at(text, stops)[0]
+
+
+def stopped_at(text: str, stops: tuple[str, ...]) -> tuple[int, str | None]:
+    """Where the first stop sequence in `text` starts, and which it is (the first listed of those
+    starting there); (len(text), None) when none is there."""
+    found = [(at, position) for position, stop in enumerate(stops) if stop and (at := text.find(stop)) >= 0]
+    if not found:
+        return len(text), None
+    at, position = min(found)
+    return at, stops[position]
 
 
 def _written_answer(bank: SentenceBank, rng: random.Random) -> tuple[str, tuple[str, ...]]:

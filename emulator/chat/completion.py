@@ -52,8 +52,8 @@ class Choice:  # not a named tuple: its field `index` would hide tuple.index
     finish_reason: FinishReason
     tool_calls: tuple[ToolCall, ...] = ()
     """When the answer calls tools: the calls (content is then null, and `tokens` counts them)."""
-    stop_sequence: bool = False
-    """Whether one of the request's stop sequences ended it (finish_reason is then "stop")."""
+    stop_sequence: str | None = None
+    """The stop sequence of the request that ended it, if one did (finish_reason is then "stop")."""
 
     @property
     def content(self) -> str:

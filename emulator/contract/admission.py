@@ -8,7 +8,7 @@ service), the context window (needs the tokenizer), and strict mode's role order
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from ..chat.budget import SCHEMA_OVERHEAD, Budget
 from ..chat.request import ChatRequest, Message, Tool, ToolResult
@@ -16,10 +16,11 @@ from ..chat.tokenizer import ChatTemplate, Tokenizer
 from ..chat.toolschema import compiled_schema, encode_canonical
 from ..errors import ErrorItem, RefusedReference, UnsupportedModel, ValidationFailed
 from .catalog import ModelSpec
-from .dialects import Dialect, RouteParams
+from .dialects import Dialect, RouteParams, SelfAdmitting
 from .memo import MEMO_BODY, Key, Memo
 from .schema import Contract
 from .violations import Found
+from .vllm import Served
 
 _ROLE_ORDER_MSG = (
     "messages must alternate between user and assistant, starting with user, "
@@ -35,6 +36,9 @@ class Admitted(NamedTuple):
     warnings: tuple[str, ...]
     """The first WARNINGS_KEPT of them; `more_warnings` counts the rest."""
     more_warnings: int = 0
+    wire: Any = None
+    """What the surface's answer needs that the canonical request does not say (vLLM's: the
+    model it echoes, stream options, the tool-call mode: contract/vllm.Wire); None elsewhere."""
 
 
 WARNINGS_KEPT = 20
@@ -46,16 +50,26 @@ class Admission:
         contract: Contract,
         tokenizer: Tokenizer,
         template: ChatTemplate | None = None,
+        served: Served | None = None,
     ) -> None:
         self._contract = contract
+        self.served = served or Served.build(contract.document)
+        """The vllm surface's server (contract/vllm.py)."""
         self._tokenizer = tokenizer
         self._template = template or ChatTemplate()
         self.memo = Memo()
         """Outcomes of short bodies, by dialect, route parameters and bytes (memo.py)."""
 
-    def admit_bytes(self, dialect: Dialect, params: RouteParams, raw: bytes, budget: Budget) -> Admitted:
+    def admit_bytes(
+        self, dialect: Dialect | SelfAdmitting, params: RouteParams, raw: bytes, budget: Budget
+    ) -> Admitted:
         """A surface's request (its body's bytes, what its route said) admitted, or its error
         raised; the outcome of a short body kept and replayed (memo.py)."""
+        admit_itself = getattr(dialect, "admit", None)
+        if admit_itself is not None:  # vLLM's: its own rules (not kept: its errors are its own)
+            admitted: Admitted = admit_itself(raw, params, self, budget)
+            return admitted
+        dialect = cast(Dialect, dialect)
         if len(raw) > MEMO_BODY:
             decoded = dialect.chat_body(raw, params, self._contract)
             return self.admit(decoded.body, budget, readable=decoded.readable)
@@ -128,6 +142,14 @@ class Admission:
             warnings,
             max(0, len(role_problems) - WARNINGS_KEPT),
         )
+
+    def count_prompt(self, messages: tuple[Message, ...], extras: list[str], window: int) -> int:
+        """The prompt's tokens (messages, then documents and tool definitions framed as
+        messages), counting stopped once past `window`."""
+        tokens = self._template.prompt_tokens(messages, self._tokenizer, window)
+        if extras:
+            tokens += self._template.extra_tokens(extras, self._tokenizer, window - tokens)
+        return tokens
 
     def _extensions(
         self, body: Mapping[str, Any], budget: Budget

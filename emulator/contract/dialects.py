@@ -20,6 +20,8 @@ from ..errors import UnsupportedModel
 from .decoding import Decoded, decode
 
 if TYPE_CHECKING:
+    from ..chat.budget import Budget
+    from .admission import Admission, Admitted
     from .catalog import Catalog
     from .schema import Contract
 
@@ -32,6 +34,9 @@ class RouteParams:
     """The model the path names, in its platform's words (Bedrock's `ai21.jamba-1-5-mini-v1:0`)."""
     stream: bool | None = None
     """Whether the path asks for a stream (Bedrock's `-with-response-stream`); None: the body says."""
+    media: str = "application/json"
+    """The body's media type, lower case without parameters ("" when none was sent), for a
+    dialect whose server refuses others (vLLM's)."""
 
 
 NO_PARAMS = RouteParams()
@@ -47,6 +52,17 @@ class Dialect(Protocol):
         """The canonical chat body, or the contract's error (a body that is not JSON, a model the
         platform does not serve, a violation of the dialect's own schema)."""
         ...
+
+
+class SelfAdmitting(Protocol):
+    """A dialect whose server's rules differ from the chat contract's in more than the body's
+    shape (vLLM's: contract/vllm.py): it admits its requests itself, with the shared tokenizer
+    and template of `admission`."""
+
+    @property
+    def name(self) -> str: ...
+
+    def admit(self, raw: bytes, params: RouteParams, admission: Admission, budget: Budget) -> Admitted: ...
 
 
 @dataclass(frozen=True, slots=True)

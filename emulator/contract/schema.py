@@ -58,6 +58,7 @@ class Contract:
         # (tests/unit/test_contract_files.py), not at every start.
         self.schemas = {name: load_json(SCHEMA_DIR / name) for name in SCHEMA_FILES}
         _check_instance("catalog.json", catalog_document, self.schemas["catalog.schema.json"])
+        self.document = catalog_document
         catalog = Catalog.from_document(catalog_document)
         self.catalog = catalog.only(models) if models else catalog
         self.strict = strict

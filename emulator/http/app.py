@@ -23,7 +23,7 @@ from .completions import CORE, chat_handler
 from .delivery import STOPPING
 from .exchange import EXCHANGE, Exchange
 from .reload import watcher
-from .surfaces import DEFAULT, SURFACES, Handler, Route, Surface
+from .surfaces import DEFAULT, Handler, Route, Surface, surfaces_for
 
 log = logging.getLogger("jamba_emulator")
 
@@ -40,9 +40,7 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
     # No middleware (each costs every request several microseconds, bench/): each route is
     # wrapped instead, and fallback routes catch wrong methods and unknown paths, so that every
     # answer outside the admin API is journaled and every error is the surface's JSON.
-    for surface in SURFACES:
-        routes = surface.routes(core, chat_handler(surface))
-        add_routes(app.router, routes, _journaling(core, surface), continue_within(_chat_body_limit))
+    add_surfaces(app.router, core, surfaces_for(core))
     admin = web.Application()
     add_routes(admin.router, ADMIN_ROUTES, guard, continue_within(admin_body_limit))
     admin.router.add_route("*", "/{anything:.*}", guard(not_found), expect_handler=never_continue)
@@ -51,6 +49,48 @@ def create_app(config: Config | None = None, *, core: Core | None = None) -> web
     unknown = journal_requests(not_found, core.journal, config.request_timeout, named=False)
     app.router.add_route("*", "/{anything:.*}", unknown, expect_handler=never_continue)
     return app
+
+
+def add_surfaces(router: web.UrlDispatcher, core: Core, surfaces: tuple[Surface, ...]) -> None:
+    """Every surface's routes, journaled under its name. A path two surfaces serve (Azure's and
+    vLLM's /v1/chat/completions) has one route, which asks each in turn whether a request is its
+    (`claims`), the last taking the rest; the last also answers its wrong methods."""
+    expect = continue_within(_chat_body_limit)
+    claimants: dict[tuple[str, str], list[tuple[Surface, Handler]]] = {}
+    for surface in surfaces:
+        wrap = _journaling(core, surface)
+        for method, path, handler in surface.routes(core, chat_handler(surface)):
+            claimants.setdefault((method, path), []).append((surface, wrap(handler)))
+    owners: dict[str, Surface] = {}
+    routes: dict[Surface, list[Route]] = {}
+    for (method, path), claiming in claimants.items():
+        owner = owners[path] = claiming[-1][0]
+        routes.setdefault(owner, []).append((method, path, _claimed(claiming)))
+    for owner, owned in routes.items():
+        add_routes(router, owned, _prewrapped(_journaling(core, owner)), expect)
+
+
+def _prewrapped(wrap: Callable[[Handler], Handler]) -> Callable[[Handler], Handler]:
+    """`wrap` for the routes' fallbacks (405), identity for their handlers, already wrapped."""
+
+    def maybe_wrap(handler: Handler) -> Handler:
+        return handler if getattr(handler, "journaled", False) else wrap(handler)
+
+    return maybe_wrap
+
+
+def _claimed(claiming: list[tuple[Surface, Handler]]) -> Handler:
+    if len(claiming) == 1:
+        handler = claiming[0][1]
+    else:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            for surface, wrapped in claiming[:-1]:
+                if surface.claims(request):
+                    return await wrapped(request)
+            return await claiming[-1][1](request)
+
+    handler.journaled = True  # type: ignore[attr-defined]
+    return handler
 
 
 def _chat_body_limit(request: web.Request) -> int:

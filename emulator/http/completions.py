@@ -59,13 +59,14 @@ def chat_handler(surface: Surface) -> Handler:
         if plan.error is not None:
             return await refuse(plan, plan.error, surface)
         completion = core.generator.write(chat, plan.asked, budget)
-        completion_id = core.ids.next_id()
+        wire = admitted.wire
+        completion_id = surface.completion_id(request, core.ids.next_id(), wire)
         if chat.stream:
-            events = surface.stream_events(completion, completion_id)
+            events = surface.stream_events(completion, completion_id, wire)
             headers = {**surface.stream_headers, **headers}
             return await stream(request, events, headers, plan, record=exchange.record, surface=surface)
         return await answer(
-            request, surface.response_body(completion, completion_id), headers, plan, exchange.record
+            request, surface.response_body(completion, completion_id, wire), headers, plan, exchange.record
         )
 
     return create_chat_completion

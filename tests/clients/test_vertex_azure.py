@@ -110,13 +110,16 @@ def test_azure_through_a_base_url_ending_in_studio_still_works(
     assert client.chat.completions.create(model="jamba-mini", messages=MESSAGES, max_tokens=20).choices
 
 
-def test_azure_takes_the_api_key_header_alone_and_refuses_none(emulator: BackgroundServer) -> None:
+def test_azure_takes_the_api_key_header_alone_and_without_it_vllm_answers(emulator: BackgroundServer) -> None:
+    """/v1/chat/completions is Azure's when `api-key` is sent, vLLM's otherwise (which knows no
+    Azure deployment name: its 404)."""
     body = {"model": "jamba-instruct", "messages": [{"role": "user", "content": "hi"}]}
-    assert (
-        httpx.post(emulator.url + "/v1/chat/completions", json=body, headers={"api-key": "k"}).status_code
-        == 200
-    )
-    assert httpx.post(emulator.url + "/v1/chat/completions", json=body).status_code == 401
+    url = emulator.url + "/v1/chat/completions"
+    assert httpx.post(url, json=body, headers={"api-key": "k"}).status_code == 200
+    assert httpx.post(url, json=body, headers={"api-key": ""}).status_code == 401
+    vllm = httpx.post(url, json=body)
+    assert vllm.status_code == 404
+    assert vllm.json()["error"]["message"] == "The model `jamba-instruct` does not exist."
 
 
 def test_with_keys_configured_a_wrong_api_key_is_refused_whatever_bearer_says() -> None:
@@ -124,7 +127,8 @@ def test_with_keys_configured_a_wrong_api_key_is_refused_whatever_bearer_says() 
     with BackgroundServer(Config(port=0, api_keys=("right",))) as server:
         url = server.url + "/v1/chat/completions"
         assert httpx.post(url, json=body, headers={"api-key": "right"}).status_code == 200
-        assert httpx.post(url, json=body, headers={"Authorization": "Bearer right"}).status_code == 200
+        bearer_only = httpx.post(url, json=body, headers={"Authorization": "Bearer right"})
+        assert bearer_only.status_code == 404  # vLLM's: it serves no Azure deployment name
         both = {"api-key": "wrong", "Authorization": "Bearer right"}
         assert httpx.post(url, json=body, headers=both).status_code == 401
         assert (

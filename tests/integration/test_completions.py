@@ -208,7 +208,13 @@ EVERY_SURFACE = [  # (path, headers, a valid body, a body its contract refuses)
     ("/model/ai21.jamba-1-5-mini-v1:0/converse", SIGNED, CONVERSE, {**CONVERSE, "messages": [1]}),
     ("/model/ai21.jamba-1-5-mini-v1:0/converse-stream", SIGNED, CONVERSE, {"inferenceConfig": {}}),
     ("/v1/projects/p/locations/r/publishers/ai21/models/jamba-1.5-mini:rawPredict", AUTH, ROUTED, {}),
-    ("/v1/chat/completions", AUTH, {**chat(), "model": "AI21-Jamba-1.5-Mini"}, chat(n=0)),
+    ("/v1/chat/completions", {"api-key": "k"}, {**chat(), "model": "AI21-Jamba-1.5-Mini"}, chat(n=0)),
+    (
+        "/v1/chat/completions",
+        {},
+        {**chat(), "model": "ai21labs/AI21-Jamba-1.5-Mini"},
+        {**chat(), "model": "ai21labs/AI21-Jamba-1.5-Mini", "temperature": "hot"},
+    ),
 ]
 
 
@@ -220,6 +226,7 @@ async def test_no_validator_is_compiled_per_request(client: Any, monkeypatch: An
 
     monkeypatch.setattr("jsonschema_rs.Draft7Validator", refuse)  # the hot path's, built at start
     monkeypatch.setattr("jsonschema.Draft7Validator", refuse)  # the reference, not on the hot path
+    monkeypatch.setattr("jamba_emulator.contract.pymodel.create_model", refuse)  # vLLM's pydantic model
     for body in (chat(), chat(max_tokens="x"), chat(stream=True)):
         response = await client.post(API_PATH, json=body, headers=AUTH)
         assert response.status in (200, 422)

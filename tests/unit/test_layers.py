@@ -120,15 +120,19 @@ def test_the_api_prefix_is_written_once() -> None:
 
 
 def test_every_surface_is_served() -> None:
-    from jamba_emulator.http.surfaces import SURFACES  # noqa: PLC0415
+    from jamba_emulator.config import Config  # noqa: PLC0415
+    from jamba_emulator.core import Core  # noqa: PLC0415
+    from jamba_emulator.http.surfaces import surfaces_for  # noqa: PLC0415
+
+    surfaces = surfaces_for(Core.build(Config()))
 
     defined = sorted(
         name for name in modules() if name.startswith("http.surfaces.") and "__init__" not in name
     )
-    assert sorted(f"http.surfaces.{surface.name}" for surface in SURFACES) == defined
+    assert sorted(f"http.surfaces.{surface.name}" for surface in surfaces) == defined
     fixtures = load_json(SCHEMA_DIR / "fixtures.schema.json")
     matchable = fixtures["definitions"]["Match"]["properties"]["surface"]["enum"]
-    assert sorted(matchable) == sorted(surface.name for surface in SURFACES)  # a rule can name each
+    assert sorted(matchable) == sorted(surface.name for surface in surfaces)  # a rule can name each
 
 
 @pytest.mark.parametrize("name", [name for name in modules() if wing_of(name) in WINGS])

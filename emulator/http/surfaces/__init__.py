@@ -15,11 +15,11 @@ schema in schemas/, if its body is not the chat body), and its entry in SURFACES
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
-from ...contract.dialects import Dialect, RouteParams
+from ...contract.dialects import Dialect, RouteParams, SelfAdmitting
 
 if TYPE_CHECKING:
     from ...chat.completion import Completion
@@ -51,12 +51,17 @@ class Surface(Protocol):
         """Every route of the surface; `chat` answers its chat completion paths."""
         ...
 
+    def claims(self, request: web.Request) -> bool:
+        """Whether a request on a path several surfaces serve is this one's (Azure's and vLLM's
+        `POST /v1/chat/completions`: `api-key` says Azure); the last surface of a path takes the rest."""
+        ...
+
     def api_key(self, request: web.Request, accepted: Collection[str]) -> str:
         """The caller's key, or errors.Unauthorized."""
         ...
 
     @property
-    def dialect(self) -> Dialect:
+    def dialect(self) -> Dialect | SelfAdmitting:
         """How the contract reads this surface's body (contract/dialects.py)."""
         ...
 
@@ -65,11 +70,16 @@ class Surface(Protocol):
         for admission: the dialect gets these and the body's bytes)."""
         ...
 
-    def response_body(self, completion: Completion, completion_id: str) -> bytes:
-        """The 200 answer's body."""
+    def completion_id(self, request: web.Request, drawn: str, wire: Any) -> str:
+        """The answer's id, from the one drawn from the id source (vLLM's takes X-Request-Id)."""
         ...
 
-    def stream_events(self, completion: Completion, completion_id: str) -> list[bytes]:
+    def response_body(self, completion: Completion, completion_id: str, wire: Any = None) -> bytes:
+        """The 200 answer's body (`wire`: what the surface's dialect admitted beside the
+        canonical request: contract/admission.Admitted.wire)."""
+        ...
+
+    def stream_events(self, completion: Completion, completion_id: str, wire: Any = None) -> list[bytes]:
         """The streamed answer, one item per event, as written to the connection."""
         ...
 
@@ -102,8 +112,15 @@ from .bedrock import BEDROCK  # noqa: E402
 from .converse import CONVERSE  # noqa: E402
 from .studio import STUDIO  # noqa: E402
 from .vertex import VERTEX  # noqa: E402
+from .vllm import Vllm  # noqa: E402
 
 SURFACES: tuple[Surface, ...] = (STUDIO, BEDROCK, CONVERSE, VERTEX, AZURE)
-"""Every surface the server serves, on one port."""
+"""The surfaces that are the same on every server; `surfaces_for` adds those made per server."""
+
+
+def surfaces_for(core: Core) -> tuple[Surface, ...]:
+    """Every surface one server serves, on one port, in the order a shared path asks them
+    (`claims`): vLLM's after Azure's."""
+    return (*SURFACES, Vllm(core.admission.served))
 DEFAULT = STUDIO
 """Whose error shape answers paths no surface owns, and the admin API."""

@@ -36,6 +36,10 @@ class Azure(Studio):
     def routes(self, core: Core, chat: Handler) -> list[Route]:
         return [("POST", CHAT_PATH, chat)]
 
+    def claims(self, request: web.Request) -> bool:
+        """AI21AzureClient sends `api-key`; vLLM's clients (OpenAI's) do not."""
+        return API_KEY_HEADER in request.headers
+
     def api_key(self, request: web.Request, accepted: Collection[str]) -> str:
         """`api-key` when sent (a wrong or empty one is refused, whatever else is sent), else
         `Authorization: Bearer`: any non-empty key unless keys are configured."""

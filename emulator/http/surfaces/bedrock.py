@@ -76,13 +76,19 @@ class Bedrock:
     def api_key(self, request: web.Request, accepted: Collection[str]) -> str:
         return verify_signature(request, accepted)
 
+    def claims(self, request: web.Request) -> bool:
+        return True
+
+    def completion_id(self, request: web.Request, drawn: str, wire: Any) -> str:
+        return drawn
+
     def route_params(self, request: web.Request) -> RouteParams:
         return RouteParams(request.match_info["model_id"], request.path.endswith("-stream"))
 
-    def response_body(self, completion: Completion, completion_id: str) -> bytes:
+    def response_body(self, completion: Completion, completion_id: str, wire: Any = None) -> bytes:
         return encode_json({**response_body(completion, completion_id), "id": bedrock_id(completion_id)})
 
-    def stream_events(self, completion: Completion, completion_id: str) -> list[bytes]:
+    def stream_events(self, completion: Completion, completion_id: str, wire: Any = None) -> list[bytes]:
         wire_id = bedrock_id(completion_id)
         events = [_chunk({**body, "id": wire_id}) for body in chunk_bodies(completion, completion_id)]
         events.append(_chunk({"amazon-bedrock-invocationMetrics": invocation_metrics(completion)}))

@@ -46,7 +46,7 @@ class Converse(Bedrock):
     def routes(self, core: Core, chat: Handler) -> list[Route]:
         return [("POST", f"{MODEL_PATH}/converse", chat), ("POST", f"{MODEL_PATH}/converse-stream", chat)]
 
-    def response_body(self, completion: Completion, completion_id: str) -> bytes:
+    def response_body(self, completion: Completion, completion_id: str, wire: Any = None) -> bytes:
         choice = completion.choices[0]
         return encode_json(
             {
@@ -57,7 +57,7 @@ class Converse(Bedrock):
             }
         )
 
-    def stream_events(self, completion: Completion, completion_id: str) -> list[bytes]:
+    def stream_events(self, completion: Completion, completion_id: str, wire: Any = None) -> list[bytes]:
         choice = completion.choices[0]
         events = [_event("messageStart", {"role": "assistant"})]
         if choice.tool_calls:

@@ -74,16 +74,22 @@ class Studio:
             raise Unauthorized
         return key
 
+    def claims(self, request: web.Request) -> bool:
+        return True
+
+    def completion_id(self, request: web.Request, drawn: str, wire: Any) -> str:
+        return drawn
+
     def route_params(self, request: web.Request) -> RouteParams:
         return NO_PARAMS  # the body says everything
 
     def interrupted(self, error: EmulatorError) -> bytes | None:
         return None  # an SSE stream has no error event: the connection closes
 
-    def response_body(self, completion: Completion, completion_id: str) -> bytes:
+    def response_body(self, completion: Completion, completion_id: str, wire: Any = None) -> bytes:
         return encode_json(response_body(completion, completion_id))
 
-    def stream_events(self, completion: Completion, completion_id: str) -> list[bytes]:
+    def stream_events(self, completion: Completion, completion_id: str, wire: Any = None) -> list[bytes]:
         """The events, from the completion's template (its events written once, with a stand-in
         id) with this answer's id put in: about a third of the cost of writing them (bench/)."""
         template = _TEMPLATES.get(completion)

@@ -1,0 +1,496 @@
+"""vLLM's OpenAI-compatible server as self-hosted Jamba runs behind it (`vllm serve
+ai21labs/AI21-Jamba-...`), at the root of the port: `POST /v1/chat/completions`, `GET
+/v1/models`, `POST /tokenize` and `/detokenize`, `GET /health`, `/ping`, `/version`, and what
+vLLM answers on `/v1/embeddings` for a generative model. What it serves and which release it
+answers as come from vLLM's own flags (`--vllm-model`, `--served-model-name`, `--vllm-version`,
+`--max-model-len`, `--enable-auto-tool-choice`, `--tool-call-parser`; contract/vllm.Served).
+
+The release line decides the wire: 0.8 writes errors flat (`{"object": "error", "message", "type",
+"param", "code"}`) and a response's message with `reasoning_content`; 0.11 wraps errors in
+`{"error": {...}}` and dumps OpenAI's newer fields (refusal, annotations, audio, function_call,
+service_tier, system_fingerprint, token_ids...). Non-streamed answers carry every field, nulls
+included (`model_dump()`); stream chunks only the fields vLLM sets. Tool calls come as the
+`jamba` parser returns them: ids `chatcmpl-tool-<32 hex>`, arguments re-serialised by Python's
+json (", " and ": "; non-ASCII escaped before 0.11), streamed as a name chunk then argument pieces.
+
+Azure's serverless endpoint shares `POST /v1/chat/completions`: a request that sends an `api-key`
+header (AI21AzureClient sends one) is Azure's (azure.py), any other is vLLM's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Collection, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import hdrs, web
+
+from ...chat.completion import Choice, Completion
+from ...chat.request import Message
+from ...contract.dialects import RouteParams
+from ...contract.vllm import (
+    JSON_MEDIA,
+    Served,
+    VllmBody,
+    VllmError,
+    Wire,
+    bad_request,
+    http_exception,
+    not_found_model,
+    validation_error,
+)
+from ...errors import EmulatorError, RateLimited, Unauthorized, reason_phrase
+from ..body import read_body
+from ..streaming import encode_json
+from . import Handler, Route
+
+if TYPE_CHECKING:
+    from ...core import Core
+
+CHAT_PATH = "/v1/chat/completions"
+DONE = b"data: [DONE]\n\n"
+TYPES = {
+    400: "BadRequestError",
+    401: "AuthenticationError",
+    403: "PermissionDeniedError",
+    404: "NotFoundError",
+    422: "UnprocessableEntityError",
+    429: "RateLimitError",
+    500: "InternalServerError",
+    503: "ServiceUnavailableError",
+}
+"""The `type` of an error vLLM itself never answers (a scripted 429 or 503, the emulated rate
+limit): the OpenAI client's class names, as vLLM's later releases type theirs."""
+VLLM_DIALECT = VllmBody()
+
+
+class Vllm:
+    name = "vllm"
+    dialect = VLLM_DIALECT
+    joins_events = True
+    stream_headers: Mapping[str, str] = MappingProxyType({"Content-Type": "text/event-stream; charset=utf-8"})
+
+    def __init__(self, served: Served) -> None:
+        self.served = served
+        """The server this surface answers as (one per app: contract/vllm.Served)."""
+        VLLM_DIALECT.model(served.line)  # its request model built at start-up, not by a request
+
+    def routes(self, core: Core, chat: Handler) -> list[Route]:
+        served = self.served
+        tokenizer = core.tokenizer
+        limit, timeout = core.config.max_body_size, core.config.request_timeout
+
+        async def models(request: web.Request) -> web.StreamResponse:
+            self.api_key(request, core.config.api_keys)
+            return _json(model_list(served))
+
+        async def version(request: web.Request) -> web.StreamResponse:
+            return _json({"version": served.version})
+
+        async def tokenize(request: web.Request) -> web.StreamResponse:
+            body = await _json_body(request, served, limit, timeout)
+            return _json(tokenized(body, served, core))
+
+        async def detokenize(request: web.Request) -> web.StreamResponse:
+            body = await _json_body(request, served, limit, timeout)
+            return _json(detokenized(body, served, tokenizer))
+
+        async def embeddings(request: web.Request) -> web.StreamResponse:
+            self.api_key(request, core.config.api_keys)
+            await _json_body(request, served, limit, timeout)
+            raise bad_request("The model does not support Embeddings API")
+
+        return [
+            ("POST", CHAT_PATH, chat),
+            ("GET", "/v1/models", models),
+            ("GET", "/health", _empty),
+            ("GET", "/ping", _empty),
+            ("POST", "/ping", _empty),
+            ("GET", "/version", version),
+            ("POST", "/tokenize", tokenize),
+            ("POST", "/detokenize", detokenize),
+            ("POST", "/v1/embeddings", embeddings),
+        ]
+
+    def claims(self, request: web.Request) -> bool:
+        return True
+
+    def api_key(self, request: web.Request, accepted: Collection[str]) -> str:
+        """vLLM's check: with --api-key, `Authorization` must be exactly `Bearer KEY` on /v1 paths
+        (401 `{"error": "Unauthorized"}`); without, anything passes."""
+        given = request.headers.get(hdrs.AUTHORIZATION, "")
+        if accepted and not any(given == f"Bearer {key}" for key in accepted):
+            raise VllmError(401, "Unauthorized", "Unauthorized", shape="unauthorized")
+        return given.removeprefix("Bearer ").strip()
+
+    def route_params(self, request: web.Request) -> RouteParams:
+        content_type = request.headers.get(hdrs.CONTENT_TYPE, "")
+        media = content_type.split(";", 1)[0].strip().lower()
+        return RouteParams(media=media) if media != JSON_MEDIA else _JSON
+
+    def completion_id(self, request: web.Request, drawn: str, wire: Any) -> str:
+        """chatcmpl-<X-Request-Id, else the body's request_id, else 32 hex digits> (vLLM's uuid4
+        hex; here drawn from the emulator's id source, so --seed makes them repeat)."""
+        given = request.headers.get("X-Request-Id") or (wire.request_id if wire is not None else None)
+        if given:
+            return f"chatcmpl-{given}"
+        return "chatcmpl-" + hashlib.blake2b(drawn.encode(), digest_size=16).hexdigest()
+
+    def response_body(self, completion: Completion, completion_id: str, wire: Any = None) -> bytes:
+        return encode_json(response_body(completion, completion_id, wire))
+
+    def stream_events(self, completion: Completion, completion_id: str, wire: Any = None) -> list[bytes]:
+        return [
+            b"data: " + encode_json(chunk) + b"\n\n" for chunk in chunks(completion, completion_id, wire)
+        ] + [DONE]
+
+    def broken_event(self, event: bytes) -> bytes:
+        payload = event.removeprefix(b"data: ").rstrip(b"\n")
+        return b"data: " + payload[: max(1, len(payload) // 2)] + b"\n\n"
+
+    def error_response(self, error: EmulatorError) -> web.Response:
+        line = self._line()
+        if isinstance(error, VllmError) and error.shape != "error":
+            if error.shape == "text":
+                return web.Response(status=error.status, text=error.message, content_type="text/plain")
+            body = {"detail": error.message} if error.shape == "detail" else {"error": error.message}
+            return _json(body, error.status)
+        if isinstance(error, Unauthorized):
+            return _json({"error": "Unauthorized"}, 401)
+        response = _json(error_body(error, line), error.status)
+        response.headers.update(error.headers())
+        if error.close_connection:
+            response.force_close()
+        return response
+
+    def interrupted(self, error: EmulatorError) -> bytes | None:
+        """vLLM's in-band error (json.dumps: spaces after ':' and ','), then [DONE]."""
+        return b"data: " + json.dumps({"error": _inner(error, self._line())}).encode() + b"\n\n" + DONE
+
+    def _line(self) -> str:
+        return self.served.line
+
+
+_JSON = RouteParams()
+
+
+def error_body(error: EmulatorError, line: str) -> dict[str, Any]:
+    inner = _inner(error, line)
+    if line == "0.8":
+        return {"object": "error", **inner}
+    return {"error": inner}
+
+
+def _inner(error: EmulatorError, line: str) -> dict[str, Any]:
+    if isinstance(error, VllmError):
+        message, type_, param = error.message, error.type, error.param
+    else:
+        detail = error.detail()
+        message = detail if isinstance(detail, str) else json.dumps(detail)
+        type_ = TYPES.get(error.status) or reason_phrase(error.status)
+        param = None
+        if isinstance(error, RateLimited):
+            type_ = "RateLimitError"
+    return {"message": message, "type": type_, "param": param, "code": error.status}
+
+
+def model_list(served: Served) -> dict[str, Any]:
+    """GET /v1/models: one card per served name (serving_models.show_available_models)."""
+    now = int(time.time())
+    return {
+        "object": "list",
+        "data": [
+            {
+                "id": name,
+                "object": "model",
+                "created": now,
+                "owned_by": "vllm",
+                "root": checkpoint.id,
+                "parent": None,
+                "max_model_len": served.window(checkpoint),
+                "permission": [
+                    {
+                        "id": f"modelperm-{secrets.token_hex(16)}",
+                        "object": "model_permission",
+                        "created": now,
+                        "allow_create_engine": False,
+                        "allow_sampling": True,
+                        "allow_logprobs": True,
+                        "allow_search_indices": False,
+                        "allow_view": True,
+                        "allow_fine_tuning": False,
+                        "organization": "*",
+                        "group": None,
+                        "is_blocking": False,
+                    }
+                ],
+            }
+            for name, checkpoint in served.names.items()
+        ],
+    }
+
+
+def response_body(completion: Completion, completion_id: str, wire: Wire) -> dict[str, Any]:
+    """The non-streamed answer, every field vLLM's model_dump() writes, in its order."""
+    line = wire.line
+    choices = []
+    for choice in completion.choices:
+        calls = _calls(choice, completion_id, line)
+        if line == "0.8":
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "reasoning_content": None,
+                "content": None if calls else choice.content,
+                "tool_calls": calls,
+            }
+        else:
+            message = {
+                "role": "assistant",
+                "content": None if calls else choice.content,
+                "refusal": None,
+                "annotations": None,
+                "audio": None,
+                "function_call": None,
+                "tool_calls": calls,
+                "reasoning_content": None,
+            }
+        body: dict[str, Any] = {
+            "index": choice.index,
+            "message": message,
+            "logprobs": None,
+            "finish_reason": "tool_calls" if calls else choice.finish_reason,
+            "stop_reason": choice.stop_sequence,
+        }
+        if line != "0.8":
+            body["token_ids"] = None
+        choices.append(body)
+    usage = completion.usage()
+    answer: dict[str, Any] = {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": wire.model,
+        "choices": choices,
+    }
+    if line != "0.8":
+        answer |= {"service_tier": None, "system_fingerprint": None}
+    answer["usage"] = {
+        "prompt_tokens": usage["prompt_tokens"],
+        "total_tokens": usage["total_tokens"],
+        "completion_tokens": usage["completion_tokens"],
+        "prompt_tokens_details": None,
+    }
+    answer["prompt_logprobs"] = None
+    if line != "0.8":
+        answer |= {"prompt_token_ids": None, "kv_transfer_params": None}
+    return answer
+
+
+def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[str, Any]]:
+    """The stream's chunks (exclude_unset: only what vLLM sets), per choice: the role, the
+    content token by token (or the jamba parser's tool-call pattern), the finish; then usage
+    when stream_options asks for it."""
+    line = wire.line
+    created = int(time.time())
+    head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": wire.model}
+    out: list[dict[str, Any]] = []
+    generated = 0
+    for choice in completion.choices:
+        role = {
+            "index": choice.index,
+            "delta": {"role": "assistant", "content": ""},
+            "logprobs": None,
+            "finish_reason": None,
+        }
+        first = {**head, "choices": [role]}
+        if line != "0.8" and not out:
+            first["prompt_token_ids"] = None
+        out.append(first)
+        calls = _calls(choice, completion_id, line)
+        deltas: list[dict[str, Any]] = []
+        tail: dict[str, Any] = {"content": ""}
+        if calls:
+            for position, call in enumerate(calls):
+                deltas.append(
+                    {
+                        "tool_calls": [
+                            {
+                                "id": call["id"],
+                                "type": "function",
+                                "index": position,
+                                "function": {"name": call["function"]["name"]},
+                            }
+                        ]
+                    }
+                )
+                arguments = call["function"]["arguments"]
+                pieces = _argument_pieces(arguments)
+                deltas += [
+                    {"tool_calls": [{"index": position, "function": {"arguments": piece}}]}
+                    for piece in pieces[:-1]
+                ]
+                last = {"tool_calls": [{"index": position, "function": {"arguments": pieces[-1]}}]}
+                if position < len(calls) - 1:
+                    deltas.append(last)
+                else:
+                    tail = last
+        else:
+            deltas = [{"content": token} for token in choice.tokens]
+        for delta in deltas:
+            body = {"index": choice.index, "delta": delta, "logprobs": None, "finish_reason": None}
+            if line != "0.8":
+                body["token_ids"] = None
+            out.append({**head, "choices": [body]})
+        final = {
+            "index": choice.index,
+            "delta": tail,
+            "logprobs": None,
+            "finish_reason": "tool_calls" if calls else choice.finish_reason,
+            "stop_reason": choice.stop_sequence,
+        }
+        if line != "0.8":
+            final["token_ids"] = None
+        out.append({**head, "choices": [final]})
+        generated += len(choice.tokens)
+    if wire.include_usage:
+        usage = completion.usage()
+        out.append(
+            {
+                **head,
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": usage["prompt_tokens"],
+                    "total_tokens": usage["total_tokens"],
+                    "completion_tokens": usage["completion_tokens"],
+                },
+            }
+        )
+    return out
+
+
+def _calls(choice: Choice, completion_id: str, line: str) -> list[dict[str, Any]]:
+    """The jamba parser's tool calls: `chatcmpl-tool-<32 hex>`, arguments through json.dumps."""
+    calls = []
+    for position, call in enumerate(choice.tool_calls):
+        digest = hashlib.blake2b(
+            f"{completion_id}:{choice.index}:{position}".encode(), digest_size=16
+        ).hexdigest()
+        try:
+            arguments = json.dumps(json.loads(call.arguments), ensure_ascii=line == "0.8")
+        except ValueError:
+            arguments = call.arguments
+        calls.append(
+            {
+                "id": f"chatcmpl-tool-{digest}",
+                "type": "function",
+                "function": {"name": call.name, "arguments": arguments},
+            }
+        )
+    return calls
+
+
+def _argument_pieces(arguments: str) -> list[str]:
+    """How the parser streams arguments: the prefix up to the first value, then pieces, the
+    closing characters last (diffs of json.dumps of the partial arguments)."""
+    if len(arguments) <= 2:
+        return [arguments]
+    cut = arguments.find(": ") + 2 if ": " in arguments else 1
+    pieces = [arguments[:cut]]
+    body, end = arguments[cut:-2], arguments[-2:]
+    pieces += [body[start : start + 8] for start in range(0, len(body), 8)]
+    pieces.append(end)
+    return pieces
+
+
+def tokenized(body: Any, served: Served, core: Core) -> dict[str, Any]:
+    """POST /tokenize: the prompt's (or the messages') tokens as ids below the vocabulary, as many
+    as the emulator's tokenizer counts (the count `usage.prompt_tokens` reports for messages)."""
+    checkpoint = served.names[served.first_name]
+    if isinstance(body, dict) and isinstance(body.get("model"), str) and body["model"]:
+        if body["model"] not in served.names:
+            raise not_found_model(body["model"])
+        checkpoint = served.names[body["model"]]
+    window = served.window(checkpoint)
+    if isinstance(body, dict) and isinstance(body.get("prompt"), str):
+        pieces = list(core.tokenizer.tokenize(body["prompt"]))
+        count = len(pieces) + (1 if body.get("add_special_tokens", True) else 0)
+        tokens = ([1] if body.get("add_special_tokens", True) else []) + [
+            _token_id(p, checkpoint.vocab_size) for p in pieces
+        ]
+    elif isinstance(body, dict) and isinstance(body.get("messages"), list):
+        messages = tuple(
+            Message(str(m.get("role", "")), m["content"] if isinstance(m.get("content"), str) else "")
+            for m in body["messages"]
+            if isinstance(m, dict)
+        )
+        count = core.admission.count_prompt(messages, [], window)
+        text = " ".join(m.content for m in messages)
+        pieces = list(core.tokenizer.tokenize(text))
+        framing = max(0, count - len(pieces))
+        tokens = (
+            [1] * min(framing, 1)
+            + [518] * max(0, framing - 1)
+            + [_token_id(p, checkpoint.vocab_size) for p in pieces]
+        )
+        tokens = tokens[:count]
+    else:
+        raise bad_request("Either `prompt` or `messages` must be given")
+    return {"count": len(tokens), "max_model_len": window, "tokens": tokens}
+
+
+def detokenized(body: Any, served: Served, tokenizer: Any) -> dict[str, Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("tokens"), list):
+        raise bad_request("`tokens` must be a list of token ids")
+    vocab = served.names[served.first_name].vocab_size
+    ids = [token for token in body["tokens"] if isinstance(token, int) and 0 <= token < vocab]
+    return {"prompt": "".join(_WORDS[token % len(_WORDS)] for token in ids)}
+
+
+_WORDS = [" the", " a", " and", " of", " to", " in", " is", " it", " that", " for"]
+
+
+def _token_id(piece: str, vocab: int) -> int:
+    """A token's stand-in id: stable (a digest of its text), above the special tokens."""
+    return 1000 + int.from_bytes(
+        hashlib.blake2b(piece.encode("utf-8", "surrogatepass"), digest_size=4).digest()
+    ) % (vocab - 1000)
+
+
+async def _json_body(request: web.Request, served: Served, limit: int, timeout: float) -> Any:
+    """A small route's JSON body, refused as FastAPI and vLLM's media check refuse it."""
+    raw = await read_body(request, limit, timeout)
+    media = request.headers.get(hdrs.CONTENT_TYPE, "").split(";", 1)[0].strip().lower()
+    try:
+        body = json.loads(raw) if raw else None
+    except json.JSONDecodeError as error:
+        item = {
+            "type": "json_invalid",
+            "loc": ("body", error.pos),
+            "msg": "JSON decode error",
+            "input": {},
+            "ctx": {"error": error.msg},
+        }
+        raise validation_error(served.line, [item]) from None
+    except (ValueError, RecursionError):
+        raise http_exception(served.line, 400, "There was an error parsing the body") from None
+    if media != JSON_MEDIA:
+        if served.line == "0.8":
+            raise http_exception(
+                served.line, 415, "Unsupported Media Type: Only 'application/json' is allowed"
+            )
+        raise VllmError(
+            400, " [\"Unsupported Media Type: Only 'application/json' is allowed\"]", "Bad Request"
+        )
+    return body
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=encode_json(body), content_type="application/json")
+
+
+async def _empty(request: web.Request) -> web.StreamResponse:
+    return web.Response(status=200)
