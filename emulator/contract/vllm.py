@@ -493,7 +493,7 @@ def _serve(
     temperature = 1.0 if fields.temperature is None else fields.temperature
     top_p = 1.0 if fields.top_p is None else fields.top_p
     stop = [] if fields.stop is None else [fields.stop] if isinstance(fields.stop, str) else list(fields.stop)
-    _sampling_checks(fields, temperature, top_p, effective_max, stop)
+    _sampling_checks(line, fields, temperature, top_p, max_tokens=effective_max, stop=stop)
     if temperature < 1e-5:
         top_p = 1.0
     response_format = fields.response_format
@@ -561,28 +561,38 @@ def _check_window(line: str, window: int, prompt_tokens: int, max_tokens: int | 
         )
 
 
-def _sampling_checks(fields: Any, temperature: float, top_p: float, max_tokens: int, stop: list[str]) -> None:
-    """vLLM's SamplingParams (0.8.5 and 0.11.0 alike): __post_init__ then _verify_args, in order."""
+def _sampling_checks(
+    line: str, fields: Any, temperature: float, top_p: float, *, max_tokens: int, stop: list[str]
+) -> None:
+    """vLLM's SamplingParams: __post_init__ then _verify_args, in order (0.11 reads top_k 0 as
+    "disabled" and checks best_of itself; its V1 engine then refuses best_of above 1)."""
     n = fields.n if fields.n is not None else 1
     best_of = fields.best_of
     if best_of and best_of < n:
         raise bad_request(f"best_of must be greater than or equal to n, got n={n} and best_of={best_of}.")
+    if best_of:
+        n = best_of  # vLLM samples best_of sequences, and checks them as n
     presence = 0.0 if fields.presence_penalty is None else float(fields.presence_penalty)
     frequency = 0.0 if fields.frequency_penalty is None else float(fields.frequency_penalty)
     repetition = 1.0 if fields.repetition_penalty is None else float(fields.repetition_penalty)
-    top_k = -1 if fields.top_k is None else fields.top_k
+    top_k = (-1 if line == "0.8" else 0) if fields.top_k is None else fields.top_k
     min_p = 0.0 if fields.min_p is None else float(fields.min_p)
     temperature = float(temperature)
     if 0 < temperature < 1e-2:
         temperature = 1e-2
     checks = (
         (n < 1, f"n must be at least 1, got {n}."),
+        (line != "0.8" and best_of is not None and best_of < 1, f"best_of must be at least 1, got {best_of}"),
         (not -2.0 <= presence <= 2.0, f"presence_penalty must be in [-2, 2], got {presence}."),
         (not -2.0 <= frequency <= 2.0, f"frequency_penalty must be in [-2, 2], got {frequency}."),
         (repetition <= 0.0, f"repetition_penalty must be greater than zero, got {repetition}."),
         (temperature < 0.0, f"temperature must be non-negative, got {temperature}."),
         (not 0.0 < float(top_p) <= 1.0, f"top_p must be in (0, 1], got {float(top_p)}."),
-        (top_k < -1 or top_k == 0, f"top_k must be -1 (disable), or at least 1, got {top_k}."),
+        (
+            (top_k < -1 or top_k == 0, f"top_k must be -1 (disable), or at least 1, got {top_k}.")
+            if line == "0.8"
+            else (top_k < -1, f"top_k must be 0 (disable), or at least 1, got {top_k}.")
+        ),
         (not 0.0 <= min_p <= 1.0, f"min_p must be in [0, 1], got {min_p}."),
         (max_tokens < 1, f"max_tokens must be at least 1, got {max_tokens}."),
         (fields.min_tokens < 0, f"min_tokens must be greater than or equal to 0, got {fields.min_tokens}."),
@@ -597,6 +607,8 @@ def _sampling_checks(fields: Any, temperature: float, top_p: float, max_tokens: 
             raise bad_request(message)
     if temperature < 1e-5 and n > 1:
         raise bad_request(f"n must be 1 when using greedy sampling, got {n}.")
+    if line != "0.8" and best_of is not None and best_of > 1:
+        raise bad_request("vLLM V1 does not yet support best_of.")
 
 
 def _message(message: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Every surface answers the same conversation with the same text and token counts, and each one's
-stream joins into its plain answer: the contract, the generator and the seed are shared, only the
-wire shape differs. Bedrock and Converse are called through boto3, the others over plain HTTP."""
+stream joins into its plain answer (vLLM's included: the same checkpoint, at the same
+temperature): the contract, the generator and the seed are shared, only the wire shape differs.
+Bedrock and Converse are called through boto3, the others over plain HTTP."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from jamba_emulator.server import BackgroundServer
 CATALOG_NAME, BEDROCK_ID, VERTEX_NAME = "jamba-1.5-mini", "ai21.jamba-1-5-mini-v1:0", "jamba-1.5-mini"
 VERTEX_PATH = f"/v1/projects/p/locations/r/publishers/ai21/models/{VERTEX_NAME}"
 AZURE_NAME = "AI21-Jamba-1.5-Mini"
+VLLM_ID = "ai21labs/AI21-Jamba-1.5-Mini"
 
 words = st.text(st.characters(codec="utf-8", categories=("L", "N", "Zs", "P")), min_size=1, max_size=80)
 conversations = st.lists(words.filter(str.strip), min_size=1, max_size=3).map(
@@ -50,7 +52,8 @@ def clients(server: BackgroundServer) -> Iterator[tuple[httpx.Client, Any]]:
 
 def sse(answer: httpx.Response) -> tuple[str, dict[str, int]]:
     chunks = [json.loads(line[6:]) for line in answer.text.split("\n\n") if line.startswith("data: {")]
-    return "".join(chunk["choices"][0]["delta"].get("content") or "" for chunk in chunks), chunks[-1]["usage"]
+    text = "".join(chunk["choices"][0]["delta"].get("content") or "" for chunk in chunks if chunk["choices"])
+    return text, _three(chunks[-1]["usage"])
 
 
 def answers(
@@ -67,6 +70,13 @@ def answers(
         plain = http.post(path, json=sent, headers=headers).json()
         streamed = sse(http.post(path, json={**sent, "stream": True}, headers=headers))
         found[name] = (plain["choices"][0]["message"]["content"], plain["usage"], *streamed)
+    # vLLM: the checkpoint that is jamba-1.5-mini, at Studio's default temperature for it (vLLM's
+    # own default is 1.0, a different answer), usage asked for in the stream
+    sent = {**body, "model": VLLM_ID, "temperature": 0.4}
+    plain = http.post("/v1/chat/completions", json=sent).json()
+    usage_too = {**sent, "stream": True, "stream_options": {"include_usage": True}}
+    streamed = sse(http.post("/v1/chat/completions", json=usage_too))
+    found["vllm"] = (plain["choices"][0]["message"]["content"], _three(plain["usage"]), *streamed)
     plain = http.post(VERTEX_PATH + ":rawPredict", json=body, headers=bearer).json()
     streamed = sse(http.post(VERTEX_PATH + ":streamRawPredict", json=body, headers=bearer))
     found["vertex"] = (plain["choices"][0]["message"]["content"], plain["usage"], *streamed)
@@ -98,6 +108,10 @@ def answers(
         _studio_usage(streamed_usage),
     )
     return found
+
+
+def _three(usage: dict[str, Any]) -> dict[str, int]:
+    return {name: usage[name] for name in ("prompt_tokens", "completion_tokens", "total_tokens")}
 
 
 def _studio_usage(usage: dict[str, int]) -> dict[str, int]:

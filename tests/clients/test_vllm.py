@@ -1,0 +1,213 @@
+"""Self-hosted Jamba's clients, unmodified, against the vllm surface as each release line serves
+it: the `openai` client (plain, streamed, the `stream()` helper, tools plain and streamed, JSON
+mode, its error classes), LangChain's `ChatOpenAI` (plain, stream, a `bind_tools` round trip) and
+litellm's `hosted_vllm/` provider (plain, stream, the context window as its
+ContextWindowExceededError). Each answer is held to what the emulator journaled or answers
+elsewhere, not only to its shape."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from jamba_emulator.config import Config
+from jamba_emulator.server import BackgroundServer
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at run time
+import litellm
+
+pytestmark = [
+    pytest.mark.clients,
+    pytest.mark.filterwarnings("ignore:Items? .* using the `ReadOnly` qualifier:UserWarning"),
+]
+
+MINI_15 = "ai21labs/AI21-Jamba-1.5-Mini"
+JAMBA2 = "ai21labs/AI21-Jamba2-Mini"
+SERVERS = {
+    # AI21's recommended release for Jamba 1.5 to 1.7, serving one checkpoint, tools on
+    "0.8": {"vllm_model": MINI_15, "enable_auto_tool_choice": True, "tool_call_parser": "jamba"},
+    # the default release, serving every checkpoint, tools on
+    "0.11": {"enable_auto_tool_choice": True, "tool_call_parser": "jamba"},
+}
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The current weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+ASK = [{"role": "user", "content": "What is the weather in Paris today?"}]
+
+
+@pytest.fixture(scope="module", params=sorted(SERVERS))
+def vllm(request: pytest.FixtureRequest) -> Iterator[tuple[str, BackgroundServer]]:
+    with BackgroundServer(Config(port=0, log_level="error", **SERVERS[request.param])) as server:
+        yield request.param, server
+
+
+@pytest.fixture
+def client(vllm: tuple[str, BackgroundServer]) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=vllm[1].url + "/v1", api_key="EMPTY", max_retries=0) as made:
+        yield made
+
+
+def test_a_plain_answer_in_vllm_s_shape(vllm: tuple[str, BackgroundServer], client: openai.OpenAI) -> None:
+    line, server = vllm
+    answer = client.chat.completions.create(model=MINI_15, messages=ASK, max_tokens=30)
+    assert answer.id.startswith("chatcmpl-") and len(answer.id) == len("chatcmpl-") + 32
+    assert answer.object == "chat.completion" and answer.model == MINI_15
+    choice = answer.choices[0]
+    assert choice.message.content and choice.finish_reason in ("stop", "length")
+    assert choice.model_extra == {"stop_reason": None} | ({"token_ids": None} if line == "0.11" else {})
+    assert answer.usage is not None
+    assert answer.usage.completion_tokens <= 30
+    entry = server.core.journal.entries()[-1]  # type: ignore[union-attr]
+    assert entry.surface == "vllm" and entry.status == 200
+
+
+def test_a_stream_joins_into_the_plain_answer(client: openai.OpenAI) -> None:
+    plain = client.chat.completions.create(model=MINI_15, messages=ASK, temperature=0.5)
+    stream = client.chat.completions.create(
+        model=MINI_15, messages=ASK, temperature=0.5, stream=True, stream_options={"include_usage": True}
+    )
+    chunks = list(stream)
+    assert all(chunk.object == "chat.completion.chunk" for chunk in chunks)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert text == plain.choices[0].message.content
+    assert chunks[-1].choices == [] and chunks[-1].usage == plain.usage
+
+
+def test_the_stream_helper_sees_every_delta(client: openai.OpenAI) -> None:
+    plain = client.chat.completions.create(model=MINI_15, messages=ASK, temperature=0.5)
+    with client.chat.completions.stream(model=MINI_15, messages=ASK, temperature=0.5) as stream:
+        deltas = [event.delta for event in stream if event.type == "content.delta"]
+        final = stream.get_final_completion()
+    assert "".join(deltas) == plain.choices[0].message.content == final.choices[0].message.content
+
+
+def test_a_tool_call_as_the_jamba_parser_returns_it_and_its_round_trip(client: openai.OpenAI) -> None:
+    answer = client.chat.completions.create(model=MINI_15, messages=ASK, tools=[WEATHER])
+    choice = answer.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    (call,) = choice.message.tool_calls or []
+    assert call.id.startswith("chatcmpl-tool-") and len(call.id) == len("chatcmpl-tool-") + 32
+    assert call.function.name == "get_weather"
+    arguments = json.loads(call.function.arguments)
+    assert arguments["city"] == "Paris"
+    assert call.function.arguments == json.dumps(arguments)  # re-serialised by Python's json
+    follow_up = [
+        *ASK,
+        choice.message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": '{"temperature_c": 18, "sky": "clear"}'},
+    ]
+    after = client.chat.completions.create(model=MINI_15, messages=follow_up, tools=[WEATHER])
+    assert after.choices[0].finish_reason in ("stop", "length")
+    assert "18" in (after.choices[0].message.content or "")
+
+
+def test_a_streamed_tool_call_is_a_name_chunk_then_argument_pieces(client: openai.OpenAI) -> None:
+    plain = client.chat.completions.create(model=MINI_15, messages=ASK, tools=[WEATHER])
+    chunks = list(client.chat.completions.create(model=MINI_15, messages=ASK, tools=[WEATHER], stream=True))
+    calls = [call for chunk in chunks for call in (chunk.choices[0].delta.tool_calls or [])]
+    assert calls[0].id and calls[0].function and calls[0].function.name == "get_weather"
+    assert calls[0].function.arguments is None  # the name chunk carries no arguments
+    assert all(call.id is None for call in calls[1:])
+    streamed = "".join(call.function.arguments or "" for call in calls[1:] if call.function)
+    (expected,) = plain.choices[0].message.tool_calls or []
+    assert streamed == expected.function.arguments
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+def test_json_mode_answers_a_json_object(client: openai.OpenAI) -> None:
+    answer = client.chat.completions.create(
+        model=MINI_15,
+        messages=[{"role": "user", "content": "Give me a JSON object with a city and its country"}],
+        response_format={"type": "json_object"},
+    )
+    assert isinstance(json.loads(answer.choices[0].message.content or ""), dict)
+
+
+def test_errors_raise_the_openai_client_s_classes(
+    vllm: tuple[str, BackgroundServer], client: openai.OpenAI
+) -> None:
+    line, _ = vllm
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="jamba-mini", messages=ASK)
+    assert missing.value.message.endswith("The model `jamba-mini` does not exist.")
+    with pytest.raises(openai.BadRequestError) as zero:
+        client.chat.completions.create(model=MINI_15, messages=ASK, n=0)
+    assert "n must be at least 1, got 0." in zero.value.message
+    with pytest.raises(openai.BadRequestError) as options:
+        client.chat.completions.create(model=MINI_15, messages=ASK, stream_options={"include_usage": True})
+    assert "Stream options can only be defined when `stream=True`." in options.value.message
+    body: Any = options.value.body
+    assert body["type"] == ("BadRequestError" if line == "0.8" else "Bad Request")
+    assert body["code"] == 400
+
+
+def test_a_wrong_key_raises_authentication_error_and_a_right_one_passes() -> None:
+    with (
+        BackgroundServer(Config(port=0, log_level="error", api_keys=("secret",))) as server,
+        openai.OpenAI(base_url=server.url + "/v1", api_key="wrong", max_retries=0) as wrong,
+        openai.OpenAI(base_url=server.url + "/v1", api_key="secret", max_retries=0) as right,
+    ):
+        with pytest.raises(openai.AuthenticationError):
+            wrong.chat.completions.create(model=MINI_15, messages=ASK)
+        assert httpx.get(server.url + "/v1/models").json() == {"error": "Unauthorized"}
+        assert right.chat.completions.create(model=MINI_15, messages=ASK).choices
+        assert [model.id for model in right.models.list()][:2] == [MINI_15, "ai21labs/AI21-Jamba-Mini-1.5"]
+
+
+def test_auto_tool_choice_without_the_server_flags_is_vllm_s_400() -> None:
+    with (
+        BackgroundServer(Config(port=0, log_level="error")) as server,
+        openai.OpenAI(base_url=server.url + "/v1", api_key="EMPTY", max_retries=0) as client,
+    ):
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.chat.completions.create(model=JAMBA2, messages=ASK, tools=[WEATHER])
+        assert refused.value.message.endswith(
+            '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
+        )
+        assert client.chat.completions.create(model=JAMBA2, messages=ASK, tools=[WEATHER], tool_choice="none")
+
+
+def test_langchain_chat_openai_plain_stream_and_a_bind_tools_round_trip(
+    vllm: tuple[str, BackgroundServer],
+) -> None:
+    from langchain_core.messages import HumanMessage, ToolMessage  # noqa: PLC0415
+    from langchain_openai import ChatOpenAI  # noqa: PLC0415
+
+    chat = ChatOpenAI(model=MINI_15, base_url=vllm[1].url + "/v1", api_key="EMPTY", temperature=0.5)  # type: ignore[arg-type]
+    plain = chat.invoke(ASK[0]["content"])
+    streamed = "".join(str(part.content) for part in chat.stream(ASK[0]["content"]))
+    assert plain.content and streamed == plain.content
+    tooled = chat.bind_tools([WEATHER])
+    asked = HumanMessage(ASK[0]["content"])
+    called = tooled.invoke([asked])
+    (call,) = called.tool_calls
+    assert call["name"] == "get_weather" and call["args"] == {"city": "Paris"}
+    result = ToolMessage('{"temperature_c": 21}', tool_call_id=call["id"])
+    after = tooled.invoke([asked, called, result])
+    assert "21" in str(after.content)
+
+
+def test_litellm_hosted_vllm_plain_stream_and_the_context_window(vllm: tuple[str, BackgroundServer]) -> None:
+    base = vllm[1].url + "/v1"
+    plain = litellm.completion(model=f"hosted_vllm/{MINI_15}", api_base=base, messages=ASK, temperature=0.5)
+    text = plain.choices[0].message.content
+    chunks = litellm.completion(
+        model=f"hosted_vllm/{MINI_15}", api_base=base, messages=ASK, temperature=0.5, stream=True
+    )
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks) == text
+    with pytest.raises(litellm.ContextWindowExceededError):
+        litellm.completion(model=f"hosted_vllm/{MINI_15}", api_base=base, messages=ASK, max_tokens=262144)
