@@ -23,6 +23,11 @@ times, if a sequence it added was not used up, or if a request of the test match
 `--unmatched error`, with a report naming each rule and request. Turn the checks off for one test
 with `@pytest.mark.jamba_emulator(checks=False)`.
 
+Self-hosted Jamba (vLLM's OpenAI-compatible API, the vllm surface): `jamba_emulator.vllm_base_url`
+is the OpenAI client's `base_url`; `@pytest.mark.jamba_emulator(vllm_env=True)` (or the same key in
+`jamba_emulator_config`) also sets OPENAI_BASE_URL, OPENAI_API_KEY, HOSTED_VLLM_API_BASE and
+HOSTED_VLLM_API_KEY, so that `OpenAI()` and litellm's `hosted_vllm/` reach it unconfigured.
+
 Only pytest is imported here: the server (aiohttp and the rest) loads when a test first asks.
 """
 
@@ -44,6 +49,12 @@ URL_VARIABLE = "JAMBA_EMULATOR_URL"
 TOKEN_VARIABLE = "JAMBA_EMULATOR_ADMIN_TOKEN"
 CHECKS = "checks"
 """The marker's own setting (not a Config field): False turns the end-of-test checks off."""
+VLLM_ENV = "vllm_env"
+"""The marker's own setting: True also points the OpenAI client and litellm's hosted_vllm/ at the
+vllm surface through their environment (OPENAI_BASE_URL, OPENAI_API_KEY, HOSTED_VLLM_API_BASE,
+HOSTED_VLLM_API_KEY); off by default, since a test suite may call OpenAI's own API as well."""
+VLLM_VARIABLES = ("OPENAI_BASE_URL", "HOSTED_VLLM_API_BASE")
+VLLM_KEYS = ("OPENAI_API_KEY", "HOSTED_VLLM_API_KEY")
 
 
 REPORT_OPTION = "--jamba-emulator-report"
@@ -190,6 +201,7 @@ def jamba_emulator(
             raise pytest.UsageError(f"@pytest.mark.{MARKER} takes settings by name, e.g. strict=True")
         settings.update(marker.kwargs)
     checked = settings.pop(CHECKS, True)
+    vllm_env = settings.pop(VLLM_ENV, False)
     url = request.config.getoption(URL_OPTION) or os.environ.get(URL_VARIABLE)
     emulator: Scripting
     if url:
@@ -208,6 +220,11 @@ def jamba_emulator(
     emulator.checked = bool(checked)
     monkeypatch.setenv("AI21_API_HOST", emulator.api_host)
     monkeypatch.setenv("AI21_API_KEY", emulator.api_key)
+    if vllm_env:
+        for name in VLLM_VARIABLES:
+            monkeypatch.setenv(name, emulator.vllm_base_url)
+        for name in VLLM_KEYS:
+            monkeypatch.setenv(name, emulator.api_key)
     yield emulator
     if url:
         emulator.reset()  # the scope's rules and journal go with the test

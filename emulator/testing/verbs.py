@@ -53,6 +53,12 @@ class Scripting:
         return self.url
 
     @property
+    def vllm_base_url(self) -> str:
+        """The vllm surface's base URL: the OpenAI client's `base_url` (and LangChain's ChatOpenAI's),
+        litellm's `api_base` for `hosted_vllm/...` (HOSTED_VLLM_API_BASE)."""
+        return self.url + "/v1"
+
+    @property
     def vertex_base_url(self) -> str:
         """AI21VertexClient's `base_url` (with any project_id, region and access_token)."""
         return self.url + "/v1"

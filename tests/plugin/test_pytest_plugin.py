@@ -436,3 +436,36 @@ def test_both(jamba_emulator):
         subprocess=True,
     )
     result.assert_outcomes(passed=1)
+
+
+def test_vllm_env_points_an_unconfigured_openai_client_and_litellm_at_the_vllm_surface(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+import os
+import pytest
+
+MODEL = "ai21labs/AI21-Jamba-1.5-Mini"
+
+@pytest.mark.jamba_emulator(vllm_env=True)
+def test_openai_and_litellm(jamba_emulator):
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    import litellm
+    from openai import OpenAI
+
+    jamba_emulator.reply("From the emulator.")
+    assert os.environ["OPENAI_BASE_URL"] == jamba_emulator.vllm_base_url == jamba_emulator.url + "/v1"
+    with OpenAI() as client:  # OPENAI_BASE_URL and OPENAI_API_KEY alone
+        answer = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+    assert answer.choices[0].message.content == "From the emulator."
+    routed = litellm.completion(model=f"hosted_vllm/{MODEL}", messages=[{"role": "user", "content": "hi"}])
+    assert routed.choices[0].message.content == "From the emulator."
+    assert [(e.surface, e.rule) for e in jamba_emulator.requests] == [("vllm", "rule 1")] * 2
+
+def test_not_without_asking(jamba_emulator):
+    assert os.environ.get("OPENAI_BASE_URL") != jamba_emulator.vllm_base_url
+""",
+    )
+    result.assert_outcomes(passed=2)

@@ -169,7 +169,9 @@ class Vllm:
 
     def interrupted(self, error: EmulatorError) -> bytes | None:
         """vLLM's in-band error (json.dumps: spaces after ':' and ','), then [DONE]."""
-        return b"data: " + json.dumps({"error": _inner(error, self._line())}).encode() + b"\n\n" + DONE
+        line = self._line()
+        inner = {"object": "error", **_inner(error, line)} if line == "0.8" else _inner(error, line)
+        return b"data: " + json.dumps({"error": inner}).encode() + b"\n\n" + DONE
 
     def _line(self) -> str:
         return self.served.line
