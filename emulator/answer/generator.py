@@ -127,6 +127,9 @@ class Generator:
         offered = _Offered(request, facts) if request.tools and facts is not None else None
         for index in range(request.n):
             seed = self._seed_of(request, index)
+            if request.tool_choice is not None and request.tools:
+                choices.append(self._forced_call(request, offered, index, seed, budget))
+                continue
             if offered and (called := self._tool_call(request, offered, index, seed, budget)) is not None:
                 choices.append(called)
                 continue
@@ -169,6 +172,22 @@ class Generator:
             if (made := call(tool)) is not None:
                 return self._calling(index, (made,))
         return None
+
+    def _forced_call(
+        self, request: ChatRequest, offered: _Offered | None, index: int, seed: int, budget: Budget
+    ) -> Choice:
+        """The call `tool_choice` asks for: the named tool, or (for "") the calls the conversation
+        asks for, failing those the best candidate, failing that the first tool."""
+        name = request.tool_choice
+        if not name:
+            if offered is not None and (called := self._tool_call(request, offered, index, seed, budget)):
+                return called
+            name = (
+                offered.candidates[0].name
+                if offered is not None and offered.candidates
+                else request.tools[0].name
+            )
+        return self._calling(index, (ToolCall(name, self._arguments_for(request, name, seed, budget)),))
 
     def _grounded_text(self, request: ChatRequest, facts: Facts, seed: int) -> str | None:
         """An answer that uses the conversation: after tool results, those results with what they

@@ -467,23 +467,23 @@ def _serve(
         for m in messages
         if m["text"] or m["role"] != "system"
     )
-    tools = (
-        tuple(
-            Tool(
-                tool.function.name,
-                tool.function.description or "",
-                encode_canonical(tool.function.parameters or {}),
-            )
-            for tool in (fields.tools or ())
+    # The tools the template shows (0.8's validator drops them for "none"; 0.11 keeps them), and
+    # those the answer may call: none unless tool choice is auto, required or named.
+    shown = tuple(
+        Tool(
+            tool.function.name,
+            tool.function.description or "",
+            encode_canonical(tool.function.parameters or {}),
         )
-        if tool_choice != "none" or line != "0.8"
-        else ()
+        for tool in (fields.tools or ())
     )
+    mode = "named" if isinstance(tool_choice, BaseModel) else (tool_choice or "none")
+    tools = shown if mode != "none" else ()
     documents = tuple(
         " ".join(value for key, value in document.items()) for document in fields.documents or ()
     )
     prompt_tokens = admission.count_prompt(
-        counted, [*documents, *(f"{t.name} {t.description} {t.parameters}" for t in tools)], window
+        counted, [*documents, *(f"{t.name} {t.description} {t.parameters}" for t in shown)], window
     )
     budget.tokens = prompt_tokens
     max_tokens = fields.max_completion_tokens or fields.max_tokens
@@ -511,10 +511,10 @@ def _serve(
         documents=documents,
         json_mode=response_format is not None and response_format.type in ("json_object", "json_schema"),
         results=_results(messages),
+        tool_choice=tool_choice.function.name if mode == "named" else "" if mode == "required" else None,
     )
     options = fields.stream_options
     include_usage = bool(options is not None and options.include_usage)
-    mode = "named" if isinstance(tool_choice, BaseModel) else (tool_choice or "none")
     wire = Wire(
         asked_model or served.first_name if line == "0.8" else served.first_name,
         fields.request_id,

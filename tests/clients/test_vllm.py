@@ -211,3 +211,52 @@ def test_litellm_hosted_vllm_plain_stream_and_the_context_window(vllm: tuple[str
     assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks) == text
     with pytest.raises(litellm.ContextWindowExceededError):
         litellm.completion(model=f"hosted_vllm/{MINI_15}", api_base=base, messages=ASK, max_tokens=262144)
+
+
+TIME = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "description": "The local time in a time zone",
+        "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]},
+    },
+}
+
+
+def test_a_named_tool_choice_is_guided_json_called_whatever_was_asked(
+    vllm: tuple[str, BackgroundServer], client: openai.OpenAI
+) -> None:
+    named = {"type": "function", "function": {"name": "get_time"}}
+    answer = client.chat.completions.create(
+        model=MINI_15, messages=ASK, tools=[WEATHER, TIME], tool_choice=named
+    )
+    choice = answer.choices[0]
+    (call,) = choice.message.tool_calls or []
+    assert call.function.name == "get_time" and "zone" in json.loads(call.function.arguments)
+    assert choice.message.content == "" and choice.finish_reason == "stop"  # the engine's reason
+    chunks = list(
+        client.chat.completions.create(
+            model=MINI_15, messages=ASK, tools=[WEATHER, TIME], tool_choice=named, stream=True
+        )
+    )
+    pieces = [call for chunk in chunks if chunk.choices for call in chunk.choices[0].delta.tool_calls or []]
+    assert pieces and all(piece.function and piece.function.name == "get_time" for piece in pieces)
+    assert (
+        "".join(piece.function.arguments or "" for piece in pieces if piece.function)
+        == call.function.arguments
+    )
+
+
+def test_required_calls_the_tool_the_conversation_asks_for(client: openai.OpenAI) -> None:
+    answer = client.chat.completions.create(
+        model=MINI_15, messages=ASK, tools=[TIME, WEATHER], tool_choice="required"
+    )
+    (call,) = answer.choices[0].message.tool_calls or []
+    assert call.function.name == "get_weather" and answer.choices[0].finish_reason == "stop"
+    assert call.function.arguments == json.dumps(json.loads(call.function.arguments))
+
+
+def test_tool_choice_none_answers_text_even_when_a_tool_fits(client: openai.OpenAI) -> None:
+    answer = client.chat.completions.create(model=MINI_15, messages=ASK, tools=[WEATHER], tool_choice="none")
+    assert answer.choices[0].message.tool_calls == [] or answer.choices[0].message.tool_calls is None
+    assert answer.choices[0].message.content and answer.choices[0].finish_reason in ("stop", "length")

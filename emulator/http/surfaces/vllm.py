@@ -66,6 +66,8 @@ TYPES = {
 """The `type` of an error vLLM itself never answers (a scripted 429 or 503, the emulated rate
 limit): the OpenAI client's class names, as vLLM's later releases type theirs."""
 VLLM_DIALECT = VllmBody()
+GUIDED = ("named", "required")
+"""Tool choices vLLM answers with guided JSON instead of its tool parser."""
 
 
 class Vllm:
@@ -240,19 +242,21 @@ def response_body(completion: Completion, completion_id: str, wire: Wire) -> dic
     """The non-streamed answer, every field vLLM's model_dump() writes, in its order."""
     line = wire.line
     choices = []
+    guided = wire.tool_mode in GUIDED  # named or required: the call is guided JSON, not parsed
     for choice in completion.choices:
-        calls = _calls(choice, completion_id, line)
+        calls = _calls(choice, completion_id, line, raw=wire.tool_mode == "named")
+        content = ("" if guided else None) if calls else choice.content
         if line == "0.8":
             message: dict[str, Any] = {
                 "role": "assistant",
                 "reasoning_content": None,
-                "content": None if calls else choice.content,
+                "content": content,
                 "tool_calls": calls,
             }
         else:
             message = {
                 "role": "assistant",
-                "content": None if calls else choice.content,
+                "content": content,
                 "refusal": None,
                 "annotations": None,
                 "audio": None,
@@ -264,7 +268,7 @@ def response_body(completion: Completion, completion_id: str, wire: Wire) -> dic
             "index": choice.index,
             "message": message,
             "logprobs": None,
-            "finish_reason": "tool_calls" if calls else choice.finish_reason,
+            "finish_reason": "tool_calls" if calls and not guided else _engine_reason(choice),
             "stop_reason": choice.stop_sequence,
         }
         if line != "0.8":
@@ -312,10 +316,16 @@ def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[
         if line != "0.8" and not out:
             first["prompt_token_ids"] = None
         out.append(first)
-        calls = _calls(choice, completion_id, line)
+        calls = _calls(choice, completion_id, line, raw=wire.tool_mode == "named")
         deltas: list[dict[str, Any]] = []
         tail: dict[str, Any] = {"content": ""}
-        if calls:
+        if calls and wire.tool_mode == "named":  # guided: the name on every chunk, no id
+            name = calls[0]["function"]["name"]
+            deltas = [
+                {"tool_calls": [{"index": 0, "function": {"name": name, "arguments": piece}}]}
+                for piece in _argument_pieces(calls[0]["function"]["arguments"])
+            ]
+        elif calls:
             for position, call in enumerate(calls):
                 deltas.append(
                     {
@@ -347,11 +357,12 @@ def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[
             if line != "0.8":
                 body["token_ids"] = None
             out.append({**head, "choices": [body]})
+        streamed_reason = "tool_calls" if wire.tool_mode not in GUIDED or line != "0.8" else "stop"
         final = {
             "index": choice.index,
             "delta": tail,
             "logprobs": None,
-            "finish_reason": "tool_calls" if calls else choice.finish_reason,
+            "finish_reason": streamed_reason if calls else choice.finish_reason,
             "stop_reason": choice.stop_sequence,
         }
         if line != "0.8":
@@ -374,15 +385,23 @@ def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[
     return out
 
 
-def _calls(choice: Choice, completion_id: str, line: str) -> list[dict[str, Any]]:
-    """The jamba parser's tool calls: `chatcmpl-tool-<32 hex>`, arguments through json.dumps."""
+def _engine_reason(choice: Choice) -> str:
+    """The engine's own reason for a guided call's end: "stop", unless max_tokens cut it."""
+    return "length" if choice.finish_reason == "length" else "stop"
+
+
+def _calls(choice: Choice, completion_id: str, line: str, *, raw: bool = False) -> list[dict[str, Any]]:
+    """The tool calls as vLLM writes them: `chatcmpl-tool-<32 hex>`, arguments through json.dumps
+    (the jamba parser's, and "required"'s), or as generated (`raw`: a named tool's guided JSON)."""
     calls = []
     for position, call in enumerate(choice.tool_calls):
         digest = hashlib.blake2b(
             f"{completion_id}:{choice.index}:{position}".encode(), digest_size=16
         ).hexdigest()
         try:
-            arguments = json.dumps(json.loads(call.arguments), ensure_ascii=line == "0.8")
+            arguments = (
+                call.arguments if raw else json.dumps(json.loads(call.arguments), ensure_ascii=line == "0.8")
+            )
         except ValueError:
             arguments = call.arguments
         calls.append(
