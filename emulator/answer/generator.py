@@ -14,6 +14,7 @@ import math
 import random
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from operator import itemgetter
 
 import orjson
@@ -142,7 +143,21 @@ class Generator:
                 choices.append(self.cut(grounded, request, index))
                 continue
             choices.append(self.cut(text, request, index, tokens))
+        if request.reasoning:
+            choices = [self._reasoned(request, choice) for choice in choices]
         return Completion(choices=tuple(choices), prompt_tokens=request.prompt_tokens)
+
+    def _reasoned(self, request: ChatRequest, choice: Choice) -> Choice:
+        """A reasoning model's choice: its thinking (a text of its own, from the choice's seed)
+        first, then the answer; max_tokens counts both, so a short budget cuts the thinking and
+        leaves no answer (as a model that runs out of tokens while it thinks)."""
+        _, thinking = self._written(self._seed_of(request, choice.index) ^ _REASONING)
+        if len(thinking) >= request.max_tokens:
+            return Choice(choice.index, (), "length", reasoning=thinking[: request.max_tokens])
+        room = request.max_tokens - len(thinking)
+        if len(choice.tokens) <= room:
+            return replace(choice, reasoning=thinking)
+        return Choice(choice.index, choice.tokens[:room], "length", choice.tool_calls, reasoning=thinking)
 
     def _tool_call(
         self, request: ChatRequest, offered: _Offered, index: int, seed: int, budget: Budget
@@ -300,6 +315,8 @@ class Generator:
 
 
 _WORDS = re.compile(r"[a-z0-9]+")
+_REASONING = 0x7EA5_0017
+"""Mixed into a choice's seed for its reasoning, a text of its own."""
 _OBJECT = 64
 """Bytes a cache entry's each token, message or choice costs beside its characters (an estimate)."""
 _CONTENT = itemgetter(1)  # Message.content, read in C

@@ -54,6 +54,8 @@ class Choice:  # not a named tuple: its field `index` would hide tuple.index
     """When the answer calls tools: the calls (content is then null, and `tokens` counts them)."""
     stop_sequence: str | None = None
     """The stop sequence of the request that ended it, if one did (finish_reason is then "stop")."""
+    reasoning: tuple[str, ...] = ()
+    """A reasoning model's thinking, written before the answer: its tokens (counted with it)."""
 
     @property
     def content(self) -> str:
@@ -66,7 +68,7 @@ class Completion(NamedTuple):
 
     @property
     def completion_tokens(self) -> int:
-        return sum(len(choice.tokens) for choice in self.choices)
+        return sum(len(choice.tokens) + len(choice.reasoning) for choice in self.choices)
 
     def usage(self) -> UsageBody:
         completion = self.completion_tokens

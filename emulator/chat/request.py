@@ -58,6 +58,8 @@ class ChatRequest(NamedTuple):
     """response_format {"type": "json_object"}: the content is a JSON object."""
     results: tuple[ToolResult, ...] = ()
     """The tool messages that end the conversation, each with the call it answers."""
+    reasoning: bool = False
+    """The model thinks before it answers (Jamba Reasoning 3B): each choice has its reasoning."""
     tool_choice: str | None = None
     """A tool the answer must call (vLLM's named `tool_choice`), "" for whichever fits best
     (`"required"`); None: the answer calls tools when the conversation asks for them."""

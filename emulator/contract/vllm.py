@@ -228,6 +228,8 @@ class Wire(NamedTuple):
     """"none", "auto", "required" or "named": how tool calls are written (the jamba parser for
     "auto"; guided JSON for the others)."""
     line: str
+    reasoning: str = "none"
+    """How a choice's reasoning is written (`_reasoning_mode`)."""
 
 
 def _body_model(line: str) -> type[BaseModel]:
@@ -511,6 +513,7 @@ def _serve(
         documents=documents,
         json_mode=response_format is not None and response_format.type in ("json_object", "json_schema"),
         results=_results(messages),
+        reasoning=checkpoint.reasoning_parser is not None,
         tool_choice=tool_choice.function.name if mode == "named" else "" if mode == "required" else None,
     )
     options = fields.stream_options
@@ -522,9 +525,24 @@ def _serve(
         bool(include_usage and options is not None and options.continuous_usage_stats),
         mode if tools else "none",
         line,
+        _reasoning_mode(checkpoint, served, getattr(fields, "include_reasoning", True)),
     )
     unknown = tuple(sorted(set(data) - set(type(request).model_fields)))
     return Admitted(chat, unknown, (), 0, wire)
+
+
+def _reasoning_mode(checkpoint: Checkpoint, served: Served, include: bool) -> str:
+    """ "parsed": the reasoning parser puts the thinking in `reasoning_content`; "dropped": so,
+    but `include_reasoning: false` leaves it out; "inline": no parser, the thinking stays in the
+    content between <think> tags; "all": deepseek_r1's parser on a model that never writes
+    </think> takes the whole answer for reasoning (content null); "none": nothing to write."""
+    if checkpoint.reasoning_parser is not None:
+        if served.reasoning_parser is None:
+            return "inline"
+        return "parsed" if include else "dropped"
+    if served.reasoning_parser == "deepseek_r1":
+        return "all" if include else "dropped-all"
+    return "none"
 
 
 def _check_window(line: str, window: int, prompt_tokens: int, max_tokens: int | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -260,3 +261,44 @@ def test_tool_choice_none_answers_text_even_when_a_tool_fits(client: openai.Open
     answer = client.chat.completions.create(model=MINI_15, messages=ASK, tools=[WEATHER], tool_choice="none")
     assert answer.choices[0].message.tool_calls == [] or answer.choices[0].message.tool_calls is None
     assert answer.choices[0].message.content and answer.choices[0].finish_reason in ("stop", "length")
+
+
+REASONING_3B = "ai21labs/AI21-Jamba-Reasoning-3B"
+
+
+@pytest.mark.parametrize("parser", [None, "deepseek_r1"])
+def test_reasoning_3b_thinks_in_the_field_its_parser_fills(parser: str | None) -> None:
+    config = Config(port=0, log_level="error", vllm_model=REASONING_3B, reasoning_parser=parser)
+    with (
+        BackgroundServer(config) as server,
+        openai.OpenAI(base_url=server.url + "/v1", api_key="EMPTY", max_retries=0) as client,
+    ):
+        answer = client.chat.completions.create(model=REASONING_3B, messages=ASK, temperature=0.5)
+        message = answer.choices[0].message
+        streamed = list(
+            client.chat.completions.create(model=REASONING_3B, messages=ASK, temperature=0.5, stream=True)
+        )
+        deltas = [chunk.choices[0].delta for chunk in streamed if chunk.choices]
+        reasoning = "".join((delta.model_extra or {}).get("reasoning_content") or "" for delta in deltas)
+        content = "".join(delta.content or "" for delta in deltas)
+        dropped = client.chat.completions.create(
+            model=REASONING_3B, messages=ASK, temperature=0.5, extra_body={"include_reasoning": False}
+        )
+    assert server.core is not None and server.core.admission.served.version == "0.11.0"  # its release
+    thinking = (message.model_extra or {})["reasoning_content"]
+    if parser is None:  # the thinking stays in the content, between the template's tags
+        assert thinking is None and message.content and message.content.startswith("<think>")
+        assert "</think>" in message.content and content == message.content and not reasoning
+    else:
+        assert thinking and message.content and "<think>" not in message.content
+        assert (reasoning, content) == (thinking, message.content)
+        assert (dropped.choices[0].message.model_extra or {})["reasoning_content"] is None
+        assert dropped.choices[0].message.content == message.content
+    assert answer.usage is not None and answer.usage.completion_tokens > len(content.split())  # both counted
+
+
+def test_a_reasoning_model_needs_its_release() -> None:
+    from jamba_emulator.errors import ConfigError  # noqa: PLC0415
+
+    with pytest.raises(ConfigError, match=re.escape("needs vLLM 0.11.0 or newer, not 0.8.5.post1")):
+        BackgroundServer(Config(port=0, vllm_model=REASONING_3B, vllm_version="0.8.5.post1")).start()

@@ -245,11 +245,12 @@ def response_body(completion: Completion, completion_id: str, wire: Wire) -> dic
     guided = wire.tool_mode in GUIDED  # named or required: the call is guided JSON, not parsed
     for choice in completion.choices:
         calls = _calls(choice, completion_id, line, raw=wire.tool_mode == "named")
-        content = ("" if guided else None) if calls else choice.content
+        content: str | None = ("" if guided else None) if calls else choice.content
+        reasoning, content = _reasoning(wire.reasoning, "".join(choice.reasoning), content)
         if line == "0.8":
             message: dict[str, Any] = {
                 "role": "assistant",
-                "reasoning_content": None,
+                "reasoning_content": reasoning,
                 "content": content,
                 "tool_calls": calls,
             }
@@ -262,7 +263,7 @@ def response_body(completion: Completion, completion_id: str, wire: Wire) -> dic
                 "audio": None,
                 "function_call": None,
                 "tool_calls": calls,
-                "reasoning_content": None,
+                "reasoning_content": reasoning,
             }
         body: dict[str, Any] = {
             "index": choice.index,
@@ -351,7 +352,7 @@ def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[
                 else:
                     tail = last
         else:
-            deltas = [{"content": token} for token in choice.tokens]
+            deltas = _text_deltas(wire.reasoning, choice)
         for delta in deltas:
             body = {"index": choice.index, "delta": delta, "logprobs": None, "finish_reason": None}
             if line != "0.8":
@@ -383,6 +384,37 @@ def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[
             }
         )
     return out
+
+
+def _reasoning(mode: str, reasoning: str, content: str | None) -> tuple[str | None, str | None]:
+    """(reasoning_content, content) as the reasoning mode writes them (contract/vllm.Wire)."""
+    if mode == "parsed":
+        return reasoning, content or None
+    if mode == "dropped":
+        return None, content or None
+    if mode == "inline":
+        return None, f"<think>{reasoning}</think>{content or ''}"
+    if mode == "all":
+        return content, None
+    if mode == "dropped-all":
+        return None, None
+    return None, content
+
+
+def _text_deltas(mode: str, choice: Choice) -> list[dict[str, Any]]:
+    """A choice's text chunks: the reasoning's (in reasoning_content, or inline between <think>
+    tags), then the content's."""
+    thinking, answer = list(choice.reasoning), list(choice.tokens)
+    if mode == "all":
+        thinking, answer = answer, []
+    if mode in ("dropped", "dropped-all"):
+        thinking = []
+        answer = [] if mode == "dropped-all" else answer
+    if mode == "inline" and thinking:
+        thinking[0] = "<think>" + thinking[0]
+        thinking[-1] += "</think>"
+        return [{"content": token} for token in [*thinking, *answer]]
+    return [{"reasoning_content": token} for token in thinking] + [{"content": token} for token in answer]
 
 
 def _engine_reason(choice: Choice) -> str:
