@@ -151,6 +151,10 @@ class Admission:
             tokens += self._template.extra_tokens(extras, self._tokenizer, window - tokens)
         return tokens
 
+    def count_text(self, text: str, limit: int) -> int:
+        """A prompt's tokens without a chat template, counting stopped once past `limit`."""
+        return self._tokenizer.count_upto(text, limit)
+
     def _extensions(
         self, body: Mapping[str, Any], budget: Budget
     ) -> tuple[tuple[Tool, ...], tuple[str, ...], list[ErrorItem]]:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .admission import Admission, Admitted
 
 SCHEMA = "vllm-chat-request.schema.json"
+TEXT_SCHEMA = "vllm-completion-request.schema.json"
 LINES = {
     "0.8": ("0.8.0", "0.8.1", "0.8.2", "0.8.3", "0.8.4", "0.8.5", "0.8.5.post1"),
     "0.11": ("0.11.0", "0.11.1", "0.11.2"),
@@ -230,10 +231,14 @@ class Wire(NamedTuple):
     line: str
     reasoning: str = "none"
     """How a choice's reasoning is written (`_reasoning_mode`)."""
+    echo: str | None = None
+    """A completion request's prompt, when `echo` asks for it before the text."""
+    text: bool = False
+    """A completion request (POST /v1/completions): answered as text_completion."""
 
 
-def _body_model(line: str) -> type[BaseModel]:
-    schema = load_json(SCHEMA_DIR / SCHEMA)
+def _body_model(schema_file: str, line: str) -> type[BaseModel]:
+    schema = load_json(SCHEMA_DIR / schema_file)
 
     def known(name: str, spec: Mapping[str, Any]) -> bool:
         since = spec.get("x-vllm-since")
@@ -352,6 +357,37 @@ def _stream_options(data: dict[str, Any], line: str) -> None:
         raise ValueError("Stream options can only be defined when `stream=True`.")
 
 
+def _text_logprobs(data: dict[str, Any], line: str) -> None:
+    """CompletionRequest's check_logprobs: `logprobs` is a count here."""
+    positive = "a positive value." if line == "0.8" else "a positive value or -1."
+    allowed = () if line == "0.8" else (-1,)
+    if (prompt_logprobs := data.get("prompt_logprobs")) is not None:
+        if data.get("stream") and (prompt_logprobs > 0 or prompt_logprobs in allowed):
+            raise ValueError("`prompt_logprobs` are not available when `stream=True`.")
+        if prompt_logprobs < 0 and prompt_logprobs not in allowed:
+            raise ValueError(f"`prompt_logprobs` must be {positive}")
+    if (logprobs := data.get("logprobs")) is not None and logprobs < 0:
+        raise ValueError("`logprobs` must be a positive value.")
+
+
+def _prompt_given(data: dict[str, Any], line: str) -> None:
+    """0.11's validate_prompt_and_prompt_embeds (0.8's prompt is a required field instead)."""
+    if line == "0.8":
+        return
+    prompt, embeds = data.get("prompt"), data.get("prompt_embeds")
+    if (prompt is None or prompt == "") and (embeds is None or (isinstance(embeds, list) and not embeds)):
+        raise ValueError("Either prompt or prompt_embeds must be provided and non-empty.")
+
+
+_TEXT_BEFORE: tuple[Callable[[dict[str, Any], str], None], ...] = (
+    _cache_salt,
+    _prompt_given,
+    _stream_options,
+    _text_logprobs,
+    _guided_count,
+)
+"""CompletionRequest's before-validators, in the order pydantic runs them."""
+
 _BEFORE: tuple[Callable[[dict[str, Any], str], None], ...] = (
     _cache_salt,
     _generation_prompt,
@@ -364,15 +400,20 @@ _BEFORE: tuple[Callable[[dict[str, Any], str], None], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class VllmBody:
-    """The vllm surface's dialect: it admits its requests itself (`admit`), by vLLM's rules."""
+    """The vllm surface's dialects: they admit their requests themselves (`admit`), by vLLM's
+    rules: the chat request's (`VLLM_CHAT`), or the completion request's (`VLLM_TEXT`, POST
+    /v1/completions: a prompt, no chat template)."""
 
     name: str = "vllm"
+    schema: str = SCHEMA
+    text: bool = False
+    """The completion request (a prompt), not the chat request."""
     _models: dict[str, type[BaseModel]] = field(default_factory=dict, compare=False, hash=False)
 
     def model(self, line: str) -> type[BaseModel]:
         made = self._models.get(line)
         if made is None:
-            made = self._models[line] = _body_model(line)
+            made = self._models[line] = _body_model(self.schema, line)
         return made
 
     def admit(self, raw: bytes, params: RouteParams, admission: Admission, budget: Budget) -> Admitted:
@@ -395,7 +436,7 @@ class VllmBody:
         if not isinstance(data, dict):
             raise internal_error()  # vLLM's validators call data.get: AttributeError, a 500
         try:
-            for validator in _BEFORE:
+            for validator in _TEXT_BEFORE if self.text else _BEFORE:
                 validator(data, line)
         except ValueError as error:
             item = {
@@ -413,6 +454,8 @@ class VllmBody:
         except ValidationError as error:
             items = [{**item, "loc": ("body", *item["loc"])} for item in error.errors(include_url=False)]
             raise validation_error(line, items) from None
+        if self.text:
+            return _serve_text(request, data, served, admission, budget)
         return _serve(request, data, served, admission, budget)
 
 
@@ -531,6 +574,74 @@ def _serve(
     return Admitted(chat, unknown, (), 0, wire)
 
 
+def _serve_text(
+    request: BaseModel, data: dict[str, Any], served: Served, admission: Admission, budget: Budget
+) -> Admitted:
+    """serving_completion's checks for one prompt (a list of prompts is served as its first:
+    the emulator answers one prompt a request), and the canonical request: the prompt as one
+    message, its tokens counted without a chat template (a BOS added unless told not to)."""
+    from .admission import Admitted  # noqa: PLC0415
+
+    line = served.line
+    fields: Any = request
+    asked_model = fields.model
+    if asked_model and asked_model not in served.names:
+        raise not_found_model(asked_model)
+    checkpoint = served.names[asked_model or served.first_name]
+    if fields.suffix is not None:
+        raise bad_request("suffix is not currently supported")
+    prompt = _prompt_text(fields.prompt)
+    window = budget.prompt_window = served.window(checkpoint)
+    prompt_tokens = admission.count_text(prompt, window) + (1 if fields.add_special_tokens else 0)
+    budget.tokens = prompt_tokens
+    max_tokens = fields.max_tokens
+    _check_window(line, window, prompt_tokens, max_tokens, chat=False)
+    effective_max = min(value for value in (window - prompt_tokens, max_tokens) if value is not None)
+    temperature = 1.0 if fields.temperature is None else fields.temperature
+    top_p = 1.0 if fields.top_p is None else fields.top_p
+    stop = [] if fields.stop is None else [fields.stop] if isinstance(fields.stop, str) else list(fields.stop)
+    _sampling_checks(line, fields, temperature, top_p, max_tokens=effective_max, stop=stop)
+    chat = ChatRequest(
+        checkpoint.model or checkpoint.id,
+        (Message("user", prompt),),
+        effective_max,
+        float(temperature),
+        1.0 if temperature < 1e-5 else float(top_p),
+        tuple(stop),
+        int(fields.n),
+        bool(fields.stream),
+        prompt_tokens,
+        json_mode=fields.response_format is not None and fields.response_format.type != "text",
+    )
+    options = fields.stream_options
+    include_usage = bool(options is not None and options.include_usage)
+    wire = Wire(
+        asked_model or served.first_name if line == "0.8" else served.first_name,
+        getattr(fields, "request_id", None),
+        include_usage,
+        bool(include_usage and options is not None and options.continuous_usage_stats),
+        "none",
+        line,
+        "none",
+        echo=prompt if fields.echo else None,
+        text=True,
+    )
+    unknown = tuple(sorted(set(data) - set(type(request).model_fields)))
+    return Admitted(chat, unknown, (), 0, wire)
+
+
+def _prompt_text(prompt: Any) -> str:
+    """A prompt as text: a string, the first of a list of them, or token ids read back as the
+    emulator's stand-in tokenizer writes them (/detokenize)."""
+    if isinstance(prompt, list) and prompt and isinstance(prompt[0], list):
+        prompt = prompt[0]
+    if isinstance(prompt, list) and prompt and isinstance(prompt[0], str):
+        return str(prompt[0])
+    if isinstance(prompt, list):
+        return " ".join(f"t{token}" for token in prompt)
+    return str(prompt or "")
+
+
 def _reasoning_mode(checkpoint: Checkpoint, served: Served, include: bool) -> str:
     """ "parsed": the reasoning parser puts the thinking in `reasoning_content`; "dropped": so,
     but `include_reasoning: false` leaves it out; "inline": no parser, the thinking stays in the
@@ -545,11 +656,13 @@ def _reasoning_mode(checkpoint: Checkpoint, served: Served, include: bool) -> st
     return "none"
 
 
-def _check_window(line: str, window: int, prompt_tokens: int, max_tokens: int | None) -> None:
+def _check_window(
+    line: str, window: int, prompt_tokens: int, max_tokens: int | None, *, chat: bool = True
+) -> None:
     """serving_engine._validate_input: the prompt, and the prompt with max_tokens, within the
     window, in each line's words (0.11's reach the client with " None" appended: its chat path
     writes f"{e} {e.__cause__}")."""
-    suffix = "" if line == "0.8" else " None"
+    suffix = "" if line == "0.8" or not chat else " None"
     if max_tokens is None and prompt_tokens >= window:
         if line == "0.8":
             raise bad_request(
@@ -658,3 +771,7 @@ def _results(messages: list[dict[str, Any]]) -> tuple[Any, ...]:
         return tool_results([{**message, "content": message["text"]} for message in messages])
     except (KeyError, TypeError, AttributeError):
         return ()
+
+
+VLLM_CHAT = VllmBody()
+VLLM_TEXT = VllmBody("vllm-text", TEXT_SCHEMA, text=True)

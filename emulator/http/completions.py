@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ..chat.budget import Budget
 from ..contract.admission import Admitted
+from ..contract.dialects import Dialect, SelfAdmitting
 from ..core import Core
 from ..errors import RateLimited
 from ..script.decision import decide
@@ -30,8 +31,10 @@ _HEADER_VALUE_LIMIT = 100
 log = logging.getLogger("jamba_emulator")
 
 
-def chat_handler(surface: Surface) -> Handler:
-    """The handler of `surface`'s chat completion routes."""
+def chat_handler(surface: Surface, dialect: Dialect | SelfAdmitting | None = None) -> Handler:
+    """The handler of `surface`'s chat completion routes (through its dialect, or `dialect`: the
+    vllm surface's text completions)."""
+    dialect = dialect or surface.dialect
 
     async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         core = request.app[CORE]
@@ -43,7 +46,7 @@ def chat_handler(surface: Surface) -> Handler:
         raw = exchange.raw_body = await read_body(
             request, core.config.max_body_size, core.config.request_timeout
         )
-        admitted = core.admission.admit_bytes(surface.dialect, surface.route_params(request), raw, budget)
+        admitted = core.admission.admit_bytes(dialect, surface.route_params(request), raw, budget)
         headers = notice_headers(admitted)
         chat = admitted.request
         plan = decide(

@@ -302,3 +302,29 @@ def test_a_reasoning_model_needs_its_release() -> None:
 
     with pytest.raises(ConfigError, match=re.escape("needs vLLM 0.11.0 or newer, not 0.8.5.post1")):
         BackgroundServer(Config(port=0, vllm_model=REASONING_3B, vllm_version="0.8.5.post1")).start()
+
+
+def test_text_completions_plain_echoed_and_streamed(client: openai.OpenAI) -> None:
+    plain = client.completions.create(
+        model=MINI_15, prompt="Once upon a time", max_tokens=12, temperature=0.5
+    )
+    assert plain.id.startswith("cmpl-") and plain.object == "text_completion"
+    text = plain.choices[0].text
+    assert text and plain.usage is not None and plain.usage.completion_tokens <= 12
+    echoed = client.completions.create(
+        model=MINI_15, prompt="Once upon a time", max_tokens=12, temperature=0.5, echo=True
+    )
+    assert echoed.choices[0].text == "Once upon a time" + text
+    streamed = client.completions.create(
+        model=MINI_15,
+        prompt="Once upon a time",
+        max_tokens=12,
+        temperature=0.5,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(streamed)
+    assert "".join(chunk.choices[0].text for chunk in chunks if chunk.choices) == text
+    assert chunks[-1].usage == plain.usage
+    with pytest.raises(openai.BadRequestError, match="suffix is not currently supported"):
+        client.completions.create(model=MINI_15, prompt="def f(", suffix=")")

@@ -34,8 +34,9 @@ from ...chat.request import Message
 from ...contract.dialects import RouteParams
 from ...contract.vllm import (
     JSON_MEDIA,
+    VLLM_CHAT,
+    VLLM_TEXT,
     Served,
-    VllmBody,
     VllmError,
     Wire,
     bad_request,
@@ -65,7 +66,7 @@ TYPES = {
 }
 """The `type` of an error vLLM itself never answers (a scripted 429 or 503, the emulated rate
 limit): the OpenAI client's class names, as vLLM's later releases type theirs."""
-VLLM_DIALECT = VllmBody()
+VLLM_DIALECT = VLLM_CHAT
 GUIDED = ("named", "required")
 """Tool choices vLLM answers with guided JSON instead of its tool parser."""
 
@@ -79,7 +80,8 @@ class Vllm:
     def __init__(self, served: Served) -> None:
         self.served = served
         """The server this surface answers as (one per app: contract/vllm.Served)."""
-        VLLM_DIALECT.model(served.line)  # its request model built at start-up, not by a request
+        for dialect in (VLLM_CHAT, VLLM_TEXT):  # the request models built at start-up, not by a request
+            dialect.model(served.line)
 
     def routes(self, core: Core, chat: Handler) -> list[Route]:
         served = self.served
@@ -106,8 +108,11 @@ class Vllm:
             await _json_body(request, served, limit, timeout)
             raise bad_request("The model does not support Embeddings API")
 
+        from ..completions import chat_handler  # noqa: PLC0415  (it imports the surfaces)
+
         return [
             ("POST", CHAT_PATH, chat),
+            ("POST", "/v1/completions", chat_handler(self, VLLM_TEXT)),
             ("GET", "/v1/models", models),
             ("GET", "/health", _empty),
             ("GET", "/ping", _empty),
@@ -137,15 +142,23 @@ class Vllm:
     def completion_id(self, request: web.Request, drawn: str, wire: Any) -> str:
         """chatcmpl-<X-Request-Id, else the body's request_id, else 32 hex digits> (vLLM's uuid4
         hex; here drawn from the emulator's id source, so --seed makes them repeat)."""
+        prefix = "cmpl-" if wire is not None and wire.text else "chatcmpl-"
         given = request.headers.get("X-Request-Id") or (wire.request_id if wire is not None else None)
         if given:
-            return f"chatcmpl-{given}"
-        return "chatcmpl-" + hashlib.blake2b(drawn.encode(), digest_size=16).hexdigest()
+            return f"{prefix}{given}"
+        return prefix + hashlib.blake2b(drawn.encode(), digest_size=16).hexdigest()
 
     def response_body(self, completion: Completion, completion_id: str, wire: Any = None) -> bytes:
+        if wire.text:
+            return encode_json(text_body(completion, completion_id, wire))
         return encode_json(response_body(completion, completion_id, wire))
 
     def stream_events(self, completion: Completion, completion_id: str, wire: Any = None) -> list[bytes]:
+        if wire.text:
+            return [
+                b"data: " + encode_json(chunk) + b"\n\n"
+                for chunk in text_chunks(completion, completion_id, wire)
+            ] + [DONE]
         return [
             b"data: " + encode_json(chunk) + b"\n\n" for chunk in chunks(completion, completion_id, wire)
         ] + [DONE]
@@ -295,6 +308,85 @@ def response_body(completion: Completion, completion_id: str, wire: Wire) -> dic
     if line != "0.8":
         answer |= {"prompt_token_ids": None, "kv_transfer_params": None}
     return answer
+
+
+def text_body(completion: Completion, completion_id: str, wire: Wire) -> dict[str, Any]:
+    """POST /v1/completions' answer (CompletionResponse, every field)."""
+    usage = completion.usage()
+    return {
+        "id": completion_id,
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": wire.model,
+        "choices": [
+            {
+                "index": choice.index,
+                "text": (wire.echo or "") + choice.content,
+                "logprobs": None,
+                "finish_reason": choice.finish_reason,
+                "stop_reason": choice.stop_sequence,
+                "prompt_logprobs": None,
+            }
+            for choice in completion.choices
+        ],
+        "usage": {
+            "prompt_tokens": usage["prompt_tokens"],
+            "total_tokens": usage["total_tokens"],
+            "completion_tokens": usage["completion_tokens"],
+            "prompt_tokens_details": None,
+        },
+    }
+
+
+def text_chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[str, Any]]:
+    """POST /v1/completions' stream: the echoed prompt first if asked, a chunk per token, the
+    finish (its text empty), then usage when stream_options asks."""
+    head = {
+        "id": completion_id,
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": wire.model,
+    }
+    out: list[dict[str, Any]] = []
+    for choice in completion.choices:
+        texts = ([wire.echo] if wire.echo else []) + list(choice.tokens)
+        out += [
+            {
+                **head,
+                "choices": [
+                    {
+                        "index": choice.index,
+                        "text": text,
+                        "logprobs": None,
+                        "finish_reason": None,
+                        "stop_reason": None,
+                    }
+                ],
+            }
+            for text in texts
+        ]
+        final = {
+            "index": choice.index,
+            "text": "",
+            "logprobs": None,
+            "finish_reason": choice.finish_reason,
+            "stop_reason": choice.stop_sequence,
+        }
+        out.append({**head, "choices": [final]})
+    if wire.include_usage:
+        usage = completion.usage()
+        out.append(
+            {
+                **head,
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": usage["prompt_tokens"],
+                    "total_tokens": usage["total_tokens"],
+                    "completion_tokens": usage["completion_tokens"],
+                },
+            }
+        )
+    return out
 
 
 def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[str, Any]]:
