@@ -235,6 +235,8 @@ class Wire(NamedTuple):
     """A completion request's prompt, when `echo` asks for it before the text."""
     text: bool = False
     """A completion request (POST /v1/completions): answered as text_completion."""
+    max_tokens: int = 0
+    """The max_tokens vLLM samples with (given, else what the window leaves): /metrics counts it."""
 
 
 def _body_model(schema_file: str, line: str) -> type[BaseModel]:
@@ -569,6 +571,7 @@ def _serve(
         mode if tools else "none",
         line,
         _reasoning_mode(checkpoint, served, getattr(fields, "include_reasoning", True)),
+        max_tokens=effective_max,
     )
     unknown = tuple(sorted(set(data) - set(type(request).model_fields)))
     return Admitted(chat, unknown, (), 0, wire)
@@ -625,6 +628,7 @@ def _serve_text(
         "none",
         echo=prompt if fields.echo else None,
         text=True,
+        max_tokens=effective_max,
     )
     unknown = tuple(sorted(set(data) - set(type(request).model_fields)))
     return Admitted(chat, unknown, (), 0, wire)

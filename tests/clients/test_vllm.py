@@ -328,3 +328,40 @@ def test_text_completions_plain_echoed_and_streamed(client: openai.OpenAI) -> No
     assert chunks[-1].usage == plain.usage
     with pytest.raises(openai.BadRequestError, match="suffix is not currently supported"):
         client.completions.create(model=MINI_15, prompt="def f(", suffix=")")
+
+
+def test_metrics_count_what_was_served_with_each_release_s_series(vllm: tuple[str, BackgroundServer]) -> None:
+    from prometheus_client.parser import text_string_to_metric_families  # noqa: PLC0415
+
+    line, server = vllm
+
+    def samples() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        text = httpx.get(server.url + "/metrics").text
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    labels = (("engine", "0"), ("model_name", MINI_15)) if line == "0.11" else (("model_name", MINI_15),)
+    before = samples()
+    with openai.OpenAI(base_url=server.url + "/v1", api_key="EMPTY", max_retries=0) as client:
+        answer = client.chat.completions.create(model=MINI_15, messages=ASK, max_tokens=7, n=2)
+    after = samples()
+    assert answer.usage is not None
+
+    def grew(name: str, extra: tuple[tuple[str, str], ...] = ()) -> float:
+        key = (name, tuple(sorted(labels + extra)))
+        return after[key] - before.get(key, 0.0)
+
+    assert grew("vllm:prompt_tokens_total") == answer.usage.prompt_tokens
+    assert grew("vllm:generation_tokens_total") == answer.usage.completion_tokens
+    assert grew("vllm:request_success_total", (("finished_reason", "length"),)) == 2
+    assert grew("vllm:e2e_request_latency_seconds_count") == 1
+    assert grew("vllm:request_params_n_bucket", (("le", "2.0"),)) == 1
+    assert after[("vllm:num_requests_running", labels)] == 0
+    cache = "vllm:kv_cache_usage_perc" if line == "0.11" else "vllm:gpu_cache_usage_perc"
+    other = "vllm:gpu_cache_usage_perc" if line == "0.11" else "vllm:kv_cache_usage_perc"
+    assert (cache, labels) in after and all(name != other for name, _ in after)
+    assert (("vllm:inter_token_latency_seconds_count", labels) in after) is (line == "0.11")
+    assert any(name.startswith("process_") for name, _ in after)

@@ -24,10 +24,12 @@ import json
 import secrets
 import time
 from collections.abc import Collection, Mapping
+from contextvars import ContextVar
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs, web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from ...chat.completion import Choice, Completion
 from ...chat.request import Message
@@ -47,6 +49,7 @@ from ...contract.vllm import (
 from ...errors import EmulatorError, RateLimited, Unauthorized, reason_phrase
 from ..body import read_body
 from ..streaming import encode_json
+from ..vllm_metrics import VllmMetrics
 from . import Handler, Route
 
 if TYPE_CHECKING:
@@ -82,6 +85,8 @@ class Vllm:
         """The server this surface answers as (one per app: contract/vllm.Served)."""
         for dialect in (VLLM_CHAT, VLLM_TEXT):  # the request models built at start-up, not by a request
             dialect.model(served.line)
+        first = served.names[served.first_name]
+        self.metrics = VllmMetrics(served.line, served.first_name, served.window(first))
 
     def routes(self, core: Core, chat: Handler) -> list[Route]:
         served = self.served
@@ -110,9 +115,14 @@ class Vllm:
 
         from ..completions import chat_handler  # noqa: PLC0415  (it imports the surfaces)
 
+        async def metrics(request: web.Request) -> web.StreamResponse:
+            body = self.metrics.exposition()
+            return web.Response(body=body, headers={hdrs.CONTENT_TYPE: CONTENT_TYPE_LATEST})
+
         return [
-            ("POST", CHAT_PATH, chat),
-            ("POST", "/v1/completions", chat_handler(self, VLLM_TEXT)),
+            ("POST", CHAT_PATH, self._metered(chat)),
+            ("POST", "/v1/completions", self._metered(chat_handler(self, VLLM_TEXT))),
+            ("GET", "/metrics", metrics),
             ("GET", "/v1/models", models),
             ("GET", "/health", _empty),
             ("GET", "/ping", _empty),
@@ -125,6 +135,26 @@ class Vllm:
 
     def claims(self, request: web.Request) -> bool:
         return True
+
+    def _metered(self, handler: Handler) -> Handler:
+        """The handler, its requests counted in flight, and each answer it gives (the completion
+        its surface method wrote, through `_ANSWERED`) counted in /metrics when it ends."""
+        metrics = self.metrics
+
+        async def metered(request: web.Request) -> web.StreamResponse:
+            started = time.perf_counter()
+            slot: list[tuple[Completion, int]] = []
+            token = _ANSWERED.set(slot)
+            metrics.running.inc()
+            try:
+                return await handler(request)
+            finally:
+                metrics.running.dec()
+                _ANSWERED.reset(token)
+                for completion, max_tokens in slot:
+                    metrics.served(completion, max_tokens, time.perf_counter() - started)
+
+        return metered
 
     def api_key(self, request: web.Request, accepted: Collection[str]) -> str:
         """vLLM's check: with --api-key, `Authorization` must be exactly `Bearer KEY` on /v1 paths
@@ -149,11 +179,13 @@ class Vllm:
         return prefix + hashlib.blake2b(drawn.encode(), digest_size=16).hexdigest()
 
     def response_body(self, completion: Completion, completion_id: str, wire: Any = None) -> bytes:
+        _answered(completion, wire)
         if wire.text:
             return encode_json(text_body(completion, completion_id, wire))
         return encode_json(response_body(completion, completion_id, wire))
 
     def stream_events(self, completion: Completion, completion_id: str, wire: Any = None) -> list[bytes]:
+        _answered(completion, wire)
         if wire.text:
             return [
                 b"data: " + encode_json(chunk) + b"\n\n"
@@ -193,6 +225,14 @@ class Vllm:
 
 
 _JSON = RouteParams()
+_ANSWERED: ContextVar[list[tuple[Completion, int]] | None] = ContextVar("vllm_answered", default=None)
+"""Where the request being answered puts its completion for /metrics (set by `_metered`)."""
+
+
+def _answered(completion: Completion, wire: Wire) -> None:
+    slot = _ANSWERED.get()
+    if slot is not None:
+        slot.append((completion, wire.max_tokens))
 
 
 def error_body(error: EmulatorError, line: str) -> dict[str, Any]:
