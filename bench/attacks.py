@@ -194,6 +194,11 @@ def _same(build: Callable[[], bytes]) -> Callable[[Emulator], Measured]:
     return lambda server: one_request(server, build())
 
 
+def _vllm(path: str, build: Callable[[], bytes]) -> Callable[[Emulator], Measured]:
+    """The same body every round, to a path of the vllm surface (no Authorization needed)."""
+    return lambda server: one_request(server, build(), path=path)
+
+
 def _body_attack(make: Callable[[str], bytes]) -> Callable[[Emulator], Measured]:
     """Each round's body made afresh with a new nonce where it takes one, so that no round is
     answered from a cache the one before filled."""
@@ -460,11 +465,24 @@ ATTACKS = [
     Attack("converse-stops", 220, "400,000 Converse stopSequences",
            _signed("/model/ai21.jamba-1-5-mini-v1:0/converse", bodies.converse_stops)),
     Attack("spaces", 221, "2 MiB of spaces as a message", _same(bodies.spaces)),
+    Attack("vllm-broken-messages", 251, "vllm: 700,000 messages without a role (one error each)",
+           _vllm("/v1/chat/completions", bodies.vllm_broken_messages)),
+    Attack("vllm-echoed-body", 252, "vllm: a validator's error echoing a 7 MiB body",
+           _vllm("/v1/chat/completions", bodies.vllm_echoed_body)),
+    Attack("vllm-many-choices", 253, "vllm: n of a billion",
+           _vllm("/v1/chat/completions", bodies.vllm_many_choices)),
+    Attack("vllm-stops", 254, "vllm: 700,000 distinct stop strings",
+           _vllm("/v1/chat/completions", bodies.vllm_stops)),
+    Attack("vllm-tokenize", 255, "vllm: /tokenize of a 7 MB prompt of distinct words",
+           _vllm("/tokenize", bodies.vllm_tokenize)),
 ]  # fmt: skip
 
 
 def _finding(number: int) -> str:
-    """Findings of the first campaign by their number; the second's (issue 23) as "23.N"."""
+    """Findings of the first campaign by their number; the second's (issue 23) as "23.N", the
+    vllm surface's (issue 25) as "25.N"."""
+    if number > 250:
+        return f"25.{number - 250}"
     return f"23.{number - 200}" if number > 200 else str(number)
 
 

@@ -284,6 +284,12 @@ def _context_window_error(prompt_tokens: int, model: ModelSpec) -> ErrorItem:
     )
 
 
+def usable_schema(parameters: str, budget: Budget) -> bool:
+    """Whether a tool's parameters can be written for (compiled within the budget, referring to
+    nothing outside themselves): for a surface that takes any schema and must not fail on one."""
+    return _schema_problem(parameters, budget) is None
+
+
 def _schema_problem(parameters: str, budget: Budget) -> tuple[str, str] | None:
     """(msg, type) when a tool's parameters cannot be used: past the budget of schema characters,
     a reference outside the schema (refused before anything is read), not a JSON Schema."""

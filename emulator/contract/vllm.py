@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..chat.budget import Budget
 from ..chat.request import ChatRequest, Message, Tool
@@ -44,6 +44,8 @@ LINES = {
 }
 """The release lines the emulator models, and the releases of each it answers to."""
 JSON_MEDIA = "application/json"
+MAX_CHOICES = 128
+"""The most choices (n, or best_of) one answer has: vLLM sets no bound, the emulator must."""
 
 
 def line_of(version: str) -> str:
@@ -197,11 +199,17 @@ def not_found_model(name: object) -> VllmError:
     return VllmError(404, f"The model `{name}` does not exist.", "NotFoundError")
 
 
-def validation_error(line: str, errors: list[dict[str, Any]]) -> VllmError:
+def validation_error(
+    line: str, errors: list[dict[str, Any]], listed: int | None = None, *, more: bool = False
+) -> VllmError:
     """FastAPI's RequestValidationError as vLLM's handler answers it: the message is `str()` of
     the error list (a Python repr: FastAPI of these releases gives the exception no __str__);
-    0.8 types it BadRequestError, 0.11 "Bad Request"."""
-    return VllmError(400, str(errors), "BadRequestError" if line == "0.8" else "Bad Request")
+    0.8 types it BadRequestError, 0.11 "Bad Request". Past `listed` items (--max-errors) the
+    list is cut and the message says so (vLLM lists every one)."""
+    message = str(errors if listed is None else errors[:listed])
+    if listed is not None and (more or len(errors) > listed):
+        message += f" (the emulator lists the first {listed} errors: --max-errors)"
+    return VllmError(400, message, "BadRequestError" if line == "0.8" else "Bad Request")
 
 
 def http_exception(line: str, status: int, detail: str) -> VllmError:
@@ -411,12 +419,53 @@ class VllmBody:
     text: bool = False
     """The completion request (a prompt), not the chat request."""
     _models: dict[str, type[BaseModel]] = field(default_factory=dict, compare=False, hash=False)
+    _adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, compare=False, hash=False)
 
     def model(self, line: str) -> type[BaseModel]:
         made = self._models.get(line)
         if made is None:
             made = self._models[line] = _body_model(self.schema, line)
         return made
+
+    def _validated(self, line: str, data: dict[str, Any], listed: int) -> BaseModel:
+        """The body through pydantic, or its field errors as FastAPI lists them, the first
+        `listed` of them (--max-errors). A long `messages` list is checked a slice at a time
+        and the search stops once `listed` errors are found: 700,000 broken messages cost
+        pydantic 0.7 s and a 77 MB message otherwise (vLLM lists them all)."""
+        model = self.model(line)
+        messages = data.get("messages")
+        errors: list[dict[str, Any]] = []
+        if not self.text and isinstance(messages, list) and len(messages) > _SLICE:
+            adapter = self.messages_adapter(line)
+            for start in range(0, len(messages), _SLICE):
+                try:
+                    adapter.validate_python(messages[start : start + _SLICE])
+                except ValidationError as error:
+                    errors += [
+                        {**item, "loc": ("body", "messages", int(item["loc"][0]) + start, *item["loc"][1:])}
+                        for item in error.errors(include_url=False)
+                    ]
+                if len(errors) >= listed:
+                    raise validation_error(line, errors, listed, more=True)
+            checked = {**data, "messages": []}
+        else:
+            checked = data
+        try:
+            request = model.model_validate(checked)
+        except ValidationError as error:
+            errors += [{**item, "loc": ("body", *item["loc"])} for item in error.errors(include_url=False)]
+        if errors:
+            raise validation_error(line, errors, listed)
+        if checked is not data:
+            request.messages = messages  # type: ignore[attr-defined]  # validated above
+        return request
+
+    def messages_adapter(self, line: str) -> TypeAdapter[Any]:
+        key = f"messages:{line}"
+        if key not in self._adapters:
+            annotation: Any = self.model(line).model_fields["messages"].annotation
+            self._adapters[key] = TypeAdapter(annotation)
+        return self._adapters[key]
 
     def admit(self, raw: bytes, params: RouteParams, admission: Admission, budget: Budget) -> Admitted:
         served = admission.served
@@ -451,17 +500,15 @@ class VllmBody:
             raise validation_error(line, [item]) from None
         except (_Unhandled, TypeError, AttributeError, KeyError):
             raise internal_error() from None
-        try:
-            request = self.model(line).model_validate(data)
-        except ValidationError as error:
-            items = [{**item, "loc": ("body", *item["loc"])} for item in error.errors(include_url=False)]
-            raise validation_error(line, items) from None
+        request = self._validated(line, data, budget.errors_listed)
         if self.text:
             return _serve_text(request, data, served, admission, budget)
         return _serve(request, data, served, admission, budget)
 
 
 _EMPTY = object()
+_SLICE = 1000
+"""Messages pydantic checks at a time when a request has more."""
 
 
 def _parsed(raw: bytes, media: str, line: str) -> Any:
@@ -491,7 +538,7 @@ def _serve(
 ) -> Admitted:
     """The serving layer's checks (model, tools, template, context window, sampling) and the
     canonical request."""
-    from .admission import Admitted  # noqa: PLC0415  (admission imports this module)
+    from .admission import Admitted, usable_schema  # noqa: PLC0415  (admission imports this module)
 
     line = served.line
     fields: Any = request
@@ -525,7 +572,9 @@ def _serve(
         for tool in (fields.tools or ())
     )
     mode = "named" if isinstance(tool_choice, BaseModel) else (tool_choice or "none")
-    tools = shown if mode != "none" else ()
+    # vLLM takes any parameters schema; the answer calls only tools whose schema it can write for
+    # (one that refers outside itself, or past the budget, is shown but never called).
+    tools = tuple(tool for tool in shown if usable_schema(tool.parameters, budget)) if mode != "none" else ()
     documents = tuple(
         " ".join(value for key, value in document.items()) for document in fields.documents or ()
     )
@@ -744,6 +793,10 @@ def _sampling_checks(
         raise bad_request(f"n must be 1 when using greedy sampling, got {n}.")
     if line != "0.8" and best_of is not None and best_of > 1:
         raise bad_request("vLLM V1 does not yet support best_of.")
+    if n > MAX_CHOICES:  # the emulator's bound, past vLLM's checks: a billion choices is no test
+        raise bad_request(
+            f"n must be at most {MAX_CHOICES} on the emulator (vLLM sets none; its batch does), got {n}."
+        )
 
 
 def _message(message: Mapping[str, Any]) -> dict[str, Any]:

@@ -265,3 +265,33 @@ SIGNED = {
     "X-Amz-Date": "20261201T120000Z",
 }
 HUGE_HEADERS = {f"X-Filler-{index}": "v" * 8_000 for index in range(100)}
+
+
+# The vllm surface (issue 25): bodies vLLM would spend without bound on.
+VLLM_MINI = "ai21labs/AI21-Jamba-1.5-Mini"
+
+
+def vllm_broken_messages(count: int = 700_000) -> bytes:
+    """Messages without a role: one pydantic error each (vLLM lists them all)."""
+    return encoded({"messages": [{"x": 1}] * count})
+
+
+def vllm_echoed_body(megabytes: int = 7) -> bytes:
+    """A before-validator's error, whose message echoes the whole body (as vLLM's does)."""
+    content = "a " * (megabytes * 512 * 1024)
+    body = {"messages": [{"role": "user", "content": content}], "stream_options": {"include_usage": True}}
+    return encoded(body)
+
+
+def vllm_many_choices() -> bytes:
+    return encoded({"model": VLLM_MINI, "messages": [{"role": "user", "content": "hi"}], "n": 10**9})
+
+
+def vllm_stops(count: int = 700_000) -> bytes:
+    """Distinct stop strings (vLLM takes any number): each looked for in the answer."""
+    stops = [f"q{i}" for i in range(count)]
+    return encoded({"model": VLLM_MINI, "messages": [{"role": "user", "content": "hi"}], "stop": stops})
+
+
+def vllm_tokenize(megabytes: int = 7) -> bytes:
+    return encoded({"prompt": "".join(f"w{index} " for index in range(megabytes * 150_000))})

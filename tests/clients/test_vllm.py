@@ -365,3 +365,21 @@ def test_metrics_count_what_was_served_with_each_release_s_series(vllm: tuple[st
     assert (cache, labels) in after and all(name != other for name, _ in after)
     assert (("vllm:inter_token_latency_seconds_count", labels) in after) is (line == "0.11")
     assert any(name.startswith("process_") for name, _ in after)
+
+
+def test_tokenize_counts_as_usage_does_and_detokenize_reads_it_back(
+    vllm: tuple[str, BackgroundServer],
+) -> None:
+    url = vllm[1].url
+    answer = httpx.post(url + "/v1/chat/completions", json={"model": MINI_15, "messages": ASK}).json()
+    counted = httpx.post(url + "/tokenize", json={"model": MINI_15, "messages": ASK}).json()
+    assert counted["count"] == len(counted["tokens"]) == answer["usage"]["prompt_tokens"]
+    assert counted["max_model_len"] == 262144
+    prompt = "Tokens in, the same text out: café, naïve, 東京."
+    tokens = httpx.post(url + "/tokenize", json={"prompt": prompt}).json()["tokens"]
+    assert tokens[0] == 1 and all(0 <= token < 65536 for token in tokens)  # BOS, then the vocabulary's
+    assert httpx.post(url + "/detokenize", json={"tokens": tokens}).json() == {"prompt": prompt}
+    assert httpx.get(url + "/version").json()["version"] == ("0.8.5.post1" if vllm[0] == "0.8" else "0.11.0")
+    assert httpx.get(url + "/health").status_code == httpx.get(url + "/ping").status_code == 200
+    refused = httpx.post(url + "/v1/embeddings", json={"model": MINI_15, "input": "hi"})
+    assert refused.status_code == 400 and "The model does not support Embeddings API" in refused.text

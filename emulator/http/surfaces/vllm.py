@@ -23,6 +23,7 @@ import hashlib
 import json
 import secrets
 import time
+import zlib
 from collections.abc import Collection, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
@@ -85,12 +86,13 @@ class Vllm:
         """The server this surface answers as (one per app: contract/vllm.Served)."""
         for dialect in (VLLM_CHAT, VLLM_TEXT):  # the request models built at start-up, not by a request
             dialect.model(served.line)
+        VLLM_CHAT.messages_adapter(served.line)
         first = served.names[served.first_name]
         self.metrics = VllmMetrics(served.line, served.first_name, served.window(first))
 
     def routes(self, core: Core, chat: Handler) -> list[Route]:
         served = self.served
-        tokenizer = core.tokenizer
+        vocabulary = Vocabulary(served.names[served.first_name].vocab_size)
         limit, timeout = core.config.max_body_size, core.config.request_timeout
 
         async def models(request: web.Request) -> web.StreamResponse:
@@ -102,11 +104,11 @@ class Vllm:
 
         async def tokenize(request: web.Request) -> web.StreamResponse:
             body = await _json_body(request, served, limit, timeout)
-            return _json(tokenized(body, served, core))
+            return _json(tokenized(body, served, core, vocabulary))
 
         async def detokenize(request: web.Request) -> web.StreamResponse:
             body = await _json_body(request, served, limit, timeout)
-            return _json(detokenized(body, served, tokenizer))
+            return _json(detokenized(body, vocabulary))
 
         async def embeddings(request: web.Request) -> web.StreamResponse:
             self.api_key(request, core.config.api_keys)
@@ -591,9 +593,41 @@ def _argument_pieces(arguments: str) -> list[str]:
     return pieces
 
 
-def tokenized(body: Any, served: Served, core: Core) -> dict[str, Any]:
-    """POST /tokenize: the prompt's (or the messages') tokens as ids below the vocabulary, as many
-    as the emulator's tokenizer counts (the count `usage.prompt_tokens` reports for messages)."""
+class Vocabulary:
+    """The stand-in tokenizer's ids, per server: each distinct token the emulator's tokenizer
+    cuts gets the next free id above the special ones, so /detokenize gives back what /tokenize
+    was given; once the vocabulary is full (vocab_size ids), further tokens share ids by a
+    checksum and read back as the first token given that id."""
+
+    FIRST = 1000
+    """Ids below are special tokens (1 is <|startoftext|>, 518 <|eom|> in Jamba's vocabulary)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._ids: dict[str, int] = {}
+        self._pieces: dict[int, str] = {}
+
+    def id_of(self, piece: str) -> int:
+        known = self._ids.get(piece)
+        if known is not None:
+            return known
+        if len(self._ids) >= self._size - self.FIRST:  # full: nothing more is kept (bounded)
+            return self.FIRST + zlib.crc32(piece.encode("utf-8", "surrogatepass")) % (self._size - self.FIRST)
+        made = self._ids[piece] = self.FIRST + len(self._ids)
+        self._pieces[made] = piece
+        return made
+
+    def piece_of(self, token: int) -> str:
+        return self._pieces.get(token, _SPECIAL.get(token, ""))
+
+
+_SPECIAL = {1: "<|startoftext|>", 2: "<|endoftext|>", 518: "<|eom|>"}
+
+
+def tokenized(body: Any, served: Served, core: Core, vocabulary: Vocabulary) -> dict[str, Any]:
+    """POST /tokenize: the prompt's (or the messages') tokens as the emulator's tokenizer cuts
+    them (the messages counted as `usage.prompt_tokens` counts them, the template's tokens
+    first), as ids of this server's vocabulary."""
     checkpoint = served.names[served.first_name]
     if isinstance(body, dict) and isinstance(body.get("model"), str) and body["model"]:
         if body["model"] not in served.names:
@@ -601,48 +635,35 @@ def tokenized(body: Any, served: Served, core: Core) -> dict[str, Any]:
         checkpoint = served.names[body["model"]]
     window = served.window(checkpoint)
     if isinstance(body, dict) and isinstance(body.get("prompt"), str):
-        pieces = list(core.tokenizer.tokenize(body["prompt"]))
-        count = len(pieces) + (1 if body.get("add_special_tokens", True) else 0)
-        tokens = ([1] if body.get("add_special_tokens", True) else []) + [
-            _token_id(p, checkpoint.vocab_size) for p in pieces
-        ]
+        if core.tokenizer.count_upto(body["prompt"], window) > window:  # bounded: counting stops past it
+            raise bad_request(
+                f"the emulator tokenizes at most the model's {window} tokens a request (vLLM tokenizes "
+                "any length); send a shorter prompt"
+            )
+        special = [1] if body.get("add_special_tokens", True) is not False else []
+        tokens = special + [vocabulary.id_of(piece) for piece in core.tokenizer.tokenize(body["prompt"])]
     elif isinstance(body, dict) and isinstance(body.get("messages"), list):
         messages = tuple(
             Message(str(m.get("role", "")), m["content"] if isinstance(m.get("content"), str) else "")
             for m in body["messages"]
-            if isinstance(m, dict)
+            if isinstance(m, dict) and (m.get("content") or m.get("role") != "system")
         )
         count = core.admission.count_prompt(messages, [], window)
-        text = " ".join(m.content for m in messages)
-        pieces = list(core.tokenizer.tokenize(text))
+        pieces = [vocabulary.id_of(piece) for m in messages for piece in core.tokenizer.tokenize(m.content)]
         framing = max(0, count - len(pieces))
-        tokens = (
-            [1] * min(framing, 1)
-            + [518] * max(0, framing - 1)
-            + [_token_id(p, checkpoint.vocab_size) for p in pieces]
-        )
+        tokens = ([1] + [518] * (framing - 1) if framing else []) + pieces
         tokens = tokens[:count]
     else:
         raise bad_request("Either `prompt` or `messages` must be given")
     return {"count": len(tokens), "max_model_len": window, "tokens": tokens}
 
 
-def detokenized(body: Any, served: Served, tokenizer: Any) -> dict[str, Any]:
+def detokenized(body: Any, vocabulary: Vocabulary) -> dict[str, Any]:
+    """POST /detokenize: the tokens' text (special tokens skipped, as vLLM's default)."""
     if not isinstance(body, dict) or not isinstance(body.get("tokens"), list):
         raise bad_request("`tokens` must be a list of token ids")
-    vocab = served.names[served.first_name].vocab_size
-    ids = [token for token in body["tokens"] if isinstance(token, int) and 0 <= token < vocab]
-    return {"prompt": "".join(_WORDS[token % len(_WORDS)] for token in ids)}
-
-
-_WORDS = [" the", " a", " and", " of", " to", " in", " is", " it", " that", " for"]
-
-
-def _token_id(piece: str, vocab: int) -> int:
-    """A token's stand-in id: stable (a digest of its text), above the special tokens."""
-    return 1000 + int.from_bytes(
-        hashlib.blake2b(piece.encode("utf-8", "surrogatepass"), digest_size=4).digest()
-    ) % (vocab - 1000)
+    tokens = [token for token in body["tokens"] if isinstance(token, int) and token not in _SPECIAL]
+    return {"prompt": "".join(map(vocabulary.piece_of, tokens))}
 
 
 async def _json_body(request: web.Request, served: Served, limit: int, timeout: float) -> Any:
