@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from ..errors import SchemaFileError
 
@@ -36,11 +36,27 @@ def model_from_schema(
 ) -> type[BaseModel]:
     """The model of an object schema; `keep(name, spec)` says which top-level properties it
     declares (the others are extra fields, as any unknown one)."""
-    definitions = schema.get("definitions", {})
-    models: dict[str, type[BaseModel]] = {}
+    return _Reader(schema).model(schema.get("title", "Model"), schema, keep)
+
+
+def adapter_from_schema(schema: Mapping[str, Any], definition: str | None = None) -> TypeAdapter[Any]:
+    """A validator of the schema's root (`anyOf` its definitions, say), or of `definition`."""
+    root = schema if definition is None else {"$ref": f"#/definitions/{definition}"}
+    annotation: Any = _Reader(schema).python_type(
+        "root", {k: v for k, v in root.items() if k != "definitions"}
+    )
+    return TypeAdapter(annotation)
+
+
+class _Reader:
+    """One schema file read into pydantic types: each definition a model, made once."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.definitions: Mapping[str, Any] = schema.get("definitions", {})
+        self.models: dict[str, type[BaseModel]] = {}
 
     def model(
-        name: str, spec: Mapping[str, Any], keep_field: Callable[[str, Mapping[str, Any]], bool]
+        self, name: str, spec: Mapping[str, Any], keep_field: Callable[[str, Mapping[str, Any]], bool]
     ) -> type[BaseModel]:
         _check(name, spec)
         required = set(spec.get("required", ()))
@@ -48,7 +64,7 @@ def model_from_schema(
         for field, field_spec in spec.get("properties", {}).items():
             if not keep_field(field, field_spec):
                 continue
-            annotation = python_type(f"{name}.{field}", field_spec)
+            annotation = self.python_type(f"{name}.{field}", field_spec)
             bounds = {
                 bound: field_spec[key]
                 for key, bound in (("minimum", "ge"), ("maximum", "le"))
@@ -69,30 +85,30 @@ def model_from_schema(
         made: type[BaseModel] = create_model(name, __config__=ConfigDict(extra=extra), **fields)
         return made
 
-    def python_type(where: str, spec: Mapping[str, Any]) -> Any:
+    def python_type(self, where: str, spec: Mapping[str, Any]) -> Any:
         _check(where, spec)
         if "$ref" in spec:
-            return referenced(where, spec["$ref"])
+            return self.referenced(where, spec["$ref"])
         if "anyOf" in spec:
-            return Union[tuple(python_type(where, option) for option in spec["anyOf"])]  # noqa: UP007
+            return Union[tuple(self.python_type(where, option) for option in spec["anyOf"])]  # noqa: UP007
         if "enum" in spec:
             return Literal[tuple(spec["enum"])]
         kinds = spec.get("type")
         if not isinstance(kinds, list):
-            return one_type(where, spec, kinds)
-        options = tuple(one_type(where, spec, kind) for kind in kinds if kind != "null")
+            return self.one_type(where, spec, kinds)
+        options = tuple(self.one_type(where, spec, kind) for kind in kinds if kind != "null")
         inner = options[0] if len(options) == 1 else Union[options]  # noqa: UP007
         return inner | None if "null" in kinds else inner
 
-    def referenced(where: str, reference: str) -> type[BaseModel]:
+    def referenced(self, where: str, reference: str) -> type[BaseModel]:
         name = reference.removeprefix("#/definitions/")
-        if not reference.startswith("#/definitions/") or name not in definitions:
+        if not reference.startswith("#/definitions/") or name not in self.definitions:
             raise SchemaFileError(f"{where}: $ref {reference!r} names no definition of the file")
-        if name not in models:
-            models[name] = model(name, definitions[name], lambda field, field_spec: True)
-        return models[name]
+        if name not in self.models:
+            self.models[name] = self.model(name, self.definitions[name], lambda field, field_spec: True)
+        return self.models[name]
 
-    def one_type(where: str, spec: Mapping[str, Any], kind: Any) -> Any:
+    def one_type(self, where: str, spec: Mapping[str, Any], kind: Any) -> Any:
         if kind is None:
             return Any
         if kind == "null":
@@ -100,17 +116,15 @@ def model_from_schema(
         if kind in _SCALARS:
             return _SCALARS[kind]
         if kind == "array":
-            item = python_type(where, spec["items"]) if "items" in spec else Any
+            item = self.python_type(where, spec["items"]) if "items" in spec else Any
             return list[item]  # type: ignore[valid-type]
         if kind == "object" and "properties" in spec:
-            return model(where.replace(".", "_"), spec, lambda field, field_spec: True)
+            return self.model(where.replace(".", "_"), spec, lambda field, field_spec: True)
         if kind == "object":
             values = spec.get("additionalProperties", True)
-            value = python_type(where, values) if isinstance(values, dict) else Any
+            value = self.python_type(where, values) if isinstance(values, dict) else Any
             return dict[str, value]  # type: ignore[valid-type]
         raise SchemaFileError(f"{where}: type {kind!r} is not one pydantic models here")
-
-    return model(schema.get("title", "Model"), schema, keep)
 
 
 def _check(where: str, spec: Mapping[str, Any]) -> None:

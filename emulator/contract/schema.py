@@ -37,6 +37,8 @@ SCHEMA_FILES = (
     "fixtures.schema.json",
     "models-response.schema.json",
     "converse-request.schema.json",
+    "vllm-chat-request.schema.json",
+    "vllm-completion-request.schema.json",
 )
 SURFACE_SCHEMAS = ("converse-request.schema.json",)
 """The request schemas of surfaces whose body is not the chat body (contract/dialects.py),

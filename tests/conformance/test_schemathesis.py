@@ -41,7 +41,13 @@ def test_schemathesis_finds_nothing_against_the_served_openapi_document(tmp_path
             # /v1/chat/completions is two APIs told apart by a header (Azure's with api-key, vLLM's
             # without), which one OpenAPI operation cannot state: AI21AzureClient and the openai
             # client are its judges (tests/clients/test_vertex_azure.py, test_vllm.py).
-            "--exclude-path-regex", "^/model/|:(stream)?[rR]awPredict$|^/v1/chat/completions$",
+            # vLLM's POST routes: text completions answer 500 where vLLM itself fails (a validator's
+            # TypeError), embeddings 400 whatever is sent (a generative model), and pydantic's lax
+            # mode takes "5" where a schema says integer (as vLLM does), which no OpenAPI schema
+            # states: vllm_cases.json, the openai client and test_vllm.py hold them instead.
+            "--exclude-path-regex",
+            "^/model/|:(stream)?[rR]awPredict$|^/v1/chat/completions$|^/v1/(completions|embeddings)$"
+            "|^/(de)?tokenize$",
             "--max-examples", "2000" if fuzzing else "100",
             # CI: a fixed seed and deterministic generation; fuzzing: a new seed every run.
             *([] if fuzzing else ["--seed", "2104", "--generation-deterministic"]),

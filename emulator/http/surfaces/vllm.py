@@ -31,10 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs, web
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import TypeAdapter, ValidationError
 
 from ...chat.completion import Choice, Completion
 from ...chat.request import Message
 from ...contract.dialects import RouteParams
+from ...contract.pymodel import adapter_from_schema
 from ...contract.vllm import (
     JSON_MEDIA,
     VLLM_CHAT,
@@ -48,6 +50,7 @@ from ...contract.vllm import (
     validation_error,
 )
 from ...errors import EmulatorError, RateLimited, Unauthorized, reason_phrase
+from ...resources import SCHEMA_DIR, load_json
 from ..body import read_body
 from ..streaming import encode_json
 from ..vllm_metrics import VllmMetrics
@@ -104,11 +107,15 @@ class Vllm:
 
         async def tokenize(request: web.Request) -> web.StreamResponse:
             body = await _json_body(request, served, limit, timeout)
+            _validated(TOKENIZE, body, served.line)
             return _json(tokenized(body, served, core, vocabulary))
 
         async def detokenize(request: web.Request) -> web.StreamResponse:
             body = await _json_body(request, served, limit, timeout)
-            return _json(detokenized(body, vocabulary))
+            read = _validated(DETOKENIZE, body, served.line)
+            if read.model and read.model not in served.names:
+                raise not_found_model(read.model)
+            return _json(detokenized(read.tokens, vocabulary))
 
         async def embeddings(request: web.Request) -> web.StreamResponse:
             self.api_key(request, core.config.api_keys)
@@ -227,6 +234,23 @@ class Vllm:
 
 
 _JSON = RouteParams()
+_TOKENIZE_SCHEMA = load_json(SCHEMA_DIR / "vllm-tokenize-request.schema.json")
+TOKENIZE = adapter_from_schema(_TOKENIZE_SCHEMA)
+DETOKENIZE = adapter_from_schema(_TOKENIZE_SCHEMA, "DetokenizeRequest")
+
+
+def _validated(adapter: TypeAdapter[Any], body: Any, line: str) -> Any:
+    """A body through vLLM's pydantic model, its errors as FastAPI lists them (at most 1,000)."""
+    if body is None:
+        missing = [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        raise validation_error(line, missing)
+    try:
+        return adapter.validate_python(body)
+    except ValidationError as error:
+        items = [{**item, "loc": ("body", *item["loc"])} for item in error.errors(include_url=False)[:1000]]
+        raise validation_error(line, items, 1000, more=error.error_count() > 1000) from None
+
+
 _ANSWERED: ContextVar[list[tuple[Completion, int]] | None] = ContextVar("vllm_answered", default=None)
 """Where the request being answered puts its completion for /metrics (set by `_metered`)."""
 
@@ -653,17 +677,14 @@ def tokenized(body: Any, served: Served, core: Core, vocabulary: Vocabulary) -> 
         framing = max(0, count - len(pieces))
         tokens = ([1] + [518] * (framing - 1) if framing else []) + pieces
         tokens = tokens[:count]
-    else:
+    else:  # not reached: the body is one of the two (validated)
         raise bad_request("Either `prompt` or `messages` must be given")
     return {"count": len(tokens), "max_model_len": window, "tokens": tokens}
 
 
-def detokenized(body: Any, vocabulary: Vocabulary) -> dict[str, Any]:
+def detokenized(tokens: list[int], vocabulary: Vocabulary) -> dict[str, Any]:
     """POST /detokenize: the tokens' text (special tokens skipped, as vLLM's default)."""
-    if not isinstance(body, dict) or not isinstance(body.get("tokens"), list):
-        raise bad_request("`tokens` must be a list of token ids")
-    tokens = [token for token in body["tokens"] if isinstance(token, int) and token not in _SPECIAL]
-    return {"prompt": "".join(map(vocabulary.piece_of, tokens))}
+    return {"prompt": "".join(vocabulary.piece_of(token) for token in tokens if token not in _SPECIAL)}
 
 
 async def _json_body(request: web.Request, served: Served, limit: int, timeout: float) -> Any:
