@@ -51,7 +51,10 @@ class Core:
             ),
         )
         tokenizer = ApproximateTokenizer()
-        served = checked("vllm_version", lambda: served_by(config, contract))
+        try:
+            served = served_by(config, contract)
+        except ValueError as error:  # each message names its flag
+            raise ConfigError(str(error)) from None
         return cls(
             config=config,
             contract=contract,

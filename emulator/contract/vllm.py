@@ -54,7 +54,7 @@ def line_of(version: str) -> str:
         if version in releases:
             return line
     known = ", ".join(release for releases in LINES.values() for release in releases)
-    raise ValueError(f"vLLM {version!r} is not one the emulator models; it models {known}")
+    raise ValueError(f"--vllm-version: vLLM {version!r} is not one the emulator models; it models {known}")
 
 
 def _release(version: str) -> tuple[int, ...]:
@@ -137,12 +137,16 @@ class Served:
         if model is not None:
             if model not in by_id:
                 raise ValueError(
-                    f"no open-weights checkpoint {model!r}; the catalog has: {', '.join(c.id for c in known)}"
+                    f"--vllm-model: no open-weights checkpoint {model!r}; the catalog has: "
+                    + ", ".join(c.id for c in known)
                 )
             checkpoint = by_id[model]
             version = version or checkpoint.recommended
             if not checkpoint.runs_on(version):
-                raise ValueError(f"{checkpoint.id} needs vLLM {checkpoint.minimum} or newer, not {version}")
+                raise ValueError(
+                    f"--vllm-model {checkpoint.id} needs vLLM {checkpoint.minimum} or newer, not {version} "
+                    "(--vllm-version)"
+                )
             names = dict.fromkeys(served_names or (model,), checkpoint)
         else:
             if served_names:

@@ -383,3 +383,26 @@ def test_tokenize_counts_as_usage_does_and_detokenize_reads_it_back(
     assert httpx.get(url + "/health").status_code == httpx.get(url + "/ping").status_code == 200
     refused = httpx.post(url + "/v1/embeddings", json={"model": MINI_15, "input": "hi"})
     assert refused.status_code == 400 and "The model does not support Embeddings API" in refused.text
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--vllm-version", "0.9.0"], "--vllm-version: vLLM '0.9.0' is not one the emulator models"),
+        (["--vllm-model", "nope/x"], "--vllm-model: no open-weights checkpoint 'nope/x'"),
+        (["--served-model-name", "jamba"], "--served-model-name names the checkpoint --vllm-model serves"),
+        (["--enable-auto-tool-choice"], "--enable-auto-tool-choice needs --tool-call-parser"),
+        (["--tool-call-parser", "mistral"], "--tool-call-parser must be one of jamba, hermes"),
+    ],
+)
+def test_vllm_flags_that_cannot_be_served_stop_the_start_naming_the_flag(
+    flags: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jamba_emulator.cli import main  # noqa: PLC0415
+
+    try:
+        status = main(["--port", "0", *flags])
+    except SystemExit as exit_:  # argparse's own refusal
+        status = int(exit_.code or 0)
+    assert status == 2
+    assert said in capsys.readouterr().err
