@@ -406,3 +406,15 @@ def test_vllm_flags_that_cannot_be_served_stop_the_start_naming_the_flag(
         status = int(exit_.code or 0)
     assert status == 2
     assert said in capsys.readouterr().err
+
+
+def test_continuous_usage_stats_puts_the_usage_so_far_on_every_chunk(client: openai.OpenAI) -> None:
+    options = {"include_usage": True, "continuous_usage_stats": True}
+    chunks = list(
+        client.chat.completions.create(
+            model=MINI_15, messages=ASK, max_tokens=9, stream=True, stream_options=options
+        )
+    )
+    counts = [chunk.usage.completion_tokens for chunk in chunks if chunk.usage is not None]
+    assert len(counts) == len(chunks)  # every chunk, the role's and the final usage chunk included
+    assert counts[0] == 0 and counts == sorted(counts) and counts[-1] == counts[-2] <= 9

@@ -24,7 +24,7 @@ import json
 import secrets
 import time
 import zlib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -414,23 +414,20 @@ def text_chunks(completion: Completion, completion_id: str, wire: Wire) -> list[
         "model": wire.model,
     }
     out: list[dict[str, Any]] = []
+    running = _running_usage(completion.prompt_tokens) if wire.continuous_usage else _as_is
+    generated = 0
     for choice in completion.choices:
-        texts = ([wire.echo] if wire.echo else []) + list(choice.tokens)
-        out += [
-            {
-                **head,
-                "choices": [
-                    {
-                        "index": choice.index,
-                        "text": text,
-                        "logprobs": None,
-                        "finish_reason": None,
-                        "stop_reason": None,
-                    }
-                ],
+        echoed = [(wire.echo, 0)] if wire.echo else []
+        for text, counted in [*echoed, *((token, 1) for token in choice.tokens)]:
+            generated += counted
+            body = {
+                "index": choice.index,
+                "text": text,
+                "logprobs": None,
+                "finish_reason": None,
+                "stop_reason": None,
             }
-            for text in texts
-        ]
+            out.append(running({**head, "choices": [body]}, generated))
         final = {
             "index": choice.index,
             "text": "",
@@ -438,7 +435,7 @@ def text_chunks(completion: Completion, completion_id: str, wire: Wire) -> list[
             "finish_reason": choice.finish_reason,
             "stop_reason": choice.stop_sequence,
         }
-        out.append({**head, "choices": [final]})
+        out.append(running({**head, "choices": [final]}, generated))
     if wire.include_usage:
         usage = completion.usage()
         out.append(
@@ -464,6 +461,7 @@ def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[
     head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": wire.model}
     out: list[dict[str, Any]] = []
     generated = 0
+    running = _running_usage(completion.prompt_tokens) if wire.continuous_usage else _as_is
     for choice in completion.choices:
         role = {
             "index": choice.index,
@@ -474,7 +472,8 @@ def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[
         first = {**head, "choices": [role]}
         if line != "0.8" and not out:
             first["prompt_token_ids"] = None
-        out.append(first)
+        out.append(running(first, generated))
+        written = len(choice.tokens) + len(choice.reasoning)
         calls = _calls(choice, completion_id, line, raw=wire.tool_mode == "named")
         deltas: list[dict[str, Any]] = []
         tail: dict[str, Any] = {"content": ""}
@@ -511,11 +510,11 @@ def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[
                     tail = last
         else:
             deltas = _text_deltas(wire.reasoning, choice)
-        for delta in deltas:
+        for position, delta in enumerate(deltas, 1):
             body = {"index": choice.index, "delta": delta, "logprobs": None, "finish_reason": None}
             if line != "0.8":
                 body["token_ids"] = None
-            out.append({**head, "choices": [body]})
+            out.append(running({**head, "choices": [body]}, generated + min(position, written)))
         streamed_reason = "tool_calls" if wire.tool_mode not in GUIDED or line != "0.8" else "stop"
         final = {
             "index": choice.index,
@@ -526,8 +525,8 @@ def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[
         }
         if line != "0.8":
             final["token_ids"] = None
-        out.append({**head, "choices": [final]})
-        generated += len(choice.tokens)
+        generated += written
+        out.append(running({**head, "choices": [final]}, generated))
     if wire.include_usage:
         usage = completion.usage()
         out.append(
@@ -542,6 +541,25 @@ def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[
             }
         )
     return out
+
+
+def _running_usage(prompt_tokens: int) -> Callable[[dict[str, Any], int], dict[str, Any]]:
+    """`continuous_usage_stats`: every chunk carries the usage so far (the role chunk none
+    generated yet)."""
+
+    def with_usage(chunk: dict[str, Any], generated: int) -> dict[str, Any]:
+        chunk["usage"] = {
+            "prompt_tokens": prompt_tokens,
+            "total_tokens": prompt_tokens + generated,
+            "completion_tokens": generated,
+        }
+        return chunk
+
+    return with_usage
+
+
+def _as_is(chunk: dict[str, Any], generated: int) -> dict[str, Any]:
+    return chunk
 
 
 def _reasoning(mode: str, reasoning: str, content: str | None) -> tuple[str | None, str | None]:
