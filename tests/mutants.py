@@ -284,6 +284,29 @@ MUTANTS = [
         "    await _sent(request, response)\n",
         "",
     ),
+    Mutant(
+        "vllm-validators-in-definition-order",
+        "vLLM's before-validators run in the order they are defined, not pydantic's (the last first)",
+        "emulator/contract/vllm.py",
+        "            for validator in _TEXT_BEFORE if self.text else _BEFORE:",
+        "            for validator in reversed(_TEXT_BEFORE if self.text else _BEFORE):",
+    ),
+    Mutant(
+        "vllm-011-errors-flat",
+        "0.11's errors are written flat, as 0.8's",
+        "emulator/http/surfaces/vllm.py",
+        '    if line == "0.8":\n        return {"object": "error", **inner}',
+        '    if True:\n        return {"object": "error", **inner}',
+    ),
+    Mutant(
+        "vllm-stop-reason-lost",
+        "stop_reason is null in a non-streamed chat answer even when a stop string ended it",
+        "emulator/http/surfaces/vllm.py",
+        '            "finish_reason": "tool_calls" if calls and not guided else _engine_reason(choice),\n'
+        '            "stop_reason": choice.stop_sequence,',
+        '            "finish_reason": "tool_calls" if calls and not guided else _engine_reason(choice),\n'
+        '            "stop_reason": None,',
+    ),
 ]
 
 

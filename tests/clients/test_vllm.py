@@ -418,3 +418,17 @@ def test_continuous_usage_stats_puts_the_usage_so_far_on_every_chunk(client: ope
     counts = [chunk.usage.completion_tokens for chunk in chunks if chunk.usage is not None]
     assert len(counts) == len(chunks)  # every chunk, the role's and the final usage chunk included
     assert counts[0] == 0 and counts == sorted(counts) and counts[-1] == counts[-2] <= 9
+
+
+def test_stop_reason_names_the_stop_string_that_ended_the_answer(client: openai.OpenAI) -> None:
+    plain = client.chat.completions.create(model=MINI_15, messages=ASK, temperature=0.5)
+    words = (plain.choices[0].message.content or "").split()
+    stop = " " + words[3]  # a word the answer holds: it ends there
+    cut = client.chat.completions.create(
+        model=MINI_15, messages=ASK, temperature=0.5, stop=["zzz-never", stop]
+    )
+    choice = cut.choices[0]
+    assert choice.finish_reason == "stop" and (choice.model_extra or {})["stop_reason"] == stop
+    assert (plain.choices[0].message.content or "").startswith(choice.message.content or "")
+    assert stop not in (choice.message.content or "")
+    assert (plain.choices[0].model_extra or {})["stop_reason"] is None  # the end of the turn: null
