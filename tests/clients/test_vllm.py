@@ -156,9 +156,11 @@ def test_errors_raise_the_openai_client_s_classes(
     assert body["code"] == 400
 
 
-def test_a_wrong_key_raises_authentication_error_and_a_right_one_passes() -> None:
+@pytest.mark.parametrize("version", ["0.8.5.post1", "0.11.0"])
+def test_a_wrong_key_raises_authentication_error_and_a_right_one_passes(version: str) -> None:
+    config = Config(port=0, log_level="error", api_keys=("secret",), vllm_version=version)
     with (
-        BackgroundServer(Config(port=0, log_level="error", api_keys=("secret",))) as server,
+        BackgroundServer(config) as server,
         openai.OpenAI(base_url=server.url + "/v1", api_key="wrong", max_retries=0) as wrong,
         openai.OpenAI(base_url=server.url + "/v1", api_key="secret", max_retries=0) as right,
     ):
@@ -167,6 +169,7 @@ def test_a_wrong_key_raises_authentication_error_and_a_right_one_passes() -> Non
         assert httpx.get(server.url + "/v1/models").json() == {"error": "Unauthorized"}
         assert right.chat.completions.create(model=MINI_15, messages=ASK).choices
         assert [model.id for model in right.models.list()][:2] == [MINI_15, "ai21labs/AI21-Jamba-Mini-1.5"]
+        assert httpx.get(server.url + "/health").status_code == 200  # outside /v1: no key needed
 
 
 def test_auto_tool_choice_without_the_server_flags_is_vllm_s_400() -> None:
@@ -432,3 +435,44 @@ def test_stop_reason_names_the_stop_string_that_ended_the_answer(client: openai.
     assert (plain.choices[0].message.content or "").startswith(choice.message.content or "")
     assert stop not in (choice.message.content or "")
     assert (plain.choices[0].model_extra or {})["stop_reason"] is None  # the end of the turn: null
+
+
+@pytest.mark.parametrize(("version", "echoed"), [("0.8.5.post1", "jamba"), ("0.11.0", "mini")])
+def test_served_names_and_max_model_len_change_what_clients_see(version: str, echoed: str) -> None:
+    config = Config(
+        port=0,
+        log_level="error",
+        vllm_version=version,
+        vllm_model="ai21labs/AI21-Jamba-Mini-1.7",
+        served_model_name=("mini", "jamba"),
+        max_model_len=512,
+    )
+    with (
+        BackgroundServer(config) as server,
+        openai.OpenAI(base_url=server.url + "/v1", api_key="EMPTY", max_retries=0) as client,
+    ):
+        cards = client.models.list().data
+        assert [(card.id, (card.model_extra or {})["max_model_len"]) for card in cards] == [
+            ("mini", 512),
+            ("jamba", 512),
+        ]
+        assert {(card.model_extra or {})["root"] for card in cards} == {"ai21labs/AI21-Jamba-Mini-1.7"}
+        answer = client.chat.completions.create(model="jamba", messages=ASK, max_tokens=5)
+        assert answer.model == echoed  # 0.8 echoes the name asked for, 0.11 the first served
+        assert client.chat.completions.create(messages=ASK, max_tokens=5, model="").model == "mini"
+        with pytest.raises(openai.NotFoundError):
+            client.chat.completions.create(model="ai21labs/AI21-Jamba-Mini-1.7", messages=ASK)
+        with pytest.raises(openai.BadRequestError, match="maximum context length is 512 tokens"):
+            client.chat.completions.create(model="mini", messages=ASK, max_tokens=500)
+
+
+def test_documents_are_vllm_s_top_level_field_and_ground_the_answer(client: openai.OpenAI) -> None:
+    documents = [{"title": "Returns", "text": "Orders can be returned within 30 days with the receipt."}]
+    question = [{"role": "user", "content": "Within how many days can orders be returned?"}]
+    answer = client.chat.completions.create(
+        model=MINI_15, messages=question, extra_body={"documents": documents}
+    )
+    assert "30 days" in (answer.choices[0].message.content or "")
+    plain = client.chat.completions.create(model=MINI_15, messages=question)
+    assert answer.usage is not None and plain.usage is not None
+    assert answer.usage.prompt_tokens > plain.usage.prompt_tokens  # the template shows them
