@@ -87,10 +87,12 @@ def test_a_streamed_tool_call_joins_into_the_plain_one(client: OpenAI) -> None:
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
-def test_the_sdks_stream_helper_skips_chunks_without_an_object_field(client: OpenAI) -> None:
-    """`chat.completions.stream()` keeps only chunks whose `object` is "chat.completion.chunk", a
-    field the real service's chunks do not carry (schemas/chat-chunk.schema.json), so it sees none:
-    the README tells users to use `create(stream=True)`. If this starts failing, the SDK changed and
-    the README's note can go."""
+def test_the_sdks_stream_helper_sees_every_delta(client: OpenAI) -> None:
+    """`chat.completions.stream()` keeps only chunks whose `object` is "chat.completion.chunk":
+    the emulator's chunks say so (the real service's did not; issue 26), so the helper joins the
+    same text `create(stream=True)` does."""
+    plain = client.chat.completions.create(model="jamba-large", messages=ASKED)  # type: ignore[arg-type]
     with client.chat.completions.stream(model="jamba-large", messages=ASKED) as stream:  # type: ignore[arg-type]
-        assert list(stream) == []
+        deltas = [event.delta for event in stream if event.type == "content.delta"]
+        final = stream.get_final_completion()
+    assert "".join(deltas) == plain.choices[0].message.content == final.choices[0].message.content

@@ -35,9 +35,9 @@ def azure(emulator: BackgroundServer) -> Iterator[Callable[[str], AI21AzureClien
         client._client.close()
 
 
-def vertex(server: BackgroundServer, http: httpx.Client) -> AI21VertexClient:
+def vertex(server: BackgroundServer, http: httpx.Client, version: str = "v1") -> AI21VertexClient:
     return AI21VertexClient(
-        base_url=server.url + "/v1",
+        base_url=f"{server.url}/{version}",
         project_id="my-project",
         region="europe-west4",
         access_token="token",
@@ -50,11 +50,12 @@ def studio_answer(server: BackgroundServer, model: str) -> httpx.Response:
     return httpx.post(server.api_host + "/chat/completions", json=body, headers={"Authorization": "Bearer k"})
 
 
+@pytest.mark.parametrize("version", ["v1", "v1beta1"])  # v1beta1: litellm's vertex_ai/ route's path
 @pytest.mark.parametrize("name", ["jamba-1.5-mini", "jamba-1.5-mini@001"])
 def test_vertex_plain_and_streamed_are_the_studio_answer(
-    emulator: BackgroundServer, http: httpx.Client, name: str
+    emulator: BackgroundServer, http: httpx.Client, name: str, version: str
 ) -> None:
-    client = vertex(emulator, http)
+    client = vertex(emulator, http, version)
     plain = client.chat.completions.create(model=name, messages=MESSAGES, max_tokens=50)
     chunks = list(client.chat.completions.create(model=name, messages=MESSAGES, max_tokens=50, stream=True))
     assert (
@@ -63,6 +64,7 @@ def test_vertex_plain_and_streamed_are_the_studio_answer(
     assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == plain.usage.total_tokens
     assert emulator.core is not None
     entry = emulator.core.journal.entries()[-1]
+    assert entry.path.startswith(f"/{version}/projects/")
     assert entry.path.endswith(f"/publishers/ai21/models/{name}:streamRawPredict")
     assert dict(entry.headers)["Authorization"] == "Bearer [redacted]"
     studio = studio_answer(emulator, "jamba-1.5-mini").json()

@@ -7,9 +7,12 @@ elsewhere, not only to its shape."""
 
 from __future__ import annotations
 
+import gc
+import inspect
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,6 +51,23 @@ WEATHER = {
     },
 }
 ASK = [{"role": "user", "content": "What is the weather in Paris today?"}]
+
+
+@pytest.fixture(autouse=True)
+def third_party_garbage() -> Iterator[None]:
+    """litellm caches its HTTP clients for the life of the process and starts threads with event
+    loops it never closes (litellm/timeout.py), LangChain's clients are never closed: close what
+    can be, and collect the rest here with their ResourceWarnings ignored, so that they are not
+    reported in whichever later test the garbage collector happens to run in."""
+    yield
+    cache = litellm.in_memory_llm_clients_cache
+    for cached in list(cache.cache_dict.values()):
+        if callable(close := getattr(cached, "close", None)) and not inspect.iscoroutinefunction(close):
+            close()
+    cache.flush_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 @pytest.fixture(scope="module", params=sorted(SERVERS))

@@ -217,5 +217,8 @@ def _chunk(
 ) -> dict[str, Any]:
     return {
         "id": completion_id,
+        # Not in the real service's chunks: the OpenAI client's stream() helper keeps only
+        # chunks that say so (issue 26), and the ai21 SDK ignores it.
+        "object": "chat.completion.chunk",
         "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
     }

@@ -1,7 +1,7 @@
 """Google Vertex AI's partner-model API for the Jamba models: `POST /v1/projects/{project}/
 locations/{region}/publishers/ai21/models/{model}:rawPredict` and `:streamRawPredict`, as
 `AI21VertexClient(base_url="http://HOST:PORT/v1", project_id=..., region=..., access_token=...)`
-builds them.
+builds them, and under `/v1beta1/`, as litellm's `vertex_ai/jamba-...` route does.
 
 The model is the path's Vertex name (catalog.json's `platform_names.vertex`, e.g. jamba-1.5-mini
 or jamba-1.5-mini@001); the body is the chat body without `model` and `stream` (the path says
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from ...core import Core
 
 MODEL_PATH = "/v1/projects/{project}/locations/{region}/publishers/ai21/models/{model:[^/:]+}"
+VERSIONS = ("/v1", "/v1beta1")
+"""The API versions a client may name: AI21VertexClient's v1, litellm's vertex_ai/ route's v1beta1."""
 
 
 class Vertex(Studio):
@@ -32,7 +34,10 @@ class Vertex(Studio):
     dialect = VERTEX_DIALECT
 
     def routes(self, core: Core, chat: Handler) -> list[Route]:
-        return [("POST", f"{MODEL_PATH}:rawPredict", chat), ("POST", f"{MODEL_PATH}:streamRawPredict", chat)]
+        paths = [version + MODEL_PATH.removeprefix("/v1") for version in VERSIONS]
+        return [
+            ("POST", f"{path}:{verb}", chat) for path in paths for verb in ("rawPredict", "streamRawPredict")
+        ]
 
     def route_params(self, request: web.Request) -> RouteParams:
         return RouteParams(request.match_info["model"], request.path.endswith(":streamRawPredict"))
