@@ -100,6 +100,23 @@ class RoutedBody:
         return Decoded({**decoded.body, "model": model, "stream": bool(params.stream)}, decoded.readable)
 
 
+@dataclass(frozen=True, slots=True)
+class EndpointBody:
+    """A deployed endpoint's body (Vertex's self-deployed "Launchpad" endpoints, which
+    AI21LaunchpadClient calls): the chat body without `model` and `stream`, the endpoint serving
+    one catalog model (`model`, policy: the path names the endpoint, not its model), the route
+    saying whether to stream."""
+
+    name: str
+    model: str
+
+    def chat_body(self, raw: bytes, params: RouteParams, contract: Contract) -> Decoded:
+        decoded = decode(raw)
+        if not isinstance(decoded.body, dict):
+            return decoded  # the contract answers it
+        return Decoded({**decoded.body, "model": self.model, "stream": bool(params.stream)}, decoded.readable)
+
+
 def platform_model(catalog: Catalog, platform: str, name: str) -> str:
     """The catalog's name for the model `platform`'s users call `name`, else UnsupportedModel."""
     spec = catalog.on_platform(platform, name)
@@ -112,3 +129,5 @@ STUDIO = ChatBody("studio")
 AZURE = ChatBody("azure", platform="azure")
 BEDROCK = RoutedBody("bedrock", platform="bedrock")
 VERTEX = RoutedBody("vertex", platform="vertex")
+LAUNCHPAD = EndpointBody("launchpad", model="jamba-1.6-large")
+"""AI21LaunchpadClient's examples deploy and call jamba-1.6-large."""

@@ -3,12 +3,25 @@ the client tests share: httpx clients handed to the SDKs, the scripting API, fak
 
 from __future__ import annotations
 
+import gc
+import warnings
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 from jamba_emulator.server import BackgroundServer
 from jamba_emulator.testing import JambaEmulator
+
+
+@pytest.fixture(scope="module", autouse=True)
+def collect_third_party_garbage() -> Iterator[None]:
+    """After each module: what the third-party clients leave behind (litellm's threads keep event
+    loops they never close, LangChain's and the SDKs' HTTP clients are never closed) collected
+    with its ResourceWarnings ignored, so it is not reported in a later module's test."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 @pytest.fixture(scope="module")

@@ -137,3 +137,33 @@ def test_with_keys_configured_a_wrong_api_key_is_refused_whatever_bearer_says() 
             httpx.post(url, json=body, headers={"api-key": "", "Authorization": "Bearer right"}).status_code
             == 401
         )
+
+
+def test_launchpad_endpoints_plain_and_streamed_are_jamba_1_6_large(
+    emulator: BackgroundServer, http: httpx.Client
+) -> None:
+    """AI21LaunchpadClient posts to .../endpoints/{endpoint_id}:rawPredict (:streamRawPredict) with
+    the model left out of the body: the endpoint runs jamba-1.6-large, as the SDK's examples."""
+    from ai21 import AI21LaunchpadClient  # noqa: PLC0415
+
+    client = AI21LaunchpadClient(
+        base_url=emulator.url + "/v1",
+        project_id="my-project",
+        region="us-central1",
+        endpoint_id="1234567890",
+        access_token="token",
+        http_client=http,
+    )
+    plain = client.chat.completions.create(model="jamba-1.6-large", messages=MESSAGES, max_tokens=50)
+    chunks = list(
+        client.chat.completions.create(model="jamba-1.6-large", messages=MESSAGES, max_tokens=50, stream=True)
+    )
+    assert (
+        "".join(chunk.choices[0].delta.content or "" for chunk in chunks) == plain.choices[0].message.content
+    )
+    assert emulator.core is not None
+    entry = emulator.core.journal.entries()[-1]
+    assert (entry.surface, entry.status) == ("launchpad", 200)
+    assert entry.path == "/v1/projects/my-project/locations/us-central1/endpoints/1234567890:streamRawPredict"
+    studio = studio_answer(emulator, "jamba-1.6-large").json()
+    assert plain.choices[0].message.content == studio["choices"][0]["message"]["content"]

@@ -110,11 +110,12 @@ def json_error(error: EmulatorError, body: bytes, status: int | None = None) -> 
 from .azure import AZURE  # noqa: E402  (after what the surfaces import from here)
 from .bedrock import BEDROCK  # noqa: E402
 from .converse import CONVERSE  # noqa: E402
+from .launchpad import LAUNCHPAD  # noqa: E402
 from .studio import STUDIO  # noqa: E402
 from .vertex import VERTEX  # noqa: E402
 from .vllm import Vllm  # noqa: E402
 
-SURFACES: tuple[Surface, ...] = (STUDIO, BEDROCK, CONVERSE, VERTEX, AZURE)
+SURFACES: tuple[Surface, ...] = (STUDIO, BEDROCK, CONVERSE, VERTEX, LAUNCHPAD, AZURE)
 """The surfaces that are the same on every server; `surfaces_for` adds those made per server."""
 
 
