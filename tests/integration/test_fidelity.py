@@ -155,11 +155,23 @@ def test_the_readme_lists_the_documented_phrases_as_they_are_sent() -> None:
 
 
 CLIENT_FIELDS = CONTRACT.schemas["chat-request.schema.json"]["x-client-fields"]
-HABITS = {"stop_sequences": ["Stop"], "tool_choice": "auto", "seed": 7, "config": {"tags": ["t"]}}
+HABITS = {
+    "stop_sequences": ["Stop"],
+    "tool_choice": "auto",
+    "seed": 7,
+    "config": {"tags": ["t"]},
+    # issue 26: what the TypeScript SDK's example, litellm and the OpenAI client send
+    "responseFormat": {"type": "json_object"},
+    "stream_options": {"include_usage": True},
+    "parallel_tool_calls": False,
+}
 
 
-def test_the_client_habits_strict_mode_explains_are_the_four_the_service_ignored() -> None:
+def test_the_client_habits_strict_mode_explains_are_the_ones_the_service_ignored() -> None:
     assert set(CLIENT_FIELDS) == set(HABITS)
+    for field, habit in CLIENT_FIELDS.items():  # each explanation names its field and its clients
+        clients = habit["clients"].split(" (")[0].split(", ")[0].removeprefix("the ")
+        assert field in habit["msg"] and clients.split("'")[0] in habit["msg"], (field, habit)
 
 
 @pytest.mark.parametrize("field", sorted(HABITS))
