@@ -351,7 +351,9 @@ def _guided_count(data: dict[str, Any], line: str) -> None:
         )
 
 
-def _logprobs(data: dict[str, Any], line: str) -> None:
+def _prompt_logprobs(data: dict[str, Any], line: str) -> tuple[str, tuple[int, ...]]:
+    """The prompt_logprobs half of both requests' check_logprobs; (the "positive" wording, the
+    values allowed below 0) of the line, for the rest of the check."""
     positive = "a positive value." if line == "0.8" else "a positive value or -1."
     allowed = () if line == "0.8" else (-1,)
     if (prompt_logprobs := data.get("prompt_logprobs")) is not None:
@@ -359,6 +361,11 @@ def _logprobs(data: dict[str, Any], line: str) -> None:
             raise ValueError("`prompt_logprobs` are not available when `stream=True`.")
         if prompt_logprobs < 0 and prompt_logprobs not in allowed:
             raise ValueError(f"`prompt_logprobs` must be {positive}")
+    return positive, allowed
+
+
+def _logprobs(data: dict[str, Any], line: str) -> None:
+    positive, allowed = _prompt_logprobs(data, line)
     if (top_logprobs := data.get("top_logprobs")) is not None:
         if top_logprobs < 0 and top_logprobs not in allowed:
             raise ValueError(f"`top_logprobs` must be {positive}")
@@ -373,13 +380,7 @@ def _stream_options(data: dict[str, Any], line: str) -> None:
 
 def _text_logprobs(data: dict[str, Any], line: str) -> None:
     """CompletionRequest's check_logprobs: `logprobs` is a count here."""
-    positive = "a positive value." if line == "0.8" else "a positive value or -1."
-    allowed = () if line == "0.8" else (-1,)
-    if (prompt_logprobs := data.get("prompt_logprobs")) is not None:
-        if data.get("stream") and (prompt_logprobs > 0 or prompt_logprobs in allowed):
-            raise ValueError("`prompt_logprobs` are not available when `stream=True`.")
-        if prompt_logprobs < 0 and prompt_logprobs not in allowed:
-            raise ValueError(f"`prompt_logprobs` must be {positive}")
+    _prompt_logprobs(data, line)
     if (logprobs := data.get("logprobs")) is not None and logprobs < 0:
         raise ValueError("`logprobs` must be a positive value.")
 
@@ -474,17 +475,8 @@ class VllmBody:
     def admit(self, raw: bytes, params: RouteParams, admission: Admission, budget: Budget) -> Admitted:
         served = admission.served
         line = served.line
-        media = params.media
-        data = _parsed(raw, media, line)
-        if media != JSON_MEDIA:  # FastAPI parsed first only when no content type was sent
-            if line == "0.8":
-                raise http_exception(line, 415, "Unsupported Media Type: Only 'application/json' is allowed")
-            # 0.11 raises it as a RequestValidationError of one string: its handler writes
-            # str(exc) and str(exc.errors()) apart, the first empty (hence the leading space).
-            raise VllmError(
-                400, " [\"Unsupported Media Type: Only 'application/json' is allowed\"]", "Bad Request"
-            )
-        if data is _EMPTY:
+        data = fastapi_body(raw, params.media, line)
+        if data is EMPTY:
             raise validation_error(
                 line, [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
             )
@@ -510,16 +502,34 @@ class VllmBody:
         return _serve(request, data, served, admission, budget)
 
 
-_EMPTY = object()
+EMPTY = object()
+"""No body was sent."""
 _SLICE = 1000
 """Messages pydantic checks at a time when a request has more."""
+
+
+def fastapi_body(raw: bytes, media: str, line: str) -> Any:
+    """A vLLM route's body as FastAPI reads it (EMPTY when none was sent), then vLLM's media check
+    (`validate_json_request`): JSON is parsed first when the content type is JSON or absent, so
+    a body that is not JSON gets pydantic's json_invalid item before a missing content type's
+    refusal; 0.8 refuses another type with 415, 0.11 with a 400."""
+    data = _parsed(raw, media, line)
+    if media != JSON_MEDIA:
+        if line == "0.8":
+            raise http_exception(line, 415, "Unsupported Media Type: Only 'application/json' is allowed")
+        # 0.11 raises it as a RequestValidationError of one string: its handler writes
+        # str(exc) and str(exc.errors()) apart, the first empty (hence the leading space).
+        raise VllmError(
+            400, " [\"Unsupported Media Type: Only 'application/json' is allowed\"]", "Bad Request"
+        )
+    return data
 
 
 def _parsed(raw: bytes, media: str, line: str) -> Any:
     """The body as FastAPI reads it: JSON when the content type is JSON or absent; an error as
     FastAPI raises it (pydantic's json_invalid item, or its 400 for bytes json cannot read)."""
     if not raw:
-        return _EMPTY
+        return EMPTY
     if media not in ("", JSON_MEDIA) and not media.endswith("+json"):
         return None
     try:

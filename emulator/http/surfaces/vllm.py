@@ -38,6 +38,7 @@ from ...chat.request import Message
 from ...contract.dialects import RouteParams
 from ...contract.pymodel import adapter_from_schema
 from ...contract.vllm import (
+    EMPTY,
     JSON_MEDIA,
     VLLM_CHAT,
     VLLM_TEXT,
@@ -45,7 +46,7 @@ from ...contract.vllm import (
     VllmError,
     Wire,
     bad_request,
-    http_exception,
+    fastapi_body,
     not_found_model,
     validation_error,
 )
@@ -437,18 +438,7 @@ def text_chunks(completion: Completion, completion_id: str, wire: Wire) -> list[
         }
         out.append(running({**head, "choices": [final]}, generated))
     if wire.include_usage:
-        usage = completion.usage()
-        out.append(
-            {
-                **head,
-                "choices": [],
-                "usage": {
-                    "prompt_tokens": usage["prompt_tokens"],
-                    "total_tokens": usage["total_tokens"],
-                    "completion_tokens": usage["completion_tokens"],
-                },
-            }
-        )
+        out.append(_usage_chunk(head, completion))
     return out
 
 
@@ -528,19 +518,15 @@ def chunks(completion: Completion, completion_id: str, wire: Wire) -> list[dict[
         generated += written
         out.append(running({**head, "choices": [final]}, generated))
     if wire.include_usage:
-        usage = completion.usage()
-        out.append(
-            {
-                **head,
-                "choices": [],
-                "usage": {
-                    "prompt_tokens": usage["prompt_tokens"],
-                    "total_tokens": usage["total_tokens"],
-                    "completion_tokens": usage["completion_tokens"],
-                },
-            }
-        )
+        out.append(_usage_chunk(head, completion))
     return out
+
+
+def _usage_chunk(head: dict[str, Any], completion: Completion) -> dict[str, Any]:
+    """The stream's last chunk when stream_options asks for usage: no choices, vLLM's field order."""
+    usage = completion.usage()
+    counts = {name: usage[name] for name in ("prompt_tokens", "total_tokens", "completion_tokens")}
+    return {**head, "choices": [], "usage": counts}
 
 
 def _running_usage(prompt_tokens: int) -> Callable[[dict[str, Any], int], dict[str, Any]]:
@@ -706,31 +692,12 @@ def detokenized(tokens: list[int], vocabulary: Vocabulary) -> dict[str, Any]:
 
 
 async def _json_body(request: web.Request, served: Served, limit: int, timeout: float) -> Any:
-    """A small route's JSON body, refused as FastAPI and vLLM's media check refuse it."""
+    """A small route's JSON body (None when none was sent), refused as FastAPI and vLLM's media
+    check refuse it."""
     raw = await read_body(request, limit, timeout)
     media = request.headers.get(hdrs.CONTENT_TYPE, "").split(";", 1)[0].strip().lower()
-    try:
-        body = json.loads(raw) if raw else None
-    except json.JSONDecodeError as error:
-        item = {
-            "type": "json_invalid",
-            "loc": ("body", error.pos),
-            "msg": "JSON decode error",
-            "input": {},
-            "ctx": {"error": error.msg},
-        }
-        raise validation_error(served.line, [item]) from None
-    except (ValueError, RecursionError):
-        raise http_exception(served.line, 400, "There was an error parsing the body") from None
-    if media != JSON_MEDIA:
-        if served.line == "0.8":
-            raise http_exception(
-                served.line, 415, "Unsupported Media Type: Only 'application/json' is allowed"
-            )
-        raise VllmError(
-            400, " [\"Unsupported Media Type: Only 'application/json' is allowed\"]", "Bad Request"
-        )
-    return body
+    body = fastapi_body(raw, media, served.line)
+    return None if body is EMPTY else body
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
