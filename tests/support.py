@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -49,3 +50,13 @@ def asked_again(server: BackgroundServer, body: dict[str, Any]) -> dict[str, Any
     response = httpx.post(f"{server.api_host}/chat/completions", json=body, headers=AUTH)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+def close_litellm_clients(litellm: Any) -> None:
+    """litellm keeps the HTTP clients it makes in a cache for the life of the process: close the
+    synchronous ones and empty the cache, so their sockets are not left to a later test."""
+    cache = litellm.in_memory_llm_clients_cache
+    for client in list(cache.cache_dict.values()):
+        if callable(close := getattr(client, "close", None)) and not inspect.iscoroutinefunction(close):
+            close()
+    cache.flush_cache()

@@ -168,6 +168,18 @@ class Served:
     def first_name(self) -> str:
         return next(iter(self.names))
 
+    def checkpoint(self, name: str | None) -> Checkpoint:
+        """The checkpoint a request's `model` names (none or empty: the first served), else
+        vLLM's 404 (serving_engine._check_model)."""
+        if name and name not in self.names:
+            raise not_found_model(name)
+        return self.names[name or self.first_name]
+
+    def echoed(self, name: str | None) -> str:
+        """The `model` an answer names: 0.8 the one asked for (or the first served), 0.11 always
+        the first served."""
+        return (name or self.first_name) if self.line == "0.8" else self.first_name
+
     def window(self, checkpoint: Checkpoint) -> int:
         return self.max_model_len or checkpoint.max_model_len
 
@@ -556,10 +568,7 @@ def _serve(
 
     line = served.line
     fields: Any = request
-    asked_model = fields.model
-    if asked_model and asked_model not in served.names:
-        raise not_found_model(asked_model)
-    checkpoint = served.names[asked_model or served.first_name]
+    checkpoint = served.checkpoint(fields.model)
     tool_choice = fields.tool_choice
     if tool_choice == "auto" and not (served.auto_tools and served.tool_call_parser):
         raise bad_request(
@@ -600,20 +609,15 @@ def _serve(
     _check_window(line, window, prompt_tokens, max_tokens)
     budget_tokens = window - prompt_tokens
     effective_max = min(value for value in (budget_tokens, max_tokens) if value is not None)
-    temperature = 1.0 if fields.temperature is None else fields.temperature
-    top_p = 1.0 if fields.top_p is None else fields.top_p
-    stop = [] if fields.stop is None else [fields.stop] if isinstance(fields.stop, str) else list(fields.stop)
-    _sampling_checks(line, fields, temperature, top_p, max_tokens=effective_max, stop=stop)
-    if temperature < 1e-5:
-        top_p = 1.0
+    temperature, top_p, stop = _sampled(line, fields, effective_max)
     response_format = fields.response_format
     chat = ChatRequest(
         checkpoint.model or checkpoint.id,
         counted,
         effective_max,
-        float(temperature),
-        float(top_p),
-        tuple(stop),
+        temperature,
+        top_p,
+        stop,
         int(fields.n),
         bool(fields.stream),
         prompt_tokens,
@@ -624,20 +628,16 @@ def _serve(
         reasoning=checkpoint.reasoning_parser is not None,
         tool_choice=tool_choice.function.name if mode == "named" else "" if mode == "required" else None,
     )
-    options = fields.stream_options
-    include_usage = bool(options is not None and options.include_usage)
     wire = Wire(
-        asked_model or served.first_name if line == "0.8" else served.first_name,
+        served.echoed(fields.model),
         fields.request_id,
-        include_usage,
-        bool(include_usage and options is not None and options.continuous_usage_stats),
+        *_stream_usage(fields),
         mode if tools else "none",
         line,
         _reasoning_mode(checkpoint, served, getattr(fields, "include_reasoning", True)),
         max_tokens=effective_max,
     )
-    unknown = tuple(sorted(set(data) - set(type(request).model_fields)))
-    return Admitted(chat, unknown, (), 0, wire)
+    return Admitted(chat, _unknown(data, request), (), 0, wire)
 
 
 def _serve_text(
@@ -650,10 +650,7 @@ def _serve_text(
 
     line = served.line
     fields: Any = request
-    asked_model = fields.model
-    if asked_model and asked_model not in served.names:
-        raise not_found_model(asked_model)
-    checkpoint = served.names[asked_model or served.first_name]
+    checkpoint = served.checkpoint(fields.model)
     if fields.suffix is not None:
         raise bad_request("suffix is not currently supported")
     prompt = _prompt_text(fields.prompt)
@@ -663,29 +660,23 @@ def _serve_text(
     max_tokens = fields.max_tokens
     _check_window(line, window, prompt_tokens, max_tokens, chat=False)
     effective_max = min(value for value in (window - prompt_tokens, max_tokens) if value is not None)
-    temperature = 1.0 if fields.temperature is None else fields.temperature
-    top_p = 1.0 if fields.top_p is None else fields.top_p
-    stop = [] if fields.stop is None else [fields.stop] if isinstance(fields.stop, str) else list(fields.stop)
-    _sampling_checks(line, fields, temperature, top_p, max_tokens=effective_max, stop=stop)
+    temperature, top_p, stop = _sampled(line, fields, effective_max)
     chat = ChatRequest(
         checkpoint.model or checkpoint.id,
         (Message("user", prompt),),
         effective_max,
-        float(temperature),
-        1.0 if temperature < 1e-5 else float(top_p),
-        tuple(stop),
+        temperature,
+        top_p,
+        stop,
         int(fields.n),
         bool(fields.stream),
         prompt_tokens,
         json_mode=fields.response_format is not None and fields.response_format.type != "text",
     )
-    options = fields.stream_options
-    include_usage = bool(options is not None and options.include_usage)
     wire = Wire(
-        asked_model or served.first_name if line == "0.8" else served.first_name,
+        served.echoed(fields.model),
         getattr(fields, "request_id", None),
-        include_usage,
-        bool(include_usage and options is not None and options.continuous_usage_stats),
+        *_stream_usage(fields),
         "none",
         line,
         "none",
@@ -693,8 +684,29 @@ def _serve_text(
         text=True,
         max_tokens=effective_max,
     )
-    unknown = tuple(sorted(set(data) - set(type(request).model_fields)))
-    return Admitted(chat, unknown, (), 0, wire)
+    return Admitted(chat, _unknown(data, request), (), 0, wire)
+
+
+def _sampled(line: str, fields: Any, max_tokens: int) -> tuple[float, float, tuple[str, ...]]:
+    """temperature, top_p and stop as vLLM samples with them: its defaults (1.0, 1.0, none),
+    SamplingParams' checks, and greedy sampling's top_p of 1."""
+    temperature = 1.0 if fields.temperature is None else float(fields.temperature)
+    top_p = 1.0 if fields.top_p is None else float(fields.top_p)
+    stop = [] if fields.stop is None else [fields.stop] if isinstance(fields.stop, str) else list(fields.stop)
+    _sampling_checks(line, fields, temperature, top_p, max_tokens=max_tokens, stop=stop)
+    return temperature, 1.0 if temperature < 1e-5 else top_p, tuple(stop)
+
+
+def _stream_usage(fields: Any) -> tuple[bool, bool]:
+    """(include_usage, continuous_usage_stats): true only once stream_options is sent."""
+    options = fields.stream_options
+    include = bool(options is not None and options.include_usage)
+    return include, bool(include and options.continuous_usage_stats)
+
+
+def _unknown(data: dict[str, Any], request: BaseModel) -> tuple[str, ...]:
+    """The fields vLLM accepts and ignores (extra=allow), named as the emulator names them."""
+    return tuple(sorted(set(data) - set(type(request).model_fields)))
 
 
 def _prompt_text(prompt: Any) -> str:

@@ -4,7 +4,6 @@ each held against what the emulator journaled and answers."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import litellm
 from jamba_emulator.server import BackgroundServer
 
-from tests.support import asked_again
+from tests.support import asked_again, close_litellm_clients
 
 pytestmark = [
     pytest.mark.clients,
@@ -46,11 +45,7 @@ def close_litellms_clients() -> Iterator[None]:
     """litellm keeps the HTTP clients it makes in a cache for the life of the process; close them
     when this module is done, so their sockets are not left to the interpreter's exit."""
     yield
-    cache = litellm.in_memory_llm_clients_cache
-    for client in list(cache.cache_dict.values()):
-        if callable(close := getattr(client, "close", None)) and not inspect.iscoroutinefunction(close):
-            close()
-    cache.flush_cache()
+    close_litellm_clients(litellm)
 
 
 @pytest.fixture

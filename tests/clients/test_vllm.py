@@ -8,7 +8,6 @@ elsewhere, not only to its shape."""
 from __future__ import annotations
 
 import gc
-import inspect
 import json
 import os
 import re
@@ -24,6 +23,8 @@ from jamba_emulator.server import BackgroundServer
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at run time
 import litellm
+
+from tests.support import close_litellm_clients
 
 pytestmark = [
     pytest.mark.clients,
@@ -60,11 +61,7 @@ def third_party_garbage() -> Iterator[None]:
     can be, and collect the rest here with their ResourceWarnings ignored, so that they are not
     reported in whichever later test the garbage collector happens to run in."""
     yield
-    cache = litellm.in_memory_llm_clients_cache
-    for cached in list(cache.cache_dict.values()):
-        if callable(close := getattr(cached, "close", None)) and not inspect.iscoroutinefunction(close):
-            close()
-    cache.flush_cache()
+    close_litellm_clients(litellm)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()

@@ -47,7 +47,6 @@ from ...contract.vllm import (
     Wire,
     bad_request,
     fastapi_body,
-    not_found_model,
     validation_error,
 )
 from ...errors import EmulatorError, RateLimited, Unauthorized, reason_phrase
@@ -114,8 +113,7 @@ class Vllm:
         async def detokenize(request: web.Request) -> web.StreamResponse:
             body = await _json_body(request, served, limit, timeout)
             read = _validated(DETOKENIZE, body, served.line)
-            if read.model and read.model not in served.names:
-                raise not_found_model(read.model)
+            served.checkpoint(read.model)  # vLLM's 404 for a model it does not serve
             return _json(detokenized(read.tokens, vocabulary))
 
         async def embeddings(request: web.Request) -> web.StreamResponse:
@@ -656,11 +654,7 @@ def tokenized(body: Any, served: Served, core: Core, vocabulary: Vocabulary) -> 
     """POST /tokenize: the prompt's (or the messages') tokens as the emulator's tokenizer cuts
     them (the messages counted as `usage.prompt_tokens` counts them, the template's tokens
     first), as ids of this server's vocabulary."""
-    checkpoint = served.names[served.first_name]
-    if isinstance(body, dict) and isinstance(body.get("model"), str) and body["model"]:
-        if body["model"] not in served.names:
-            raise not_found_model(body["model"])
-        checkpoint = served.names[body["model"]]
+    checkpoint = served.checkpoint(body.get("model"))  # a string or None: the body was validated
     window = served.window(checkpoint)
     if isinstance(body, dict) and isinstance(body.get("prompt"), str):
         if core.tokenizer.count_upto(body["prompt"], window) > window:  # bounded: counting stops past it
