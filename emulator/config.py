@@ -23,6 +23,8 @@ TOOL_CALL_PARSERS = ("jamba", "hermes")
 """The vLLM tool-call parsers of Jamba's templates: jamba (1.5 to 1.7, Jamba2), hermes (Reasoning 3B)."""
 REASONING_PARSERS = ("deepseek_r1", "qwen3")
 RELOAD_INTERVAL = 0.5
+MAX_TOKEN_MS = 1000
+"""The slowest pace a Bedrock stream may be set to (a 4,096-token answer then takes 68 minutes)."""
 _RATE = re.compile(
     r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour)s?\s*$", re.IGNORECASE | re.ASCII
 )
@@ -75,6 +77,9 @@ class Config:
     """Open connections at most; at the cap, the one waiting longest for a request head is closed."""
     shutdown_timeout: float = 3.0
     """Seconds the server waits for answers in progress (streams included) when it stops."""
+    bedrock_token_ms: int = 1
+    """Milliseconds at least between a Bedrock stream's events, as the model's pace keeps them on
+    Bedrock (the ai21 SDK's Bedrock decoder needs each event in a read of its own); 0: unpaced."""
     strict_allow: tuple[str, ...] = ()
     """Fields strict mode accepts although the real service ignored them (e.g. stop_sequences)."""
     vllm_version: str | None = None
@@ -218,6 +223,15 @@ def parse_max_connections(text: str, source: str = "--max-connections") -> int:
     if count < 1:
         raise ConfigError(f"{source} must be 1 or more (open connections at most), got {text!r}")
     return count
+
+
+def parse_token_ms(text: str, source: str = "--bedrock-token-ms") -> int:
+    milliseconds = _parse_int(text, source)
+    if not 0 <= milliseconds <= MAX_TOKEN_MS:
+        raise ConfigError(
+            f"{source} must be 0 (unpaced) to {MAX_TOKEN_MS} milliseconds between events, got {text!r}"
+        )
+    return milliseconds
 
 
 def parse_seconds(text: str, source: str) -> float:
@@ -534,6 +548,16 @@ SETTINGS: dict[str, Setting] = {
         "seconds answers in progress get on Ctrl+C or SIGTERM; paced and stalled streams end at once",
         "`3`",
         metavar="SECONDS",
+    ),
+    "bedrock_token_ms": Setting(
+        parse_token_ms,
+        "milliseconds at least between a Bedrock stream's events, as Bedrock paces them at the model's "
+        "speed; the ai21 SDK's Bedrock client needs each event to arrive on its own, so 0 (unpaced) suits "
+        "boto3 only (default: %(default)s)",
+        "milliseconds at least between a Bedrock stream's events (the model's pace); `0`: unpaced, for "
+        "boto3 only",
+        "`1`",
+        metavar="MS",
     ),
     "vllm_version": Setting(
         parse_vllm_version,

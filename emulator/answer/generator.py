@@ -33,6 +33,11 @@ from .wordpool import WordPool
 # Answer length in words: log-normal around a median of ~55 words (~70 tokens), so most
 # answers run from tens to a few hundred tokens, with a rare long one.
 _MEDIAN_WORDS, _SIGMA, _MIN_WORDS, _MAX_WORDS = 55, 0.75, 6, 600
+# Unless the user asks for a length ("in 50 words", "a 2,000-word essay"): then it is written
+# from a tenth under it to a sentence over, as a model roughly keeps to one, up to ASKED_WORDS
+# (~3,700 tokens, near every model's max_tokens of 4,096).
+ASKED_WORDS = 3000
+_ASKED_LENGTH = re.compile(r"\b(\d{1,3}(?:,\d{3})+|\d{1,6})(?:\s+|-)words?\b", re.IGNORECASE | re.ASCII)
 
 
 def seed_for(request: ChatRequest, index: int, server_seed: int) -> int:
@@ -41,6 +46,8 @@ def seed_for(request: ChatRequest, index: int, server_seed: int) -> int:
 
 
 Meaning = tuple[str, tuple[Message, ...], float, float, int]
+Written = tuple[str, tuple[str, ...]]
+"""An answer's text and its tokens."""
 
 
 def _meaning(request: ChatRequest, index: int) -> Meaning:
@@ -87,7 +94,7 @@ class Generator:
         self._tokenizer = tokenizer
         self._seed = server_seed
         self._bank = SentenceBank(pool, tokenizer)
-        self._answers: SizedCache[int, tuple[str, tuple[str, ...]]] = SizedCache(self.ANSWERS)
+        self._answers: SizedCache[int | tuple[int, int], Written] = SizedCache(self.ANSWERS)
         self._seeds: SizedCache[Meaning, int] = SizedCache(self.SEEDS)
         self._completions: SizedCache[ChatRequest, Completion] = SizedCache(self.COMPLETIONS)
 
@@ -98,7 +105,7 @@ class Generator:
 
     def answer(self, request: ChatRequest, index: int = 0) -> str:
         """The full, uncut answer for choice `index`."""
-        return self._written(self._seed_of(request, index))[0]
+        return self._written(self._seed_of(request, index), asked_words(request))[0]
 
     def write(self, request: ChatRequest, asked: Asked, budget: Budget | None = None) -> Completion:
         """The completion the plan asks for: its content, its tool calls, or the generated answer."""
@@ -137,7 +144,7 @@ class Generator:
             if request.json_mode:
                 choices.append(self.cut(self._json(request, seed, budget, facts), request, index))
                 continue
-            text, tokens = self._written(seed)
+            text, tokens = self._written(seed, asked_words(request))
             grounded = self._grounded_text(request, facts, seed) if facts is not None else None
             if grounded is not None:
                 choices.append(self.cut(grounded, request, index))
@@ -253,11 +260,12 @@ class Generator:
             self._seeds.put(meaning, seed, size + _OBJECT * (len(request.messages) + 1))
         return seed
 
-    def _written(self, seed: int) -> tuple[str, tuple[str, ...]]:
-        written = self._answers.get(seed)
+    def _written(self, seed: int, words: int | None = None) -> tuple[str, tuple[str, ...]]:
+        key = seed if words is None else (seed, words)
+        written = self._answers.get(key)
         if written is None:
-            written = _written_answer(self._bank, random.Random(seed))
-            self._answers.put(seed, written, len(written[0]) + _OBJECT * len(written[1]))
+            written = _written_answer(self._bank, random.Random(seed), words)
+            self._answers.put(key, written, len(written[0]) + _OBJECT * len(written[1]))
         return written
 
     def scripted(
@@ -394,12 +402,27 @@ def stopped_at(text: str, stops: tuple[str, ...]) -> tuple[int, str | None]:
     return at, stops[position]
 
 
-def _written_answer(bank: SentenceBank, rng: random.Random) -> tuple[str, tuple[str, ...]]:
+def asked_words(request: ChatRequest) -> int | None:
+    """The answer's length in words the last user message asks for ("in 50 words", "a
+    2,000-word essay"; the first such phrase), at most ASKED_WORDS; None: no length is asked."""
+    found = _ASKED_LENGTH.search(_last_user_text(request))
+    if found is None:
+        return None
+    return max(1, min(int(found.group(1).replace(",", "")), ASKED_WORDS))
+
+
+def _written_answer(
+    bank: SentenceBank, rng: random.Random, words: int | None = None
+) -> tuple[str, tuple[str, ...]]:
     """One English-like answer and its tokens: an opener (half the time), then paragraphs of three
-    to five of the bank's sentences, until the answer's drawn length in words is reached. A
-    sentence after the first of its paragraph opens with a connector 3 times in 16."""
-    target = round(rng.lognormvariate(math.log(_MEDIAN_WORDS), _SIGMA))
-    target = min(max(target, _MIN_WORDS), _MAX_WORDS)
+    to five of the bank's sentences, until the answer's length in words is reached (drawn, or
+    from a tenth under the `words` asked to a sentence over). A sentence after the first of its
+    paragraph opens with a connector 3 times in 16."""
+    if words is None:
+        target = round(rng.lognormvariate(math.log(_MEDIAN_WORDS), _SIGMA))
+        target = min(max(target, _MIN_WORDS), _MAX_WORDS)
+    else:
+        target = max(1, round(words * rng.uniform(0.9, 1.0)))
     texts: list[str] = []
     tokens: list[str] = []
     in_paragraph, paragraph = 0, rng.randint(3, 5)

@@ -67,7 +67,15 @@ def chat_handler(surface: Surface, dialect: Dialect | SelfAdmitting | None = Non
         if chat.stream:
             events = surface.stream_events(completion, completion_id, wire)
             headers = {**surface.stream_headers, **headers}
-            return await stream(request, events, headers, plan, record=exchange.record, surface=surface)
+            return await stream(
+                request,
+                events,
+                headers,
+                plan,
+                record=exchange.record,
+                surface=surface,
+                gap=surface.event_gap(core.config),
+            )
         return await answer(
             request, surface.response_body(completion, completion_id, wire), headers, plan, exchange.record
         )

@@ -20,7 +20,7 @@ from aiohttp import web
 from ..errors import EmulatorError, HttpStatusError, Stopped
 from ..script.decision import Plan
 from ..script.faults import Fault
-from ..script.replies import NO_PACING
+from ..script.replies import NO_PACING, Pacing
 from .streaming import send
 from .surfaces import Surface
 
@@ -62,12 +62,14 @@ async def stream(
     *,
     record: Record,
     surface: Surface,
+    gap: float = 0.0,
 ) -> web.StreamResponse:
     """`events` as a streamed answer, after the plan's delay, with its pacing and fault (the
-    surface says how an event is sent broken)."""
+    surface says how an event is sent broken); `gap`: seconds at least between two events, the
+    surface's pace (Surface.event_gap)."""
     await delayed(plan)
     response = web.StreamResponse(headers=headers)
-    pause = None if plan.pacing is NO_PACING else plan.pacing.before_event
+    pause = pauses(plan.pacing, gap)
     parts = list(events)
     fault = plan.fault
     at = 0 if fault is None else fault.cut(len(parts))
@@ -88,6 +90,14 @@ async def stream(
                 await response.write(last)
         drop(request)
     return response
+
+
+def pauses(pacing: Pacing, gap: float) -> Callable[[int], float] | None:
+    """Seconds to wait before a stream's event at each position: the rule's pacing, and at least
+    `gap` between two events; None: no wait at all."""
+    if not gap:
+        return None if pacing is NO_PACING else pacing.before_event
+    return lambda position: max(pacing.before_event(position), gap) if position else 0.0
 
 
 async def faulty_json(

@@ -53,6 +53,7 @@ def test_every_option_from_the_environment() -> None:
             "JAMBA_EMULATOR_MAX_CONNECTIONS": "64",
             "JAMBA_EMULATOR_SHUTDOWN_TIMEOUT": "1",
             "JAMBA_EMULATOR_STRICT_ALLOW": "seed",
+            "JAMBA_EMULATOR_BEDROCK_TOKEN_MS": "0",
         }
     )
     assert config == Config(
@@ -77,6 +78,7 @@ def test_every_option_from_the_environment() -> None:
         max_connections=64,
         shutdown_timeout=1.0,
         strict_allow=("seed",),
+        bedrock_token_ms=0,
     )
 
 
@@ -95,6 +97,9 @@ def test_every_option_from_the_environment() -> None:
         ("JAMBA_EMULATOR_FAULTS", " , ", "needs at least one error status or fault kind"),
         ("JAMBA_EMULATOR_RATE_LIMIT", "2 per second", "windows such as 2/s,60/min"),
         ("JAMBA_EMULATOR_RATE_LIMIT", "0/s", "windows such as"),
+        ("JAMBA_EMULATOR_BEDROCK_TOKEN_MS", "-1", "must be 0 \\(unpaced\\) to 1000 milliseconds"),
+        ("JAMBA_EMULATOR_BEDROCK_TOKEN_MS", "1001", "must be 0 \\(unpaced\\) to 1000 milliseconds"),
+        ("JAMBA_EMULATOR_BEDROCK_TOKEN_MS", "0.5", "must be an integer"),
         (
             "JAMBA_EMULATOR_MODELS",
             " , ",

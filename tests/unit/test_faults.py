@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from jamba_emulator.http.delivery import pauses
 from jamba_emulator.http.surfaces.studio import STUDIO
 from jamba_emulator.resources import SCHEMA_DIR, load_json
 from jamba_emulator.script.faults import EFFECTS, Fault, FaultPlan, parse_choice
 from jamba_emulator.script.ratelimit import RateLimiter, describe
+from jamba_emulator.script.replies import NO_PACING, Pacing
 
 
 @pytest.mark.parametrize(
@@ -109,3 +111,15 @@ def test_refused_requests_do_not_count() -> None:
 def test_limits_are_described_as_the_flag_spells_them() -> None:
     assert describe([(2, 1.0), (60, 60.0), (1000, 3600.0), (100, 10.0)]) == "2/s, 60/min, 1000/h, 100/10s"
     assert not RateLimiter([])
+
+
+def test_a_surfaces_gap_is_the_least_pause_between_events_and_a_rules_longer_pacing_wins() -> None:
+    """Bedrock's pace (Surface.event_gap) holds events apart even when no rule paces them; a
+    rule's slower timing still applies, and the first event (the role chunk) goes at once."""
+    assert pauses(NO_PACING, 0.0) is None
+    paced = pauses(NO_PACING, 0.001)
+    assert paced is not None and [paced(at) for at in range(3)] == [0.0, 0.001, 0.001]
+    slower = pauses(Pacing(first_token_ms=50, token_ms=20), 0.001)
+    assert slower is not None and [slower(at) for at in range(3)] == [0.0, 0.05, 0.02]
+    faster = pauses(Pacing(token_ms=0, delay_ms=9), 0.001)
+    assert faster is not None and faster(5) == 0.001

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jamba_emulator.answer.generator import Generator, seed_for
+import pytest
+from jamba_emulator.answer.generator import ASKED_WORDS, Generator, asked_words, seed_for
 from jamba_emulator.answer.sentences import SentenceBank
 from jamba_emulator.answer.wordpool import load
 from jamba_emulator.chat.request import ChatRequest, Message, Tool
@@ -173,3 +174,32 @@ def test_counts_of_long_texts_are_kept_by_digest_and_bounded() -> None:
     for index in range(ApproximateTokenizer.COUNT_CACHE + 10):
         tokenizer.count(f"{index} " * 600)
     assert len(tokenizer._counted_long) == ApproximateTokenizer.COUNT_CACHE
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Explain tides in 50 words", 50),
+        ("Write a 2,000-word essay about rivers", 2000),
+        ("a 1500 word story", 1500),
+        ("Summarise it in 1 word", 1),
+        ("Write 99,999 words", ASKED_WORDS),
+        ("Explain tides", None),
+        ("the words 50 and 60", None),
+        ("version 2 wordsmith", None),
+    ],
+)
+def test_the_asked_length_is_read_from_the_last_user_message(text: str, words: int | None) -> None:
+    assert asked_words(request(text)) == words
+
+
+@pytest.mark.parametrize("asked", [50, 400, 2000])
+def test_an_answer_keeps_to_the_length_the_user_asks_for(asked: int) -> None:
+    for topic in ("rivers", "tides", "stone bridges"):
+        written = len(GENERATOR.answer(request(f"Write {asked} words about {topic}")).split())
+        assert asked * 0.9 - 1 <= written <= asked + 40, (topic, written)
+
+
+def test_answers_that_ask_no_length_keep_their_drawn_lengths() -> None:
+    lengths = sorted(len(GENERATOR.answer(request(f"Tell me about topic {n}")).split()) for n in range(200))
+    assert lengths[-1] <= 620 and 30 < lengths[100] < 90

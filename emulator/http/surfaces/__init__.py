@@ -23,6 +23,7 @@ from ...contract.dialects import Dialect, RouteParams, SelfAdmitting
 
 if TYPE_CHECKING:
     from ...chat.completion import Completion
+    from ...config import Config
     from ...core import Core
     from ...errors import EmulatorError
 
@@ -45,6 +46,11 @@ class Surface(Protocol):
     @property
     def joins_events(self) -> bool:
         """Whether an unpaced stream may go out in one write (else one write per event)."""
+        ...
+
+    def event_gap(self, config: Config) -> float:
+        """Seconds at least between a stream's events, as the real service's model pace keeps
+        them apart where a client needs that (0: as fast as the connection takes them)."""
         ...
 
     def routes(self, core: Core, chat: Handler) -> list[Route]:

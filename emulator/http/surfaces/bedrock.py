@@ -37,6 +37,7 @@ from . import Handler, Route, json_error
 from .studio import chunk_bodies, response_body
 
 if TYPE_CHECKING:
+    from ...config import Config
     from ...core import Core
 
 MODEL_PATH = "/model/{model_id}"
@@ -66,6 +67,12 @@ class Bedrock:
             "X-Amzn-Bedrock-Content-Type": "application/json",
         }
     )
+
+    def event_gap(self, config: Config) -> float:
+        """Bedrock streams at the model's pace, and the ai21 SDK's Bedrock decoder relies on it:
+        it decodes one whole event per read, so a burst that a read (or a TLS hop) splits or
+        merges breaks it (issue 26)."""
+        return config.bedrock_token_ms / 1000
 
     def routes(self, core: Core, chat: Handler) -> list[Route]:
         return [

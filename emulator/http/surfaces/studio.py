@@ -27,6 +27,7 @@ from ..streaming import encode_json
 from . import Handler, Route, json_error
 
 if TYPE_CHECKING:
+    from ...config import Config
     from ...core import Core
 
 PREFIX = "/studio/v1"
@@ -54,6 +55,9 @@ class Studio:
     stream_headers: Mapping[str, str] = MappingProxyType(
         {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
+
+    def event_gap(self, config: Config) -> float:
+        return 0.0
 
     def routes(self, core: Core, chat: Handler) -> list[Route]:
         models = encode_json({"data": [model.info() for model in core.contract.catalog]})

@@ -57,6 +57,7 @@ from ..vllm_metrics import VllmMetrics
 from . import Handler, Route
 
 if TYPE_CHECKING:
+    from ...config import Config
     from ...core import Core
 
 CHAT_PATH = "/v1/chat/completions"
@@ -83,6 +84,9 @@ class Vllm:
     dialect = VLLM_DIALECT
     joins_events = True
     stream_headers: Mapping[str, str] = MappingProxyType({"Content-Type": "text/event-stream; charset=utf-8"})
+
+    def event_gap(self, config: Config) -> float:
+        return 0.0
 
     def __init__(self, served: Served) -> None:
         self.served = served
