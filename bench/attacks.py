@@ -475,12 +475,17 @@ ATTACKS = [
            _vllm("/v1/chat/completions", bodies.vllm_stops)),
     Attack("vllm-tokenize", 255, "vllm: /tokenize of a 7 MB prompt of distinct words",
            _vllm("/tokenize", bodies.vllm_tokenize)),
+    # Issue 26: grounding reads dates written in words.
+    Attack("written-dates", 261, "JSON mode, n: 16, over 13 messages of 64 KiB of written dates",
+           _same(bodies.written_dates)),
 ]  # fmt: skip
 
 
 def _finding(number: int) -> str:
     """Findings of the first campaign by their number; the second's (issue 23) as "23.N", the
-    vllm surface's (issue 25) as "25.N"."""
+    vllm surface's (issue 25) as "25.N", issue 26's as "26.N"."""
+    if number > 260:
+        return f"26.{number - 260}"
     if number > 250:
         return f"25.{number - 250}"
     return f"23.{number - 200}" if number > 200 else str(number)

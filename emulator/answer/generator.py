@@ -128,7 +128,7 @@ class Generator:
     def _complete(self, request: ChatRequest, budget: Budget) -> Completion:
         choices = []
         facts = (
-            facts_of(request)
+            facts_of(request, self._pool.country_set)
             if request.tools or request.results or request.documents or request.json_mode
             else None
         )
@@ -242,7 +242,7 @@ class Generator:
                 written = None
             if written is not None:
                 return written
-        return json_answer(asked_keys(prompt), random.Random(seed), self._pool, prompt)
+        return json_answer(asked_keys(prompt), random.Random(seed), self._pool, prompt, facts)
 
     def _calling(self, index: int, calls: tuple[ToolCall, ...]) -> Choice:
         """A choice that makes these calls; its tokens count each call's name and arguments."""

@@ -11,6 +11,8 @@ SCHEMA_SIZE characters each. Nothing is evaluated: a Python-dict schema is read 
 from __future__ import annotations
 
 import ast
+import datetime
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -22,6 +24,8 @@ from ..chat.request import ChatRequest, ToolResult
 READ = 64 * 1024
 """Characters of each message read for facts."""
 SCHEMA_CANDIDATES, SCHEMA_SIZE = 16, 16 * 1024
+WRITTEN_DATES = 32
+"""Dates written out in words read from each text (each costs a few microseconds of Python)."""
 
 _ID = re.compile(r"\b[A-Za-z]+[_-]?\d[\w-]*\b|(?<![\w-])\d{5,}(?![\w-])")
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?(?![\w-])")
@@ -31,6 +35,19 @@ _NUMBER = re.compile(r"(?<![\w.:-])-?\d{1,18}(?:\.\d{1,18})?(?![\w.:-])")
 _WORD = re.compile(r"[a-z0-9]+")
 _QUOTED = re.compile(r"[\"'\u2018\u201c]([^\"'\u2019\u201d\n]{1,100})[\"'\u2019\u201d]")
 _CALL = re.compile(r"\b([A-Za-z_][\w.]{0,63})\s*\(([^()]{0,200})\)")
+_MONTHS = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+)  # fmt: skip
+_MONTH = r"(?P<{}>(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?)"
+_DAY = r"(?P<{}>[0-3]?\d)(?:st|nd|rd|th)?"
+_MONTH_HINT = re.compile(r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.IGNORECASE)
+"""A cheap look before the written-date pattern runs (most texts name no month)."""
+_WRITTEN_DATE = re.compile(  # "December 5, 2024", "Dec. 5th 2024", "5 December 2024"
+    rf"\b(?:{_MONTH.format('month')}\s+{_DAY.format('day')},?|{_DAY.format('day2')}\s+(?:of\s+)?"
+    rf"{_MONTH.format('month2')},?)\s+(?P<year>\d{{4}})\b",
+    re.IGNORECASE | re.ASCII,
+)
 _NOT_PLACES = frozenset(
     {
         "I", "January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -43,6 +60,9 @@ _NOT_PLACES = frozenset(
 PLACE_NAMES = frozenset({"city", "location", "place", "town", "region", "country", "destination", "where"})
 NAME_WORDS = frozenset({"name", "title", "label", "subject"})
 TEXT_NAMES = frozenset({"query", "q", "question", "text", "prompt", "input", "message"})
+COUNTRY_NAMES = frozenset({"country", "nation", "nationality"})
+DATE_WORDS = frozenset({"date", "day", "when", "birthday", "deadline", "dob"})
+DATE_TIME_WORDS = frozenset({"datetime", "timestamp"})
 _VERBS = frozenset({"get", "fetch", "lookup", "look", "find", "search", "check", "query", "retrieve", "read"})
 
 
@@ -63,6 +83,8 @@ class Facts:
     """Function-call syntax the user wrote: name -> its arguments (`magic_function(3)`)."""
     said: str = ""
     """The latest user message, as read."""
+    countries: tuple[str, ...] = ()
+    """The places that are countries (of those facts_of was told of)."""
 
     def value(self, name: str, schema: Mapping[str, Any]) -> tuple[bool, Any]:
         """(True, a value the conversation gives for a property `name` of `schema`), or
@@ -82,11 +104,16 @@ class Facts:
             return False, None
         if kind != "string":
             return False, None
-        words = set(re.split(r"[_\W]+", lowered))
-        if schema.get("format") in ("date", "date-time") or words & {"date", "day", "when"}:
-            return (True, self.dates[0]) if self.dates else (False, None)
+        return self._text(name, lowered, schema)
+
+    def _text(self, name: str, lowered: str, schema: Mapping[str, Any]) -> tuple[bool, Any]:
+        words = set(name_words(name))
+        if form := date_form(name, schema):
+            return (True, as_form(self.dates[0], form)) if self.dates else (False, None)
         if lowered == "id" or lowered.endswith("_id") or words & {"id", "reference", "tracking"}:
             return (True, self.ids[0]) if self.ids else (False, None)
+        if lowered in COUNTRY_NAMES:
+            return (True, self.countries[0]) if self.countries else (False, None)
         if lowered in PLACE_NAMES:
             return (True, self.places[0]) if self.places else (False, None)
         if words & NAME_WORDS and self.quoted:
@@ -99,8 +126,49 @@ class Facts:
         return (self.calls or {}).get(tool.lower(), ())
 
 
-def facts_of(request: ChatRequest) -> Facts:
-    """The facts of a request's conversation (read once per request: the generator keeps them)."""
+def date_form(name: str, schema: Mapping[str, Any]) -> str | None:
+    """"date" or "date-time" when a string property is one: by its schema's `format`, else by
+    its name (`date`, `start_date`, `birthday`; `timestamp`); None: it is not a date."""
+    form = schema.get("format")
+    if form in ("date", "date-time"):
+        return str(form)
+    if _kind(schema) not in (None, "string") or form is not None:
+        return None
+    words = set(name_words(name))
+    if words & DATE_TIME_WORDS:
+        return "date-time"
+    return "date" if words & DATE_WORDS else None
+
+
+def as_form(date: str, form: str) -> str:
+    """An ISO date or date-time the conversation gave, as `form` asks: a date's first ten
+    characters, or a date-time (midnight UTC when only the day was given)."""
+    if form == "date":
+        return date[:10]
+    return date if len(date) > 10 else f"{date}T00:00:00Z"
+
+
+def written_dates(text: str) -> list[tuple[int, str]]:
+    """The dates written out in `text` ("December 5, 2024", "5 Dec 2024"), with where each
+    starts, as ISO dates (the first WRITTEN_DATES); a day the month does not have is no date."""
+    found: list[tuple[int, str]] = []
+    for match in itertools.islice(_WRITTEN_DATE.finditer(text), WRITTEN_DATES):
+        month_name = (match.group("month") or match.group("month2")).lower().rstrip(".")
+        month = next((n for n, full in enumerate(_MONTHS, 1) if full.startswith(month_name[:3])), 0)
+        if month_name not in _MONTHS[month - 1] and month_name != "sept":
+            continue  # "Marching 5 2024" is no month
+        try:
+            day_of_month = int(match.group("day") or match.group("day2"))
+            day = datetime.date(int(match.group("year")), month, day_of_month)
+        except ValueError:
+            continue
+        found.append((match.start(), day.isoformat()))
+    return found
+
+
+def facts_of(request: ChatRequest, countries: frozenset[str] = frozenset()) -> Facts:
+    """The facts of a request's conversation (read once per request: the generator keeps them);
+    `countries`, the names that are countries."""
     users = [m.content[:READ] for m in request.messages if m.role == "user"]
     systems = [m.content[:READ] for m in request.messages if m.role == "system"]
     texts = [*users[-1:], *systems, *reversed(users[:-1])]
@@ -113,11 +181,15 @@ def facts_of(request: ChatRequest) -> Facts:
     for text in texts:
         quoted += _QUOTED.findall(text)
         found_dates = _DATE.findall(text)
-        dates += found_dates
+        written = written_dates(text) if _MONTH_HINT.search(text) else []
+        iso = [(match.start(), match.group()) for match in _DATE.finditer(text)]
+        dates += [date for _, date in sorted(iso + written)]
         ids += [token for token in _ID.findall(text) if not any(token in date for date in found_dates)]
         places += [p for p in _PLACE_AFTER.findall(text) if p not in _NOT_PLACES]
         places += [p for p in PROPER_NOUN.findall(text) if p not in _NOT_PLACES]
         without_dates = _DATE.sub(" ", text)
+        if written:
+            without_dates = _WRITTEN_DATE.sub(" ", without_dates)
         numbers += [_number(token) for token in _NUMBER.findall(without_dates)]
         for name, written in _CALL.findall(text):
             calls.setdefault(name.lower(), tuple(_literal(part) for part in _split_arguments(written)))
@@ -130,6 +202,7 @@ def facts_of(request: ChatRequest) -> Facts:
         words=frozenset(word for text in texts for word in _WORD.findall(text.lower())),
         calls=calls,
         said=users[-1] if users else "",
+        countries=tuple(place for place in dict.fromkeys(places) if place in countries),
     )
 
 
@@ -300,6 +373,11 @@ def _literal(part: str) -> Any:
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text.strip("\"'")
+
+
+def name_words(name: str) -> list[str]:
+    """A property's or tool's name as lower-case words: `startDate`, `start_date`: start, date."""
+    return _name_words(name)
 
 
 def _name_words(name: str) -> list[str]:

@@ -17,13 +17,23 @@ import json
 import random
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
 from ..chat.budget import Budget
 from ..chat.toolschema import compiled_schema
 from ..errors import TooLarge
-from .grounding import PLACE_NAMES, PROPER_NOUN, READ, TEXT_NAMES, Facts
+from .grounding import (
+    COUNTRY_NAMES,
+    PLACE_NAMES,
+    PROPER_NOUN,
+    READ,
+    TEXT_NAMES,
+    Facts,
+    date_form,
+    name_words,
+)
 from .wordpool import WordPool
 
 _MAX_DEPTH = 6
@@ -32,7 +42,11 @@ SIZE_LIMIT = 65_536
 """Most values and characters one set of arguments may have (real ones have tens)."""
 _QUOTED = re.compile(r"""["'`]([A-Za-z_][A-Za-z0-9_ ]{0,30})["'`]""")
 _KEYS_LISTED = re.compile(r"\b(?:keys|fields|properties)\b\s*:?\s*([A-Za-z_][\w ,]*)", re.IGNORECASE)
-_NUMERIC = ("age", "count", "year", "price", "number", "total", "amount", "quantity", "score", "id")
+# The words of a JSON-mode key that make its value a number: a whole one, or one with cents.
+_WHOLE = frozenset(
+    {"age", "count", "year", "number", "quantity", "score", "id", "rank", "size", "population"}
+)
+_DECIMAL = frozenset({"price", "amount", "total", "cost", "rate", "balance", "temperature", "percentage"})
 MAX_KEYS = 64
 """The most keys a JSON-mode answer takes from its prompt."""
 PROMPT_READ = READ
@@ -55,9 +69,33 @@ def asked_keys(prompt: str) -> tuple[str, ...]:
     return tuple(quoted)[:MAX_KEYS] or ("answer",)
 
 
-def json_answer(keys: Sequence[str], rng: random.Random, pool: WordPool, prompt: str) -> str:
-    """A JSON object with `keys`, each value shaped by its name."""
-    return json.dumps({key: _value_for(key, rng, pool, prompt) for key in keys}, ensure_ascii=False)
+def json_answer(
+    keys: Sequence[str], rng: random.Random, pool: WordPool, prompt: str, facts: Facts | None = None
+) -> str:
+    """A JSON object with `keys`, each value typed by its name (key_schema) and, where the
+    conversation (`facts`) gives one, taken from it: the date, the number, the place it names."""
+    if facts is not None:  # the prompt's quoted words are the keys, not values to fill them with
+        facts = replace(facts, quoted=tuple(text for text in facts.quoted if text not in keys))
+    writer = _Instance({}, rng, pool, prompt[:PROMPT_READ], SIZE_LIMIT, facts=facts)
+    return json.dumps({key: writer.of(key_schema(key), key, 1) for key in keys}, ensure_ascii=False)
+
+
+def key_schema(key: str) -> dict[str, Any]:
+    """The schema a JSON-mode key's name implies: `is_open` a boolean, `age` and `word_count`
+    whole numbers, `price` a number, `start_date` an ISO date, `tags` a list of words, else a
+    string (`country`: a country, `city`: a city, `email`: an address)."""
+    words = set(name_words(key))
+    if (words and next(iter(name_words(key))) in ("is", "has")) or key.lower() in ("ok", "valid", "success"):
+        return {"type": "boolean"}
+    if words & _WHOLE:
+        return {"type": "integer", "minimum": 1, "maximum": 100}
+    if words & _DECIMAL:
+        return {"type": "number", "minimum": 1, "maximum": 500}
+    if form := date_form(key, {}):
+        return {"type": "string", "format": form}
+    if key.endswith("s") and not key.endswith("ss"):
+        return {"type": "array", "items": {"type": "string", "x-words": True}, "minItems": 2, "maxItems": 3}
+    return {"type": "string"}
 
 
 def arguments(
@@ -107,35 +145,35 @@ def instance(schema: Mapping[str, Any], rng: random.Random, pool: WordPool, prom
     return _Instance(schema, rng, pool, prompt, SIZE_LIMIT).of(schema, "", 0)
 
 
-def _value_for(key: str, rng: random.Random, pool: WordPool, prompt: str) -> Any:
-    name = key.lower()
-    if name.startswith(("is_", "has_")) or name in ("ok", "valid", "success"):
-        return rng.random() < 0.5
-    if any(word in name for word in _NUMERIC):
-        return rng.randint(1, 100)
-    if name.endswith("s") and not name.endswith("ss"):
-        return [rng.choice(pool.nouns) for _ in range(rng.randint(2, 3))]
-    return _phrase(name, rng, pool, prompt)
-
-
 def _phrase(name: str, rng: random.Random, pool: WordPool, prompt: str) -> str:
     if name in TEXT_NAMES:
         return prompt[:200]
     if name in ("name", "person"):
         return rng.choice(pool.names)
-    if name in PLACE_NAMES:
-        return _first_name(prompt) or rng.choice(pool.cities)
+    if name in COUNTRY_NAMES:
+        return _first_country(prompt, pool.country_set) or rng.choice(pool.countries)
+    words = set(name_words(name))
+    if "email" in words:
+        return f"{rng.choice(pool.names).split()[0].lower()}@example.com"
+    if words & PLACE_NAMES:  # `city`, `capital_city`, `location`: a place the prompt names, not a country
+        return _first_name(prompt, pool.country_set) or rng.choice(pool.cities)
     if name in ("company", "organization", "organisation"):
         return rng.choice(pool.companies)
     return f"{rng.choice(pool.adjectives)} {rng.choice(pool.nouns)}"
 
 
 @lru_cache(maxsize=64)
-def _first_name(prompt: str) -> str | None:
-    """The first capitalised name in the prompt (a city, say), looked for once per prompt: a
-    schema may ask for thousands of cities. The cache holds at most 64 prompts of PROMPT_READ."""
-    named = PROPER_NOUN.search(prompt)
-    return named.group(1) if named else None
+def _first_country(prompt: str, known: frozenset[str]) -> str | None:
+    """The first country the prompt names (of `known`), looked for once per prompt."""
+    return next((name for name in PROPER_NOUN.findall(prompt) if name in known), None)
+
+
+@lru_cache(maxsize=64)
+def _first_name(prompt: str, countries: frozenset[str]) -> str | None:
+    """The first capitalised name in the prompt that is not a country (a city, say), looked for
+    once per prompt: a schema may ask for thousands of cities. The cache holds at most 64
+    prompts of PROMPT_READ."""
+    return next((name for name in PROPER_NOUN.findall(prompt) if name not in countries), None)
 
 
 class _Instance:
@@ -231,11 +269,14 @@ class _Instance:
             elif key in required or key in written or self._rng.random() < 0.5:
                 value[key] = self.of(child, key, depth + 1)
         for key in required - value.keys():  # required but not described
-            value[key] = _phrase(key.lower(), self._rng, self._pool, self._prompt)
+            value[key] = self.of(key_schema(key), key, depth + 1)
         return value
 
     def _string(self, schema: Mapping[str, Any], name: str) -> str:
         rng = self._rng
+        if schema.get("x-words"):  # a JSON-mode list's items (key_schema): plain nouns
+            return rng.choice(self._pool.nouns)
+        form = schema.get("format") or date_form(name, schema) or ""
         text = {
             "date": lambda: f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
             "date-time": lambda: (
@@ -243,7 +284,7 @@ class _Instance:
             ),
             "email": lambda: f"{rng.choice(self._pool.names).split()[0].lower()}@example.com",
             "uri": lambda: f"https://example.com/{rng.choice(self._pool.nouns)}",
-        }.get(schema.get("format", ""), lambda: _phrase(name.lower(), rng, self._pool, self._prompt))()
+        }.get(form, lambda: _phrase(name.lower(), rng, self._pool, self._prompt))()
         low, high = schema.get("minLength", 0), schema.get("maxLength")
         self._spend(max(low, len(text)))  # before the text is made
         if high is not None:

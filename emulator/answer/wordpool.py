@@ -12,8 +12,9 @@ Faker or builds a Faker instance at start-up or per request. Rebuild the file wi
 from __future__ import annotations
 
 import json
+import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..resources import DATA_DIR, load_json
 POOL_PATH = DATA_DIR / "wordpool.json"
 _PROPER_NOUNS = 120
 _FAKER_SEED = 2104
+_PLAIN_COUNTRY = re.compile(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?")
 
 # Slots: {noun} {nouns} {verb} {adj} {adv} {name} {city} {company} {number}.
 # Verbs stay in their base form (after "can", "to", "should"...), so no conjugation is needed.
@@ -69,13 +71,18 @@ class WordPool:
     names: tuple[str, ...]
     cities: tuple[str, ...]
     companies: tuple[str, ...]
+    countries: tuple[str, ...]
     templates: tuple[str, ...] = TEMPLATES
     openers: tuple[str, ...] = OPENERS
     connectors: tuple[str, ...] = CONNECTORS
 
+    country_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    """`countries` as a set (the names grounding.facts_of and structured.py look up)."""
+
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> WordPool:
-        return cls(**{key: tuple(values) for key, values in document["words"].items()})
+        words = {key: tuple(values) for key, values in document["words"].items()}
+        return cls(**words, country_set=frozenset(words["countries"]))
 
 
 def load(path: Path = POOL_PATH) -> WordPool:
@@ -85,6 +92,7 @@ def load(path: Path = POOL_PATH) -> WordPool:
 def build() -> dict[str, Any]:
     """Draw the vocabulary from Faker (imported here only: it is slow to import)."""
     from faker import Faker  # noqa: PLC0415
+    from faker.providers.address.en_US import Provider as Address  # noqa: PLC0415
     from faker.providers.lorem.en_US import Provider as Lorem  # noqa: PLC0415
 
     fake = Faker("en_US")
@@ -98,7 +106,10 @@ def build() -> dict[str, Any]:
         return sorted({draw() for _ in range(_PROPER_NOUNS * 2)})[:_PROPER_NOUNS]
 
     return {
-        "source": "Faker en_US: lorem parts_of_speech, person.name, address.city, company.company",
+        "source": (
+            "Faker en_US: lorem parts_of_speech, person.name, address.city, company.company, "
+            "address.countries"
+        ),
         "words": {
             "nouns": simple(speech["noun"]),
             "verbs": simple(speech["verb"]),
@@ -107,6 +118,8 @@ def build() -> dict[str, Any]:
             "names": proper(fake.name),
             "cities": proper(fake.city),
             "companies": proper(fake.company),
+            # Every country of one or two plain words (not "Holy See (Vatican City State)").
+            "countries": sorted(c for c in Address.countries if _PLAIN_COUNTRY.fullmatch(c)),
         },
     }
 

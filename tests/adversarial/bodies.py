@@ -126,6 +126,16 @@ def many_tools() -> bytes:
     return encoded({"model": LATER, "messages": [{"role": "user", "content": "hi"}], "tools": tools[:-1]})
 
 
+def written_dates() -> bytes:
+    """JSON mode over a conversation within the context window made of dates written in words
+    (grounding reads each message for them), with keys that ask for a date, a country, a number."""
+    text = "December 5, 2024 in France " * (64 * 1024 // 27)
+    messages = [{"role": role, "content": text} for role in ("user", "assistant") * 6 + ("user",)]
+    messages[-1]["content"] = 'Reply in JSON with "date", "country", "word_count". ' + text
+    json_mode = {"type": "json_object"}
+    return encoded({"model": LATER, "n": 16, "messages": messages, "response_format": json_mode})
+
+
 def huge_tool_schema() -> bytes:
     properties = {f"p{index}": {"type": "string", "maxLength": index} for index in range(150_000)}
     return encoded(with_tool({"type": "object", "properties": properties}))

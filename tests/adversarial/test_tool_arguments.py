@@ -70,3 +70,15 @@ def test_the_server_answers_such_requests(serve: Serve) -> None:
     )
     assert answer.status_code == 200
     assert len(answer.json()["choices"]) == 16
+
+
+def test_a_conversation_of_written_dates_is_read_for_a_bounded_few() -> None:
+    """Issue 26: grounding reads dates written in words; a conversation made of them (13
+    messages of 64 KiB, n: 16) is read for the first WRITTEN_DATES of each message, and every
+    choice's JSON takes the date and the country it names (bench/attacks.py: written-dates)."""
+    completion = CORE.generator.complete(admitted(bodies.written_dates()))  # type: ignore[arg-type]
+    assert len(completion.choices) == 16
+    for choice in completion.choices:
+        answer = json.loads(choice.content)
+        assert (answer["date"], answer["country"]) == ("2024-12-05", "France")
+        assert isinstance(answer["word_count"], int)

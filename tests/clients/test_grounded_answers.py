@@ -7,6 +7,7 @@ that gives the tools' results back, quotes from documents, JSON shaped by a sche
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import jsonschema
 import pytest
 from ai21 import AI21Client
 from ai21.models.chat import ChatMessage, ToolMessage, UserMessage
+from jamba_emulator.answer.wordpool import load
 from jamba_emulator.server import BackgroundServer
 
 pytestmark = pytest.mark.clients
@@ -180,3 +182,100 @@ def test_json_mode_follows_a_schema_in_the_prompt(client: AI21Client, written: s
     assert set(answer) <= {"name", "age", "tags"} and "student" not in answer, (
         "keys from the schema, not quoted words"
     )
+
+
+BOOK_TABLE = function(
+    "book_table",
+    "Book a table at a restaurant",
+    {"date": {"type": "string", "description": "The day"}, "guests": {"type": "integer"}},
+    ["date", "guests"],
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "iso"),
+    [
+        ("December 5, 2024", "2024-12-05"),
+        ("5th of March 2025", "2025-03-05"),
+        ("Sept. 30 2026", "2026-09-30"),
+    ],
+)
+def test_a_date_the_user_wrote_out_is_the_calls_iso_date(client: AI21Client, written: str, iso: str) -> None:
+    """langchain-ai21's tool test asks for a call on "December 5, 2024": the `date` argument (no
+    `format` in its schema, a date by its name) is that day in ISO form, the guests a number."""
+    asked = ask(client, [UserMessage(content=f"Book a table for 4 guests on {written}")], tools=[BOOK_TABLE])
+    [call] = asked.message.tool_calls
+    assert json.loads(call.function.arguments) == {"date": iso, "guests": 4}
+
+
+def test_a_date_argument_the_conversation_does_not_give_is_still_an_iso_date(client: AI21Client) -> None:
+    asked = ask(
+        client,
+        [UserMessage(content="Book me a table please")],
+        tools=[BOOK_TABLE],
+        tool_choice={"type": "function", "function": {"name": "book_table"}},
+    )
+    [call] = asked.message.tool_calls
+    arguments = json.loads(call.function.arguments)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", arguments["date"]) and isinstance(arguments["guests"], int)
+
+
+COUNTRY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "country": {"type": "string"},
+        "capital": {"type": "string"},
+        "population": {"type": "integer"},
+        "area_km2": {"type": "number"},
+        "independence_day": {"type": "string", "format": "date"},
+        "landlocked": {"type": "boolean"},
+    },
+    "required": ["country", "capital", "population", "area_km2", "independence_day", "landlocked"],
+}
+
+
+def test_json_mode_with_a_typed_schema_gives_each_field_its_type_and_the_conversations_values(
+    client: AI21Client,
+) -> None:
+    prompt = (
+        f"Describe Portugal, independent since June 24, 1128, as JSON following this schema: "
+        f"{json.dumps(COUNTRY_SCHEMA)}"
+    )
+    choice = ask(client, [UserMessage(content=prompt)], response_format={"type": "json_object"})
+    answer = json.loads(choice.message.content)
+    jsonschema.validate(answer, COUNTRY_SCHEMA, format_checker=jsonschema.FormatChecker())
+    assert answer["country"] == "Portugal" and answer["independence_day"] == "1128-06-24"
+
+
+def test_json_mode_keys_are_typed_by_their_names(client: AI21Client) -> None:
+    """`"country": 99` came from "country" holding "count": the words of a key decide, and a
+    country is a country (from Faker's list, the one the user names first)."""
+    countries = load().country_set
+    for topic in (
+        "a shop",
+        "a museum",
+        "a bakery",
+        "a library",
+        "a market",
+        "a theatre",
+        "a garden",
+        "a port",
+    ):
+        prompt = (
+            f'Reply in JSON about {topic} with "country", "word_count", "price", "start_date" and "is_open"'
+        )
+        answer = json.loads(
+            ask(
+                client, [UserMessage(content=prompt)], response_format={"type": "json_object"}
+            ).message.content
+        )
+        assert answer["country"] in countries
+        assert isinstance(answer["word_count"], int) and not isinstance(answer["word_count"], bool)
+        assert isinstance(answer["price"], float | int) and not isinstance(answer["price"], bool)
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", answer["start_date"])
+        assert isinstance(answer["is_open"], bool)
+    named = 'Reply in JSON with "country" and "date" about my trip to Japan on 3 May 2027'
+    answer = json.loads(
+        ask(client, [UserMessage(content=named)], response_format={"type": "json_object"}).message.content
+    )
+    assert answer == {"country": "Japan", "date": "2027-05-03"}
